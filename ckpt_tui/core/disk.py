@@ -1,0 +1,51 @@
+"""Small filesystem helpers shared by readers and deletion: sizes, display names."""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import Optional
+
+
+def display_name(name: str) -> str:
+    """A name that prints: undecodable bytes (kept by surrogateescape) shown as U+FFFD."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "replace")
+
+
+def is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def tree_size(path: str, errors: Optional[list] = None) -> tuple[int, int]:
+    """Bytes and file count of the regular files under ``path``; links are not followed."""
+    total = 0
+    count = 0
+    stack = [path]
+    while stack:
+        current = stack.pop()
+        try:
+            with os.scandir(current) as it:
+                for entry in it:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append(entry.path)
+                        else:
+                            st = entry.stat(follow_symlinks=False)
+                            if stat.S_ISREG(st.st_mode):
+                                total += st.st_size
+                            count += 1
+                    except OSError as exc:
+                        if errors is not None:
+                            errors.append(f"{display_name(entry.path)}: {exc.strerror or exc}")
+        except OSError as exc:
+            if errors is not None:
+                errors.append(f"{display_name(current)}: {exc.strerror or exc}")
+    return total, count

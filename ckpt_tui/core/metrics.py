@@ -1,0 +1,47 @@
+"""Metric lookup the way Ray does it: flatten nested dicts with '/' between levels."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+MISSING = object()
+
+
+def flatten(metrics: dict, prefix: str = "", out: dict | None = None) -> dict:
+    """Ray's ``flatten_dict(d, delimiter='/')``: nested dicts become 'a/b' keys."""
+    if out is None:
+        out = {}
+    for key, value in metrics.items():
+        name = f"{prefix}/{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            # Ray drops an empty nested dict entirely: no key for it at all.
+            flatten(value, name, out)
+        else:
+            out[name] = value
+    return out
+
+
+def lookup(metrics: dict, attr: str):
+    """The value Ray's ``flatten_dict(metrics)[attr]`` finds, or MISSING."""
+    value = metrics.get(attr, MISSING)
+    if value is not MISSING and not isinstance(value, dict):
+        return value
+    if "/" not in attr:
+        # A flattened key without '/' can only come from a top-level non-dict value.
+        return MISSING
+    return flatten(metrics).get(attr, MISSING)
+
+
+def is_number(value) -> bool:
+    """What Ray accepts as a score: ``order * value`` gives a ``numbers.Number``."""
+    return isinstance(value, numbers.Number) and not isinstance(value, complex)
+
+
+def is_nan(value) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def numeric_keys(metrics: dict) -> list[str]:
+    """Flattened keys of a report whose values Ray could score."""
+    return [k for k, v in flatten(metrics).items() if is_number(v)]

@@ -1,0 +1,105 @@
+"""What a reader finds on disk: a run of trials, their reports and checkpoint directories."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ckpt_tui.core.config import CheckpointConfig
+
+TUNE = "tune"
+TUNE_TRIAL = "tune-trial"
+TRAIN_V2 = "train-v2"
+LAYOUTS = (TUNE, TUNE_TRIAL, TRAIN_V2)
+
+
+@dataclass(eq=False, slots=True)
+class Report:
+    """A report that carried a checkpoint: one registration with Ray's checkpoint manager.
+
+    Reports stay in the history after their directory is gone, because Ray's decisions for
+    later checkpoints depended on them.
+    """
+
+    index: int  # registration order within the trial, from 0
+    checkpoint_name: str
+    metrics: dict  # the report as Ray saw it (unflattened)
+    iteration: Optional[int] = None
+    line: Optional[int] = None  # 1-based line in result.json (Tune)
+    report_index: Optional[int] = None  # Train v2's own report counter
+
+
+@dataclass(eq=False, slots=True)
+class Checkpoint:
+    """A checkpoint directory on disk."""
+
+    trial_id: str
+    name: str
+    path: str  # absolute
+    size_bytes: Optional[int]  # None until sizes are read
+    mtime: float
+    report: Optional[Report] = None  # None: no report names it (being written, or foreign)
+    is_symlink: bool = False
+    file_count: Optional[int] = None
+
+    @property
+    def index(self) -> Optional[int]:
+        return self.report.index if self.report is not None else None
+
+    @property
+    def iteration(self) -> Optional[int]:
+        return self.report.iteration if self.report is not None else None
+
+
+@dataclass(eq=False)
+class Trial:
+    id: str  # directory name relative to the run root ("." for a run that is one trial)
+    path: str
+    status: Optional[str] = None  # RUNNING, TERMINATED, ERROR, ... where Ray recorded it
+    params: dict = field(default_factory=dict)
+    reports: list[Report] = field(default_factory=list)  # registration order, history included
+    checkpoints: list[Checkpoint] = field(default_factory=list)  # registration order; unreported last
+    warnings: list[str] = field(default_factory=list)
+    report_count: int = 0  # every result line, with or without a checkpoint
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(c.size_bytes or 0 for c in self.checkpoints)
+
+
+@dataclass(eq=False)
+class Run:
+    root: str  # absolute, symlinks resolved
+    layout: str
+    trials: dict[str, Trial] = field(default_factory=dict)
+    run_config: Optional[CheckpointConfig] = None
+    warnings: list[str] = field(default_factory=list)  # run-level, not tied to one trial
+    leftovers: list[str] = field(default_factory=list)  # interrupted deletions found aside
+
+    def checkpoints(self):
+        for trial in self.trials.values():
+            yield from trial.checkpoints
+
+    @property
+    def checkpoint_count(self) -> int:
+        return sum(len(t.checkpoints) for t in self.trials.values())
+
+    def all_warnings(self) -> list[str]:
+        out = list(self.warnings)
+        for trial in self.trials.values():
+            out.extend(trial.warnings)
+        return out
+
+
+class RunError(Exception):
+    """The directory cannot be read as a run at all (missing, not a Ray run, unreadable)."""
+
+
+# A checkpoint being deleted is first renamed aside to this hidden name in the same directory,
+# so an interrupted deletion never leaves a half-deleted directory under the checkpoint's name.
+# The leading dot keeps Ray's own directory scans (which look for "checkpoint_*") away from it.
+ASIDE_PREFIX = ".ckpt-tui-deleting."
+
+
+def is_aside(name: str) -> bool:
+    return name.startswith(ASIDE_PREFIX)

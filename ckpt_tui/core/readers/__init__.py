@@ -1,0 +1,74 @@
+"""Read a run directory, choosing the reader from what is on disk."""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, Iterable, Optional
+
+from ckpt_tui.core.model import TRAIN_V2, TUNE, TUNE_TRIAL, Run, RunError
+from ckpt_tui.core.readers import train_v2, tune
+from ckpt_tui.core.readers.common import fill_sizes
+
+__all__ = ["detect_layout", "read_run", "reread", "fill_sizes", "RunError"]
+
+
+def detect_layout(root: str) -> str:
+    """Which of Ray's layouts ``root`` holds; RunError when none."""
+    try:
+        names = os.listdir(root)
+    except FileNotFoundError:
+        raise RunError(f"no such directory: {root}") from None
+    except NotADirectoryError:
+        raise RunError(f"not a directory: {root}") from None
+    except PermissionError:
+        raise RunError(f"permission denied reading {root}") from None
+    except OSError as exc:
+        raise RunError(f"cannot read {root}: {exc.strerror or exc}") from None
+    if train_v2.SNAPSHOT in names or any(train_v2.CHECKPOINT_RE.match(n) for n in names):
+        return TRAIN_V2
+    if tune.RESULT in names or any(tune.CHECKPOINT_RE.match(n) for n in names):
+        return TUNE_TRIAL
+    if any(n.startswith("experiment_state-") and n.endswith(".json") for n in names):
+        return TUNE
+    for n in names:
+        p = os.path.join(root, n)
+        if os.path.isdir(p) and tune.looks_like_trial(p):
+            return TUNE
+    raise RunError(
+        f"{root} is not a Ray run: no experiment_state-*.json, trial directories with "
+        "result.json, or checkpoint_manager_snapshot.json"
+    )
+
+
+def read_run(path: str, sizes: bool = True, progress: Optional[Callable[[int, int], None]] = None) -> Run:
+    """Read the whole run at ``path``. ``sizes=False`` leaves ``size_bytes`` None (see fill_sizes)."""
+    root = os.path.realpath(path)
+    layout = detect_layout(root)
+    if layout == TRAIN_V2:
+        run = train_v2.read(root)
+    elif layout == TUNE_TRIAL:
+        run = tune.read_single_trial(root)
+    else:
+        run = tune.read_experiment(root)
+    if sizes:
+        fill_sizes(run, run.checkpoints(), progress)
+    return run
+
+
+def reread(run: Run, changed: Iterable[str], sizes: bool = True) -> list[str]:
+    """Re-read only the trials named in ``changed`` (trial ids; "" means run-level files).
+
+    Updates ``run`` in place and returns the ids of the trials that were re-read.
+    """
+    if run.layout == TUNE:
+        reread_ids = tune.reread(run, set(changed))
+    else:
+        fresh = read_run(run.root, sizes=False)
+        run.trials = fresh.trials
+        run.warnings = fresh.warnings
+        run.leftovers = fresh.leftovers
+        run.run_config = fresh.run_config
+        reread_ids = list(run.trials)
+    if sizes:
+        fill_sizes(run, (c for t in reread_ids if t in run.trials for c in run.trials[t].checkpoints))
+    return reread_ids

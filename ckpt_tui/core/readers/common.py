@@ -1,0 +1,87 @@
+"""Pieces both readers use: checkpoint dir records, sizes, JSON that tolerates Ray's literals."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Callable, Iterable, Optional
+
+from ckpt_tui.core.disk import display_name, tree_size
+from ckpt_tui.core.model import Checkpoint, Run, Trial, is_aside
+
+
+def checkpoint_record(trial_id: str, entry: os.DirEntry) -> Optional[Checkpoint]:
+    """A Checkpoint for a directory entry, or None when it is not a directory."""
+    try:
+        is_link = entry.is_symlink()
+        if not entry.is_dir(follow_symlinks=True) and not is_link:
+            return None
+        st = entry.stat(follow_symlinks=False)
+    except OSError:
+        return None
+    return Checkpoint(
+        trial_id=trial_id,
+        name=entry.name,
+        path=os.path.abspath(entry.path),
+        size_bytes=None,
+        mtime=st.st_mtime,
+        is_symlink=is_link,
+    )
+
+
+def fill_sizes(
+    run: Run,
+    checkpoints: Iterable[Checkpoint],
+    progress: Optional[Callable[[int, int], None]] = None,
+) -> None:
+    """Sum each checkpoint's files (links not followed). A symlinked checkpoint counts 0 bytes:
+    deleting it only removes the link."""
+    todo = list(checkpoints)
+    for i, ckpt in enumerate(todo):
+        if ckpt.is_symlink:
+            ckpt.size_bytes, ckpt.file_count = 0, 0
+        else:
+            errors: list[str] = []
+            ckpt.size_bytes, ckpt.file_count = tree_size(ckpt.path, errors)
+            if errors:
+                trial = run.trials.get(ckpt.trial_id)
+                target = trial.warnings if trial is not None else run.warnings
+                target.append(f"{errors[0]}: could not read while sizing"
+                              + (f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""))
+        if progress is not None and (i % 1000 == 0 or i == len(todo) - 1):
+            progress(i + 1, len(todo))
+
+
+def note_leftover(run: Run, entry_path: str) -> None:
+    run.leftovers.append(os.path.abspath(entry_path))
+
+
+def read_json_file(path: str, trial: Optional[Trial], run: Run, what: str):
+    """Parse a JSON file; on any failure add a warning naming the file and return None."""
+    target = trial.warnings if trial is not None else run.warnings
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        target.append(f"{display_name(path)}: is a directory, expected the {what} file")
+        return None
+    except OSError as exc:
+        target.append(f"{display_name(path)}: cannot read {what}: {exc.strerror or exc}")
+        return None
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        target.append(f"{display_name(path)}: not UTF-8 at byte {exc.start}")
+    except (ValueError, RecursionError) as exc:
+        target.append(f"{display_name(path)}: not valid JSON ({_short(exc)})")
+    return None
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:120]
+
+
+__all__ = ["checkpoint_record", "fill_sizes", "note_leftover", "read_json_file", "is_aside"]

@@ -1,0 +1,112 @@
+"""Ray Train v2's layout: ``checkpoint_<date>/`` dirs in the run dir and
+``checkpoint_manager_snapshot.json`` listing the kept checkpoints with metrics and report
+indices. Only what the snapshot lists can be scored: reports Ray already pruned are not
+recorded anywhere."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from ckpt_tui.core.disk import display_name
+from ckpt_tui.core.model import TRAIN_V2, Report, Run, Trial, is_aside
+from ckpt_tui.core.readers.common import checkpoint_record, note_leftover, read_json_file
+
+SNAPSHOT = "checkpoint_manager_snapshot.json"
+CHECKPOINT_RE = re.compile(r"^checkpoint_\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}(\.\d+)?$")
+
+
+def read(root: str) -> Run:
+    run = Run(root=root, layout=TRAIN_V2)
+    name = os.path.basename(root) or root
+    trial = Trial(id=name, path=root)
+    run.trials[name] = trial
+    snap_path = os.path.join(root, SNAPSHOT)
+    snapshot = read_json_file(snap_path, trial, run, "checkpoint manager snapshot")
+    entries = _snapshot_entries(snapshot, trial, snap_path) if snapshot is not None else []
+    for i, (report_index, dir_name, metrics) in enumerate(entries):
+        step = metrics.get("step", metrics.get("training_iteration"))
+        trial.reports.append(
+            Report(
+                index=i,
+                checkpoint_name=dir_name,
+                metrics=metrics,
+                iteration=step if isinstance(step, int) and not isinstance(step, bool) else None,
+                report_index=report_index,
+            )
+        )
+    trial.report_count = len(trial.reports)
+    by_name = {r.checkpoint_name: r for r in trial.reports}
+    found, unreported = [], []
+    try:
+        dir_entries = list(os.scandir(root))
+    except OSError as exc:
+        trial.warnings.append(f"{display_name(root)}: cannot list: {exc.strerror or exc}")
+        dir_entries = []
+    for entry in dir_entries:
+        if is_aside(entry.name):
+            note_leftover(run, entry.path)
+            continue
+        if not CHECKPOINT_RE.match(entry.name):
+            continue
+        ckpt = checkpoint_record(name, entry)
+        if ckpt is None:
+            continue
+        ckpt.report = by_name.get(entry.name)
+        (found if ckpt.report is not None else unreported).append(ckpt)
+    found.sort(key=lambda c: c.report.index)
+    unreported.sort(key=lambda c: c.name)  # names are timestamps: this is creation order
+    for ckpt in unreported:
+        trial.warnings.append(
+            f"{display_name(ckpt.path)}: not in {SNAPSHOT} (still being written, or the snapshot "
+            "is behind): listed, unscored, never deleted"
+        )
+    missing = [r.checkpoint_name for r in trial.reports if r.checkpoint_name not in {c.name for c in found}]
+    if missing:
+        trial.warnings.append(
+            f"{display_name(snap_path)}: lists {len(missing)} checkpoint(s) missing from disk "
+            f"({display_name(missing[0])}{', ...' if len(missing) > 1 else ''}): Ray will refuse to restore this run"
+        )
+    trial.checkpoints = found + unreported
+    return run
+
+
+def _snapshot_entries(snapshot, trial: Trial, path: str) -> list[tuple[int, str, dict]]:
+    """(report index, dir name, metrics) for each checkpoint the snapshot lists, in report order."""
+    shown = display_name(path)
+    if not isinstance(snapshot, dict):
+        trial.warnings.append(f"{shown}: not a JSON object: no checkpoint can be scored")
+        return []
+    results = snapshot.get("checkpoint_results")
+    if not isinstance(results, list):
+        trial.warnings.append(f"{shown}: no checkpoint_results list: no checkpoint can be scored")
+        return []
+    indices = snapshot.get("checkpoint_report_indices")
+    if not (isinstance(indices, list) and len(indices) == len(results)
+            and all(isinstance(i, int) and not isinstance(i, bool) for i in indices)):
+        if indices is not None:
+            trial.warnings.append(f"{shown}: checkpoint_report_indices unusable: ordering by directory name")
+        indices = None
+    out = []
+    for pos, item in enumerate(results):
+        if not isinstance(item, dict) or not isinstance(item.get("checkpoint_dir_name"), str):
+            trial.warnings.append(f"{shown}: checkpoint_results[{pos}] has no checkpoint_dir_name: skipped")
+            continue
+        metrics = item.get("metrics")
+        if not isinstance(metrics, dict):
+            trial.warnings.append(f"{shown}: checkpoint_results[{pos}] has no metrics object: read as empty")
+            metrics = {}
+        out.append((indices[pos] if indices else -1, item["checkpoint_dir_name"], metrics))
+    latest = snapshot.get("latest_checkpoint_result")
+    latest_name = latest.get("checkpoint_dir_name") if isinstance(latest, dict) else None
+    if isinstance(latest_name, str) and latest_name not in {n for _, n, _ in out}:
+        metrics = latest.get("metrics") if isinstance(latest.get("metrics"), dict) else {}
+        out.append((snapshot.get("current_report_index", 1 << 62) if indices else -1, latest_name, metrics))
+    if indices:
+        out.sort(key=lambda t: t[0])
+    else:
+        out.sort(key=lambda t: t[1])
+    # The latest registration is last, whatever the indices say.
+    if isinstance(latest_name, str):
+        out.sort(key=lambda t: t[1] == latest_name)
+    return out

@@ -1,0 +1,272 @@
+"""Ray Tune's layout: trial dirs with ``checkpoint_NNNNNN/`` and ``result.json`` (JSON lines)."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+from typing import Optional
+
+from ckpt_tui.core.disk import display_name, is_utf8
+from ckpt_tui.core.model import TUNE, TUNE_TRIAL, Report, Run, Trial, is_aside
+from ckpt_tui.core.pickle_reader import read_checkpoint_config
+from ckpt_tui.core.readers.common import checkpoint_record, note_leftover, read_json_file
+
+RESULT = "result.json"
+PARAMS = "params.json"
+CHECKPOINT_RE = re.compile(r"^checkpoint_\d+$")
+_NULL_CHECKPOINT = b'"checkpoint_dir_name": null'
+_NONFINITE = (b"NaN", b"Infinity")
+
+
+def looks_like_trial(path: str) -> bool:
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return False
+    return RESULT in names or PARAMS in names or any(CHECKPOINT_RE.match(n) for n in names)
+
+
+def read_experiment(root: str) -> Run:
+    run = Run(root=root, layout=TUNE)
+    statuses = _read_experiment_state(run)
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError as exc:
+        run.warnings.append(f"{display_name(root)}: cannot list: {exc.strerror or exc}")
+        entries = []
+    for entry in entries:
+        if is_aside(entry.name):
+            note_leftover(run, entry.path)
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=True):
+                continue
+        except OSError:
+            continue
+        if entry.name.startswith(".") or not looks_like_trial(entry.path):
+            continue
+        trial = read_trial(run, entry.path, entry.name)
+        trial.status = statuses.get(entry.name)
+        run.trials[entry.name] = trial
+    return run
+
+
+def read_single_trial(root: str) -> Run:
+    run = Run(root=root, layout=TUNE_TRIAL)
+    parent = os.path.dirname(root)
+    statuses = _read_experiment_state(run, parent, quiet=True)
+    name = os.path.basename(root)
+    trial = read_trial(run, root, name)
+    trial.status = statuses.get(name)
+    run.trials[name] = trial
+    return run
+
+
+def reread(run: Run, changed: set[str]) -> list[str]:
+    """Re-read the named trial dirs of an experiment; "" (run level) refreshes statuses and
+    picks up new or removed trial dirs. Returns the trial ids re-read."""
+    done: list[str] = []
+    statuses: Optional[dict] = None
+    if "" in changed:
+        run.warnings = []
+        run.leftovers = []
+        statuses = _read_experiment_state(run)
+        try:
+            names = {e.name: e.path for e in os.scandir(run.root)}
+        except OSError:
+            names = {}
+        for name, path in names.items():
+            if is_aside(name):
+                note_leftover(run, path)
+        for tid in list(run.trials):
+            if tid not in names:
+                del run.trials[tid]
+        for name, path in sorted(names.items()):
+            if name not in run.trials and not name.startswith(".") and os.path.isdir(path) \
+                    and looks_like_trial(path):
+                changed.add(name)
+    for tid in sorted(t for t in changed if t):
+        path = os.path.join(run.root, tid)
+        if not os.path.isdir(path):
+            run.trials.pop(tid, None)
+            continue
+        old = run.trials.get(tid)
+        trial = read_trial(run, path, tid)
+        trial.status = old.status if old is not None else None
+        run.trials[tid] = trial
+        done.append(tid)
+    if statuses is not None:
+        for tid, trial in run.trials.items():
+            trial.status = statuses.get(tid, trial.status)
+    if done:
+        # keep trials in name order, as a fresh read would
+        run.trials = dict(sorted(run.trials.items()))
+    return done
+
+
+def read_trial(run: Run, path: str, trial_id: str) -> Trial:
+    trial = Trial(id=trial_id, path=os.path.abspath(path))
+    if not is_utf8(trial_id):
+        trial.warnings.append(f"{display_name(path)}: directory name is not UTF-8")
+    params = read_json_file(os.path.join(path, PARAMS), trial, run, "params")
+    if isinstance(params, dict):
+        trial.params = params
+    _read_results(trial, os.path.join(path, RESULT))
+
+    by_name: dict[str, Report] = {}
+    for report in trial.reports:
+        by_name[report.checkpoint_name] = report  # a name reported twice: the later report wins
+    found = []
+    unreported = []
+    try:
+        entries = list(os.scandir(path))
+    except OSError as exc:
+        trial.warnings.append(f"{display_name(path)}: cannot list: {exc.strerror or exc}")
+        entries = []
+    for entry in entries:
+        if is_aside(entry.name):
+            note_leftover(run, entry.path)
+            continue
+        if not CHECKPOINT_RE.match(entry.name):
+            continue
+        ckpt = checkpoint_record(trial_id, entry)
+        if ckpt is None:
+            continue
+        ckpt.report = by_name.get(entry.name)
+        (found if ckpt.report is not None else unreported).append(ckpt)
+    found.sort(key=lambda c: c.report.index)
+    unreported.sort(key=lambda c: c.name)
+    for ckpt in unreported:
+        trial.warnings.append(
+            f"{display_name(ckpt.path)}: no report in result.json names it (still being written, "
+            "or not from Ray): listed, unscored, never deleted"
+        )
+    trial.checkpoints = found + unreported
+    gone = len({r.checkpoint_name for r in trial.reports}) - len(found)
+    if gone > 0:
+        trial.warnings.append(
+            f"{display_name(os.path.join(path, RESULT))}: {gone} reported checkpoint"
+            f"{'s are' if gone != 1 else ' is'} no longer on disk (removed by Ray's retention or "
+            "by hand): kept in the score history, as Ray keeps them"
+        )
+    return trial
+
+
+def _read_results(trial: Trial, path: str) -> None:
+    """Every report that carried a checkpoint, in order; warnings for what is malformed."""
+    shown = display_name(path)
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return
+    except IsADirectoryError:
+        trial.warnings.append(f"{shown}: is a directory, expected JSON lines")
+        return
+    except OSError as exc:
+        trial.warnings.append(f"{shown}: cannot read: {exc.strerror or exc}")
+        return
+    lines = data.split(b"\n")
+    truncated = bool(lines) and lines[-1].strip() != b""
+    reports = trial.reports
+    nonfinite_first = 0
+    nonfinite_count = 0
+    count = 0
+    loads = json.loads
+    last = len(lines) - 1
+    for number, raw in enumerate(lines, 1):
+        if _NULL_CHECKPOINT in raw:
+            count += 1  # a report without a checkpoint: Ray never registers it
+            continue
+        line = raw.strip()
+        if not line:
+            if number <= last:
+                trial.warnings.append(f"{shown} line {number}: blank line")
+            continue
+        try:
+            obj = loads(line)
+        except (ValueError, RecursionError) as exc:
+            if number == last + 1 and truncated:
+                trial.warnings.append(
+                    f"{shown} line {number}: incomplete last line (a report being written?): skipped"
+                )
+            else:
+                trial.warnings.append(f"{shown} line {number}: not valid JSON ({_reason(exc)}): skipped")
+            continue
+        if not isinstance(obj, dict):
+            trial.warnings.append(
+                f"{shown} line {number}: a JSON {type(obj).__name__}, not an object: skipped"
+            )
+            continue
+        count += 1
+        if b"NaN" in raw or b"Infinity" in raw:
+            nonfinite_count += 1
+            nonfinite_first = nonfinite_first or number
+        name = obj.get("checkpoint_dir_name")
+        if not isinstance(name, str) or not name:
+            continue
+        iteration = obj.get("training_iteration")
+        reports.append(
+            Report(
+                index=len(reports),
+                checkpoint_name=name,
+                metrics=obj,
+                iteration=iteration if isinstance(iteration, int) and not isinstance(iteration, bool) else None,
+                line=number,
+            )
+        )
+    trial.report_count = count
+    if nonfinite_count:
+        trial.warnings.append(
+            f"{shown} line {nonfinite_first}: NaN/Infinity literal (not standard JSON; "
+            f"{nonfinite_count} line{'s' if nonfinite_count != 1 else ''} in all): read as Ray reads it"
+        )
+
+
+def _reason(exc: Exception) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:100]
+
+
+def _read_experiment_state(run: Run, directory: Optional[str] = None, quiet: bool = False) -> dict:
+    """Trial statuses by trial dir name, and the run's CheckpointConfig, from the newest
+    ``experiment_state-*.json``. Pickled parts are read opcode by opcode, never executed."""
+    directory = directory or run.root
+    files = sorted(glob.glob(os.path.join(glob.escape(directory), "experiment_state-*.json")))
+    if not files:
+        if not quiet:
+            run.warnings.append(
+                f"{display_name(directory)}: no experiment_state-*.json: trial status and the "
+                "run's CheckpointConfig are unknown"
+            )
+        return {}
+    path = files[-1]
+    state = read_json_file(path, None, run, "experiment state")
+    if not isinstance(state, dict):
+        return {}
+    statuses: dict[str, str] = {}
+    for item in state.get("trial_data") or []:
+        try:
+            info = json.loads(item[0]) if isinstance(item, (list, tuple)) else None
+        except (ValueError, TypeError, IndexError):
+            info = None
+        if isinstance(info, dict) and isinstance(info.get("relative_logdir"), str):
+            status = info.get("status")
+            if isinstance(status, str):
+                statuses[info["relative_logdir"]] = status
+    runner = state.get("runner_data")
+    packed = runner.get("_trial_checkpoint_config") if isinstance(runner, dict) else None
+    value = packed.get("value") if isinstance(packed, dict) else None
+    config = None
+    if isinstance(value, str):
+        try:
+            config = read_checkpoint_config(bytes.fromhex(value))
+        except ValueError:
+            config = None
+    if config is None:
+        run.warnings.append(
+            f"{display_name(path)}: could not read the run's CheckpointConfig safely: using Ray's defaults"
+        )
+    run.run_config = config
+    return statuses

@@ -1,0 +1,95 @@
+"""Shared fixtures: tmp copies of the real Ray runs, and small runs written in Ray's layouts."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+RAY_RUNS = Path(__file__).parent / "ray_runs"
+
+
+@pytest.fixture
+def ray_run(tmp_path):
+    """Copy one of the real Ray runs into tmp_path (tests may change it) and return its path."""
+
+    def copy(name: str) -> Path:
+        dest = tmp_path / name
+        shutil.copytree(RAY_RUNS / name, dest, symlinks=True)
+        for root, dirs, files in os.walk(dest):
+            for n in dirs + files:
+                os.chmod(os.path.join(root, n), 0o755 if n in dirs else 0o644)
+        os.chmod(dest, 0o755)
+        return dest
+
+    return copy
+
+
+def _json_line(obj: dict) -> str:
+    # Ray writes NaN/Infinity literals; json.dumps does the same by default.
+    return json.dumps(obj)
+
+
+def write_tune_trial(trial_dir: Path, reports: list[dict], make_dirs: bool = True, size: int = 16) -> Path:
+    """A Tune trial dir: one checkpoint per report (unless the report says checkpoint=False)."""
+    trial_dir.mkdir(parents=True, exist_ok=True)
+    (trial_dir / "params.json").write_text(json.dumps({"seed": 0}))
+    lines = []
+    for i, metrics in enumerate(reports):
+        metrics = dict(metrics)
+        has_ckpt = metrics.pop("__checkpoint__", True)
+        name = f"checkpoint_{i:06d}" if has_ckpt else None
+        line = {**metrics, "checkpoint_dir_name": name, "training_iteration": i + 1}
+        lines.append(_json_line(line))
+        if name and make_dirs:
+            d = trial_dir / name
+            d.mkdir()
+            (d / "model.bin").write_bytes(b"x" * size * (i + 1))
+    (trial_dir / "result.json").write_text("\n".join(lines) + ("\n" if lines else ""))
+    return trial_dir
+
+
+def write_tune_run(root: Path, trials: list[list[dict]]) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for t, reports in enumerate(trials):
+        write_tune_trial(root / f"trainable_abcde_{t:05d}_{t}_seed={t}_2026-01-01_00-00-00", reports)
+    return root
+
+
+def write_v2_run(root: Path, scores: list, keep: list[int] | None = None, attr: str = "score") -> Path:
+    """A Train v2 run with one checkpoint per report; ``keep`` = report indices still on disk
+    and in the snapshot (default all), as Ray would leave after pruning."""
+    root.mkdir(parents=True, exist_ok=True)
+    keep = list(range(len(scores))) if keep is None else keep
+    results = []
+    names = {}
+    for i, score in enumerate(scores):
+        names[i] = f"checkpoint_2026-01-01_00-00-{i:02d}.{i:06d}"
+    for i in keep:
+        (root / names[i]).mkdir()
+        (root / names[i] / "model.txt").write_text("m" * (i + 1))
+        metrics = {"step": i} if score_missing(scores[i]) else {attr: scores[i], "step": i}
+        results.append({"version": 0, "checkpoint_dir_name": names[i], "metrics": metrics})
+    last = len(scores) - 1
+    latest = next((r for r in results if r["checkpoint_dir_name"] == names[last]), None)
+    snapshot = {
+        "ray_version": "2.60.0",
+        "checkpoint_results": results,
+        "checkpoint_report_indices": list(keep),
+        "latest_checkpoint_result": latest,
+        "current_report_index": len(scores),
+    }
+    (root / "checkpoint_manager_snapshot.json").write_text(json.dumps(snapshot))
+    return root
+
+
+def score_missing(value) -> bool:
+    return value is None
+
+
+def isnan(x) -> bool:
+    return isinstance(x, float) and math.isnan(x)

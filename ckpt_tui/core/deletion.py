@@ -1,0 +1,874 @@
+"""Safe deletion of the checkpoints a plan marked: nothing else, ever.
+
+The flow is two steps so that a person can confirm in between:
+
+    request = prepare(plan)            # fingerprints every checkpoint as it is now
+    for outcome in execute(request):   # re-checks each one against a fresh read, then deletes
+        ...
+
+Right before a checkpoint is deleted, ``execute`` re-reads its trial from disk and re-plans it
+under the request's config (same pinned set), then checks, in order:
+
+1. it still exists;
+2. it resolves inside the run directory (a symlinked checkpoint: its link does; the target is
+   never touched, the link is unlinked);
+3. the fresh plan still marks it for deletion, and it is not the latest checkpoint of its trial
+   (nor, for Tune, the checkpoint ``experiment_state`` says the trial restores from);
+4. nothing in it changed since ``prepare`` (file list, sizes, mtimes, inodes): otherwise
+   "changed since you confirmed";
+5. its trial is not RUNNING with the checkpoint younger than the grace period (Train v2 keeps no
+   status on disk: the run counts as active while its snapshot or a checkpoint is that young).
+
+Then it renames the checkpoint aside in the same directory (``ASIDE_PREFIX`` + name + pid +
+time), checks the renamed tree is still the one fingerprinted, and removes it with a walk that
+never follows a symlink (directory fds, ``O_NOFOLLOW``, ``unlink``/``rmdir`` relative to the
+parent fd). An interruption leaves either the whole checkpoint under its name or an aside
+directory that readers skip and record in ``run.leftovers``; ``find_leftovers`` and
+``clean_leftovers`` finish the job later.
+
+Train v2: Ray refuses to restore a run whose ``checkpoint_manager_snapshot.json`` lists a
+checkpoint that is missing. Before a Train v2 checkpoint is moved aside, the snapshot is
+rewritten without it (a backup of the original goes to ``<run>/.ckpt-tui/``; the new file is
+written to a temporary file, fsynced, and ``os.replace``d over the old one). A crash after the
+rewrite leaves the checkpoint whole on disk but unlisted, which Ray ignores on restore. If the
+checkpoint cannot be moved aside, the original snapshot is put back.
+
+Every deletion is recorded as one JSON line in ``<run>/.ckpt-tui/deletions.jsonl``.
+Stdlib only.
+"""
+
+from __future__ import annotations
+
+import errno
+import glob
+import json
+import os
+import re
+import stat
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Iterable, Iterator, Optional
+
+from ckpt_tui.core.config import CheckpointConfig
+from ckpt_tui.core.disk import display_name
+from ckpt_tui.core.model import ASIDE_PREFIX, TRAIN_V2, TUNE, TUNE_TRIAL, Checkpoint, Run, Trial, is_aside
+
+STATE_DIR = ".ckpt-tui"  # hidden: Ray's scans look for checkpoint_* / experiment_state-*.json
+LOG_NAME = "deletions.jsonl"
+SNAPSHOT = "checkpoint_manager_snapshot.json"
+
+CHANGED = "changed since you confirmed"
+
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Records
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What a checkpoint is on disk: its own inode, and every entry below it (not following
+    links): relative path, type, size, mtime (ns), inode, link target."""
+
+    root: tuple  # (dev, ino, type, link target or None)
+    entries: tuple  # sorted ((relpath, type, size, mtime_ns, ino, link target), ...)
+    bytes: int  # regular-file bytes (0 for a symlinked checkpoint)
+    newest_mtime: float  # seconds; the newest of the root and every entry
+    error: Optional[str] = None  # could not be read fully: it cannot be verified, so not deleted
+
+    def same_tree(self, other: "Fingerprint") -> bool:
+        return self.error is None and other.error is None and self.root == other.root \
+            and self.entries == other.entries
+
+    def difference(self, other: "Fingerprint") -> str:
+        """A short phrase saying what differs between self (then) and other (now)."""
+        if other.error:
+            return other.error
+        if self.root != other.root:
+            return "replaced by another directory or link"
+        before = {e[0]: e for e in self.entries}
+        after = {e[0]: e for e in other.entries}
+        added = sorted(set(after) - set(before))
+        removed = sorted(set(before) - set(after))
+        changed = sorted(k for k in set(before) & set(after) if before[k] != after[k])
+        parts = []
+        if added:
+            parts.append(f"{len(added)} added ({display_name(added[0])}{', ...' if len(added) > 1 else ''})")
+        if removed:
+            parts.append(f"{len(removed)} removed ({display_name(removed[0])}{', ...' if len(removed) > 1 else ''})")
+        if changed:
+            parts.append(f"{len(changed)} rewritten ({display_name(changed[0])}{', ...' if len(changed) > 1 else ''})")
+        return "; ".join(parts) or "metadata changed"
+
+
+@dataclass
+class Item:
+    checkpoint: Checkpoint
+    path: str
+    trial_id: str
+    name: str
+    bytes: int
+    reason: str  # why the plan deletes it
+    fingerprint: Fingerprint
+    stale: Optional[str] = None  # already different from what the plan showed, at prepare time
+
+    @property
+    def is_symlink(self) -> bool:
+        return self.fingerprint.root[2] == "l"
+
+
+@dataclass
+class Request:
+    """What the user confirms: the items, fingerprinted at prepare time, and how to re-check."""
+
+    root: str  # the run root, realpath
+    layout: str
+    config: CheckpointConfig
+    pinned: frozenset
+    grace_seconds: float
+    items: list[Item] = field(default_factory=list)
+    created: float = field(default_factory=time.time)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(i.bytes for i in self.items)
+
+    @property
+    def trials(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for item in self.items:
+            seen.setdefault(item.trial_id, None)
+        return list(seen)
+
+    @property
+    def log_path(self) -> str:
+        return default_log_path(self.root)
+
+
+@dataclass
+class Outcome:
+    path: str
+    trial_id: str
+    name: str
+    deleted: bool
+    reason: str  # deleted: the plan's reason; skipped/failed: why
+    bytes: int  # bytes freed (0 unless deleted)
+    aside: Optional[str] = None  # set when what is left sits aside, to be cleaned up later
+
+
+class _Skip(Exception):
+    """This item is left alone, for the reason given."""
+
+
+def default_log_path(root: str) -> str:
+    return os.path.join(root, STATE_DIR, LOG_NAME)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fingerprints
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "l"
+    if stat.S_ISDIR(mode):
+        return "d"
+    if stat.S_ISREG(mode):
+        return "f"
+    return "o"
+
+
+def fingerprint(path: str) -> Fingerprint:
+    """Fingerprint ``path`` without following any symlink. Never raises."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return Fingerprint((), (), 0, 0.0, "no longer on disk")
+    except OSError as exc:
+        return Fingerprint((), (), 0, 0.0, f"cannot stat: {exc.strerror or exc}")
+    kind = _kind(st.st_mode)
+    target = None
+    if kind == "l":
+        try:
+            target = os.readlink(path)
+        except OSError as exc:
+            return Fingerprint((), (), 0, 0.0, f"cannot read link: {exc.strerror or exc}")
+    root = (st.st_dev, st.st_ino, kind, target)
+    if kind != "d":
+        size = st.st_size if kind == "f" else 0
+        return Fingerprint(root, (), size, st.st_mtime)
+    entries = []
+    total = 0
+    newest = st.st_mtime
+    error = None
+    stack = [("", path)]
+    while stack:
+        rel, current = stack.pop()
+        try:
+            with os.scandir(current) as it:
+                listing = list(it)
+        except OSError as exc:
+            error = f"cannot list {display_name(rel or '.')}: {exc.strerror or exc}"
+            break
+        for entry in listing:
+            erel = f"{rel}/{entry.name}" if rel else entry.name
+            try:
+                est = entry.stat(follow_symlinks=False)
+                ekind = _kind(est.st_mode)
+                etarget = os.readlink(entry.path) if ekind == "l" else None
+            except OSError as exc:
+                error = f"cannot read {display_name(erel)}: {exc.strerror or exc}"
+                break
+            size = est.st_size if ekind == "f" else 0
+            total += size
+            newest = max(newest, est.st_mtime)
+            entries.append((erel, ekind, size, est.st_mtime_ns, est.st_ino, etarget))
+            if ekind == "d":
+                stack.append((erel, entry.path))
+        if error:
+            break
+    entries.sort()
+    return Fingerprint(root, tuple(entries), total, newest, error)
+
+
+# ---------------------------------------------------------------------------------------------
+# prepare
+
+
+def prepare(plan, checkpoints: Optional[Iterable[Checkpoint]] = None, grace_seconds: float = 60.0,
+            pinned: Iterable[str] = ()) -> Request:
+    """Fingerprint what is about to be confirmed. ``checkpoints=None``: ``plan.to_delete()``.
+
+    Raises ValueError when asked to delete a checkpoint the plan does not mark for deletion.
+    """
+    from ckpt_tui.core.retention import KEEP_PINNED
+
+    run = plan.run
+    chosen = plan.to_delete() if checkpoints is None else list(checkpoints)
+    pinned_set = {c.path for c, d in plan.decisions.items() if d.code == KEEP_PINNED}
+    pinned_set.update(pinned)
+    request = Request(root=os.path.realpath(run.root), layout=run.layout, config=plan.config,
+                      pinned=frozenset(pinned_set), grace_seconds=float(grace_seconds))
+    seen = set()
+    for ckpt in chosen:
+        d = plan.decisions.get(ckpt)
+        if d is None or d.keep:
+            raise ValueError(f"{display_name(ckpt.path)}: the plan does not mark it for deletion")
+        if ckpt.path in seen:
+            continue
+        seen.add(ckpt.path)
+        fp = fingerprint(ckpt.path)
+        stale = None
+        if fp.error is None:
+            try:
+                mtime = os.lstat(ckpt.path).st_mtime
+            except OSError:
+                mtime = ckpt.mtime
+            if mtime != ckpt.mtime:
+                stale = "its directory changed after the plan was read"
+            elif not ckpt.is_symlink and ckpt.size_bytes is not None and fp.bytes != ckpt.size_bytes:
+                stale = f"{ckpt.size_bytes} bytes when the plan was read, {fp.bytes} now"
+            elif ckpt.is_symlink != (fp.root[2] == "l"):
+                stale = "it became, or stopped being, a symlink"
+        request.items.append(Item(
+            checkpoint=ckpt, path=ckpt.path, trial_id=ckpt.trial_id, name=ckpt.name,
+            bytes=0 if fp.root[2:3] == ("l",) else fp.bytes, reason=plan.reason(ckpt),
+            fingerprint=fp, stale=stale,
+        ))
+    return request
+
+
+# ---------------------------------------------------------------------------------------------
+# execute
+
+
+def execute(request: Request, log_path: Optional[str] = None) -> Iterator[Outcome]:
+    """Delete the request's items one by one, re-checking each against disk first.
+
+    Yields one Outcome per item, in order. One item's failure never stops the rest and never
+    raises. Stop iterating to stop deleting (the current item is finished first).
+    """
+    ctx = _Context(request, log_path or request.log_path)
+    for item in request.items:
+        try:
+            outcome = _delete_one(ctx, item)
+        except _Skip as skip:
+            outcome = Outcome(item.path, item.trial_id, item.name, False, str(skip), 0)
+        except RecursionError:
+            outcome = Outcome(item.path, item.trial_id, item.name, False,
+                              "too deeply nested to check safely: left alone", 0)
+        except Exception as exc:  # never let one item stop the rest
+            outcome = Outcome(item.path, item.trial_id, item.name, False,
+                              f"unexpected error: {type(exc).__name__}: {exc}", 0)
+        yield outcome
+
+
+class _Context:
+    def __init__(self, request: Request, log_path: str):
+        self.request = request
+        self.log_path = log_path
+        self.snapshot_backed_up = False
+        self.own_snapshot: Optional[tuple] = None  # (ino, mtime_ns) of the snapshot we last wrote
+        self.foreign_snapshot_mtime: Optional[float] = None  # its mtime before we first wrote it
+        self._state_cache: dict = {}
+
+    # --- fresh reads -----------------------------------------------------------------------
+    def fresh_trial(self, trial_id: str) -> tuple[Run, Optional[Trial]]:
+        """A Run holding only this trial, read from disk now (statuses included)."""
+        from ckpt_tui.core.readers import train_v2, tune
+
+        req = self.request
+        root = req.root
+        if req.layout == TRAIN_V2:
+            run = train_v2.read(root)
+            return run, run.trials.get(trial_id)
+        if req.layout == TUNE_TRIAL:
+            run = tune.read_single_trial(root)
+            trial = run.trials.get(trial_id)
+            return run, trial
+        run = Run(root=root, layout=TUNE)
+        path = os.path.join(root, trial_id)
+        if trial_id.startswith(".") or not os.path.isdir(path):
+            return run, None
+        trial = tune.read_trial(run, path, trial_id)
+        statuses, _ = self.tune_state(root)
+        trial.status = statuses.get(trial_id)
+        run.trials[trial_id] = trial
+        return run, trial
+
+    def tune_state(self, directory: str) -> tuple[dict, dict]:
+        """(status by trial dir, restore-from checkpoint name by trial dir) from the newest
+        experiment_state-*.json, cached while that file is unchanged."""
+        files = sorted(glob.glob(os.path.join(glob.escape(directory), "experiment_state-*.json")))
+        if not files:
+            return {}, {}
+        path = files[-1]
+        try:
+            st = os.stat(path)
+        except OSError:
+            return {}, {}
+        key = (path, st.st_mtime_ns, st.st_size, st.st_ino)
+        cached = self._state_cache.get(directory)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        value = read_tune_state(path)
+        self._state_cache[directory] = (key, value)
+        return value
+
+    def restore_point(self, trial: Trial) -> Optional[str]:
+        req = self.request
+        if req.layout == TUNE:
+            _, points = self.tune_state(req.root)
+        elif req.layout == TUNE_TRIAL:
+            _, points = self.tune_state(os.path.dirname(req.root))
+        else:
+            return None
+        return points.get(trial.id)
+
+
+def read_tune_state(path: str) -> tuple[dict, dict]:
+    """Statuses and restore points from a Tune experiment state file. Never raises; never
+    unpickles (pickled parts are read opcode by opcode)."""
+    from ckpt_tui.core.pickle_reader import _Object, read_plain
+
+    statuses: dict[str, str] = {}
+    points: dict[str, str] = {}
+    try:
+        with open(path, "rb") as f:
+            state = json.loads(f.read().decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return statuses, points
+    items = state.get("trial_data") if isinstance(state, dict) else None
+    if not isinstance(items, list):
+        return statuses, points
+    for item in items:
+        try:
+            info = json.loads(item[0])
+            rel = info.get("relative_logdir")
+            if not isinstance(rel, str):
+                continue
+            if isinstance(info.get("status"), str):
+                statuses[rel] = info["status"]
+            runtime = json.loads(item[1])
+            packed = runtime.get("checkpoint_manager")
+            value = packed.get("value") if isinstance(packed, dict) else None
+            if not isinstance(value, str):
+                continue
+            manager = read_plain(bytes.fromhex(value))
+            latest = manager.state.get("_latest_checkpoint_result") if isinstance(manager, _Object) \
+                and isinstance(manager.state, dict) else None
+            ckpt = latest.state.get("checkpoint") if isinstance(latest, _Object) and isinstance(latest.state, dict) else None
+            cpath = ckpt.state.get("path") if isinstance(ckpt, _Object) and isinstance(ckpt.state, dict) else None
+            if isinstance(cpath, str) and cpath:
+                points[rel] = cpath.rstrip("/").rsplit("/", 1)[-1]
+        except Exception:  # a malformed entry protects nothing extra; the latest rule still holds
+            continue
+    return statuses, points
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _delete_one(ctx: _Context, item: Item) -> Outcome:
+    from ckpt_tui.core.retention import explain, plan
+
+    req = ctx.request
+    path = item.path
+    # 1. exists
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise _Skip("no longer on disk (removed by someone else?)") from None
+    except OSError as exc:
+        raise _Skip(f"cannot stat it: {exc.strerror or exc}") from None
+
+    # 2. inside the run, symlinks resolved (the run root itself included)
+    if os.path.realpath(req.root) != req.root:
+        raise _Skip("the run directory now resolves elsewhere (replaced by a link?)")
+    parent = os.path.dirname(path)
+    parent_real = os.path.realpath(parent)
+    if not _inside(parent_real, req.root):
+        raise _Skip(f"resolves outside the run directory ({display_name(parent_real)})")
+    if not stat.S_ISLNK(st.st_mode):
+        real = os.path.realpath(path)
+        if not _inside(real, req.root) or real == req.root:
+            raise _Skip(f"resolves outside the run directory ({display_name(real)})")
+
+    # 3. a fresh read and a fresh plan still delete it; not the latest; not Tune's restore point
+    fresh_run, trial = ctx.fresh_trial(item.trial_id)
+    if trial is None:
+        raise _Skip("its trial is no longer on disk")
+    fresh = next((c for c in trial.checkpoints if c.path == path or c.name == item.name), None)
+    if fresh is None:
+        raise _Skip("no longer listed as a checkpoint of its trial")
+    fresh_plan = plan(fresh_run, req.config, pinned=req.pinned)
+    decision = fresh_plan.decisions.get(fresh)
+    if decision is None:
+        raise _Skip("no longer planned (not found in a fresh plan)")
+    if decision.keep:
+        why = explain(decision, req.config, fresh_run.layout, fresh_plan.failing_trials.get(trial.id))
+        raise _Skip(f"a fresh read keeps it now: {why}")
+    if trial.reports and trial.reports[-1].checkpoint_name == item.name:
+        raise _Skip("latest checkpoint of its trial: Ray never deletes it")
+    restore = ctx.restore_point(trial)
+    if restore == item.name:
+        raise _Skip("the checkpoint Tune would restore this trial from (experiment_state): kept")
+
+    # 4. unchanged since prepare
+    if item.stale:
+        raise _Skip(f"{CHANGED}: {item.stale}")
+    if item.fingerprint.error:
+        raise _Skip(f"could not be read fully when confirmed: {item.fingerprint.error}")
+    now_fp = fingerprint(path)
+    if not item.fingerprint.same_tree(now_fp):
+        raise _Skip(f"{CHANGED}: {item.fingerprint.difference(now_fp)}")
+
+    # 5. a RUNNING trial's young checkpoint (Train v2: an active-looking run)
+    now = time.time()
+    grace = req.grace_seconds
+    age = now - max(now_fp.newest_mtime, st.st_mtime)
+    if trial.status == "RUNNING" and age < grace:
+        raise _Skip(f"trial is RUNNING and the checkpoint is {age:.0f} s old (grace {grace:g} s)")
+    if req.layout == TRAIN_V2:
+        _check_v2_idle(ctx, trial, now, grace)
+
+    # delete: (Train v2: snapshot first) -> rename aside -> remove
+    snapshot_undo = None
+    if req.layout == TRAIN_V2:
+        snapshot_undo = _v2_drop_from_snapshot(ctx, item.name)
+    aside = _aside_name(parent, item.name)
+    try:
+        os.rename(path, aside)
+    except OSError as exc:
+        _v2_undo(ctx, snapshot_undo)
+        raise _Skip(f"could not move it aside: {exc.strerror or exc} (left whole)") from None
+
+    # The tree under the aside name must be the one fingerprinted (nothing swapped in between).
+    moved_fp = fingerprint(aside)
+    if not item.fingerprint.same_tree(moved_fp):
+        if _put_back(aside, path):
+            _v2_undo(ctx, snapshot_undo)
+            raise _Skip(f"{CHANGED} (while moving it aside: {item.fingerprint.difference(moved_fp)}); left whole")
+        return Outcome(path, item.trial_id, item.name, False,
+                       f"{CHANGED} while moving it aside, and its name is taken now: left whole at "
+                       f"{display_name(aside)} (offered for cleanup)", 0, aside=aside)
+
+    progress = _Progress()
+    try:
+        if item.is_symlink:
+            os.unlink(aside)  # the link only; its target is never touched
+        else:
+            remove_tree(aside, progress)
+    except OSError as exc:
+        err = exc.strerror or str(exc)
+        if progress.removed == 0 and _put_back(aside, path):
+            _v2_undo(ctx, snapshot_undo)
+            raise _Skip(f"could not delete: {err} (nothing removed, left whole)") from None
+        _log(ctx, item, deleted=False, freed=progress.bytes, note=f"partly deleted: {err}", aside=aside)
+        return Outcome(path, item.trial_id, item.name, False,
+                       f"partly deleted ({err}); the rest is aside at {display_name(aside)}: "
+                       "offered for cleanup on the next --prune", progress.bytes, aside=aside)
+    note = _log(ctx, item, deleted=True, freed=item.bytes)
+    reason = item.reason if note is None else f"{item.reason} ({note})"
+    return Outcome(path, item.trial_id, item.name, True, reason, item.bytes)
+
+
+def _check_v2_idle(ctx: _Context, trial: Trial, now: float, grace: float) -> None:
+    """Train v2 writes no status to disk: treat the run as running while its snapshot (as Ray
+    last wrote it: our own rewrites do not count) or any checkpoint directory is younger than
+    the grace period."""
+    newest = 0.0
+    try:
+        st = os.stat(os.path.join(ctx.request.root, SNAPSHOT))
+        if ctx.own_snapshot == (st.st_ino, st.st_mtime_ns) and ctx.foreign_snapshot_mtime is not None:
+            newest = ctx.foreign_snapshot_mtime
+        else:
+            newest = st.st_mtime
+    except OSError:
+        pass
+    for ckpt in trial.checkpoints:
+        newest = max(newest, ckpt.mtime)
+    age = now - newest
+    if age < grace:
+        raise _Skip(f"the run looks active (last write {age:.0f} s ago, grace {grace:g} s): Train v2 "
+                    "records no status, and rewriting its checkpoint_manager_snapshot.json while it "
+                    "runs could leave a run Ray cannot restore; stop the run or wait")
+
+
+def _aside_name(parent: str, name: str) -> str:
+    base = os.path.join(parent, f"{ASIDE_PREFIX}{name}.{os.getpid()}.{time.time_ns()}")
+    candidate = base
+    n = 0
+    while os.path.lexists(candidate):
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def _put_back(aside: str, path: str) -> bool:
+    """Rename the aside back to its own name, if that name is still free."""
+    if os.path.lexists(path):
+        return False
+    try:
+        os.rename(aside, path)
+        return True
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Removal that never follows a symlink
+
+
+class _Progress:
+    __slots__ = ("removed", "bytes")
+
+    def __init__(self):
+        self.removed = 0
+        self.bytes = 0
+
+
+def remove_tree(path: str, progress: Optional[_Progress] = None) -> int:
+    """Remove ``path`` and everything under it without following any symlink: links are
+    unlinked, their targets left alone. Works through directory fds (``O_NOFOLLOW``, ``*at``
+    calls), so a directory swapped for a link mid-walk is not followed either. Returns the
+    regular-file bytes removed; raises OSError on the first failure (what is left stays)."""
+    progress = progress or _Progress()
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode):
+        os.unlink(path)
+        progress.removed += 1
+        progress.bytes += st.st_size if stat.S_ISREG(st.st_mode) else 0
+        return progress.bytes
+    parent, name = os.path.split(os.path.abspath(path))
+    pfd = os.open(parent, _DIR_FLAGS)
+    try:
+        _remove_dir_at(pfd, name, st, progress)
+    finally:
+        os.close(pfd)
+    return progress.bytes
+
+
+def _remove_dir_at(pfd: int, name: str, st: os.stat_result, progress: _Progress) -> None:
+    fd = os.open(name, _DIR_FLAGS | _NOFOLLOW, dir_fd=pfd)
+    try:
+        fst = os.fstat(fd)
+        if (fst.st_dev, fst.st_ino) != (st.st_dev, st.st_ino):
+            raise OSError(errno.ESTALE, "a directory was replaced during removal")
+        with os.scandir(fd) as it:
+            names = [e.name for e in it]
+        for child in names:
+            cst = os.stat(child, dir_fd=fd, follow_symlinks=False)
+            if stat.S_ISDIR(cst.st_mode):
+                _remove_dir_at(fd, child, cst, progress)
+            else:
+                os.unlink(child, dir_fd=fd)
+                progress.removed += 1
+                if stat.S_ISREG(cst.st_mode):
+                    progress.bytes += cst.st_size
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=pfd)
+    progress.removed += 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Train v2 snapshot
+
+
+def _atomic_write(path: str, data: bytes) -> None:
+    directory = os.path.dirname(path)
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.ckpt-tui-tmp.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o644)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(directory)
+
+
+def _fsync_dir(directory: str) -> None:
+    try:
+        fd = os.open(directory, _DIR_FLAGS)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _v2_drop_from_snapshot(ctx: _Context, name: str) -> Optional[tuple[str, bytes, bytes]]:
+    """Rewrite the snapshot without ``name``. Returns what ``_v2_undo`` needs, or None when the
+    snapshot does not list it. Raises _Skip when the snapshot cannot be rewritten safely."""
+    req = ctx.request
+    snap = os.path.join(req.root, SNAPSHOT)
+    try:
+        with open(snap, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        return None  # nothing lists it: Ray's restore does not look for it
+    except OSError as exc:
+        raise _Skip(f"cannot read {SNAPSHOT} to keep it consistent: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
+        raise _Skip(f"{SNAPSHOT} is not valid JSON: not rewriting it, so not deleting") from None
+    if not isinstance(data, dict) or not isinstance(data.get("checkpoint_results"), list):
+        raise _Skip(f"{SNAPSHOT} has no checkpoint_results list: not rewriting it, so not deleting")
+    results = data["checkpoint_results"]
+    positions = [i for i, r in enumerate(results)
+                 if isinstance(r, dict) and r.get("checkpoint_dir_name") == name]
+    latest = data.get("latest_checkpoint_result")
+    if isinstance(latest, dict) and latest.get("checkpoint_dir_name") == name:
+        raise _Skip(f"{SNAPSHOT} names it the latest checkpoint: Ray restores from it")
+    for key in ("pending_training_results", "pending_validation_specs"):
+        pending = data.get(key)
+        if pending and name in json.dumps(pending):
+            raise _Skip(f"{SNAPSHOT} still has pending work for it ({key})")
+    if not positions:
+        return None
+    drop = set(positions)
+    data["checkpoint_results"] = [r for i, r in enumerate(results) if i not in drop]
+    indices = data.get("checkpoint_report_indices")
+    if isinstance(indices, list) and len(indices) == len(results):
+        data["checkpoint_report_indices"] = [x for i, x in enumerate(indices) if i not in drop]
+    for key in ("validated_checkpoint_dir_names", "timed_out_validation_checkpoint_dir_names",
+                "failed_validation_checkpoint_dir_names"):
+        if isinstance(data.get(key), list):
+            data[key] = [x for x in data[key] if x != name]
+    new = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    try:
+        before = os.stat(snap)
+        if ctx.own_snapshot != (before.st_ino, before.st_mtime_ns):
+            ctx.foreign_snapshot_mtime = before.st_mtime
+        if not ctx.snapshot_backed_up:
+            backup_dir = os.path.join(req.root, STATE_DIR)
+            os.makedirs(backup_dir, exist_ok=True)
+            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+            _atomic_write(os.path.join(backup_dir, f"{SNAPSHOT}.{stamp}.bak"), raw)
+            ctx.snapshot_backed_up = True
+        _atomic_write(snap, new)
+        after = os.stat(snap)
+        ctx.own_snapshot = (after.st_ino, after.st_mtime_ns)
+    except OSError as exc:
+        raise _Skip(f"cannot rewrite {SNAPSHOT} ({exc.strerror or exc}): not deleting, so Ray can "
+                    "still restore") from None
+    return (snap, raw, new)
+
+
+def _v2_undo(ctx: _Context, undo: Optional[tuple[str, bytes, bytes]]) -> None:
+    """Put the original snapshot back (only if it is still the one we wrote)."""
+    if undo is None:
+        return
+    snap, raw, new = undo
+    try:
+        with open(snap, "rb") as f:
+            if f.read() != new:
+                return
+        _atomic_write(snap, raw)
+    except OSError:
+        pass
+
+
+# ---------------------------------------------------------------------------------------------
+# The deletion log
+
+
+def _log(ctx: _Context, item: Item, deleted: bool, freed: int, note: Optional[str] = None,
+         aside: Optional[str] = None) -> Optional[str]:
+    """Append one JSON line; returns a note when the log could not be written."""
+    req = ctx.request
+    record = {
+        "when": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+        "time": time.time(),
+        "event": "deleted" if deleted else "partly-deleted",
+        "path": display_name(item.path),
+        "trial": display_name(item.trial_id),
+        "name": display_name(item.name),
+        "bytes": freed,
+        "symlink": item.is_symlink,
+        "layout": req.layout,
+        "config": req.config.to_dict(),
+        "reason": item.reason,
+        "pid": os.getpid(),
+    }
+    if note:
+        record["note"] = note
+    if aside:
+        record["aside"] = display_name(aside)
+    return append_log(ctx.log_path, record)
+
+
+def append_log(log_path: str, record: dict) -> Optional[str]:
+    line = json.dumps(record, allow_nan=False, ensure_ascii=True) + "\n"
+    try:
+        os.makedirs(os.path.dirname(log_path), exist_ok=True)
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0), 0o644)
+        try:
+            os.write(fd, line.encode("ascii"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except (OSError, ValueError) as exc:
+        return f"could not write the deletion log {display_name(log_path)}: {getattr(exc, 'strerror', None) or exc}"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Leftovers of interrupted deletions
+
+_ASIDE_RE = re.compile(r"^(?P<name>.*)\.(?P<pid>\d+)\.(?P<ns>\d+)(-\d+)?$", re.DOTALL)
+
+
+def parse_aside(name: str) -> Optional[tuple[str, int, float]]:
+    """(original name, pid, time in seconds) of an aside name, or None."""
+    if not is_aside(name):
+        return None
+    m = _ASIDE_RE.match(name[len(ASIDE_PREFIX):])
+    if not m:
+        return None
+    return m.group("name"), int(m.group("pid")), int(m.group("ns")) / 1e9
+
+
+def find_leftovers(run: Run) -> list[str]:
+    """Aside paths from interrupted deletions that are still on disk, inside the run."""
+    root = os.path.realpath(run.root)
+    out = []
+    for p in dict.fromkeys(run.leftovers):
+        if not is_aside(os.path.basename(p)) or not os.path.lexists(p):
+            continue
+        if not _inside(os.path.realpath(os.path.dirname(p)), root):
+            continue
+        out.append(p)
+    return sorted(out)
+
+
+def leftover_size(path: str) -> int:
+    return fingerprint(path).bytes
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid() or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    # A zombie still answers kill(0); it is not deleting anything.
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            if f.read().rsplit(b")", 1)[-1].split()[0] == b"Z":
+                return False
+    except (OSError, IndexError):
+        pass
+    return True
+
+
+def clean_leftovers(paths: Iterable[str], root: Optional[str] = None,
+                    log_path: Optional[str] = None) -> list[Outcome]:
+    """Finish interrupted deletions: remove each aside path (links unlinked, never followed).
+
+    Only names carrying ASIDE_PREFIX are touched; with ``root``, only those inside it. One
+    outcome per path; never raises for one path's failure.
+    """
+    outcomes = []
+    root_real = os.path.realpath(root) if root else None
+    for path in paths:
+        name = os.path.basename(path)
+        parsed = parse_aside(name)
+        original = parsed[0] if parsed else name
+        try:
+            if not is_aside(name):
+                raise _Skip("not a ckpt-tui leftover (no aside prefix): not touched")
+            if root_real and not _inside(os.path.realpath(os.path.dirname(path)), root_real):
+                raise _Skip("outside the run directory: not touched")
+            if not os.path.lexists(path):
+                raise _Skip("no longer on disk")
+            if parsed and _pid_alive(parsed[1]):
+                raise _Skip(f"process {parsed[1]} may still be deleting it: try again later")
+            progress = _Progress()
+            try:
+                remove_tree(path, progress)
+            except OSError as exc:
+                raise _Skip(f"could not remove it all: {exc.strerror or exc}") from None
+            outcome = Outcome(path, "", original, True, "leftover of an interrupted deletion", progress.bytes)
+            if log_path:
+                append_log(log_path, {
+                    "when": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                    "time": time.time(), "event": "leftover-removed", "path": display_name(path),
+                    "name": display_name(original), "bytes": progress.bytes, "pid": os.getpid(),
+                    "reason": "leftover of an interrupted deletion",
+                })
+        except _Skip as skip:
+            outcome = Outcome(path, "", original, False, str(skip), 0, aside=path)
+        except Exception as exc:
+            outcome = Outcome(path, "", original, False, f"unexpected error: {type(exc).__name__}: {exc}",
+                              0, aside=path)
+        outcomes.append(outcome)
+    return outcomes
+
+
+__all__ = [
+    "prepare", "execute", "Outcome", "Request", "Item", "Fingerprint", "fingerprint",
+    "find_leftovers", "clean_leftovers", "remove_tree", "default_log_path", "read_tune_state",
+    "STATE_DIR", "LOG_NAME", "CHANGED", "parse_aside",
+]

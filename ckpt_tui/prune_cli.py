@@ -1,0 +1,159 @@
+"""``ckpt-tui RUN --prune``: apply the plan headlessly, after confirming. Never imports Textual.
+
+On a terminal it lists what goes and asks ``Delete N checkpoints (X GB)? [y/N]``; without one it
+needs ``--yes``; ``--dry-run`` prints what it would delete and touches nothing. Leftovers of an
+interrupted deletion are listed and removed with the same confirmation. Exit codes: 0 all went
+(or nothing to do, or the user said no), 3 some were skipped or failed (each on stderr with its
+reason), 1 the run could not be read, 2 usage.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+from ckpt_tui.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, config_from_args
+from ckpt_tui.core.deletion import clean_leftovers, execute, find_leftovers, leftover_size, prepare
+from ckpt_tui.core.disk import display_name
+from ckpt_tui.core.readers import read_run
+from ckpt_tui.core.retention import plan as make_plan
+
+LIST_LIMIT = 50  # lines of "what goes" shown before asking
+WARN_LIMIT = 10
+
+
+def human_bytes(n: Optional[int]) -> str:
+    if n is None:
+        return "? B"
+    if n < 1000:
+        return f"{n} B"
+    value = float(n)
+    for unit in ("kB", "MB", "GB", "TB", "PB"):
+        value /= 1000
+        if value < 1000 or unit == "PB":
+            return f"{value:.1f} {unit}"
+    return f"{n} B"  # pragma: no cover
+
+
+def gb(n: int) -> str:
+    """The size in the confirmation prompt ("1.2 GB", or smaller units below a megabyte)."""
+    return human_bytes(n)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _err(msg: str) -> None:
+    print(f"ckpt-tui: {msg}", file=sys.stderr)
+
+
+def _ask(question: str) -> bool:
+    sys.stderr.write(f"{question} [y/N] ")
+    sys.stderr.flush()
+    try:
+        answer = sys.stdin.readline()
+    except (OSError, ValueError):
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _is_terminal() -> bool:
+    try:
+        return bool(sys.stdin and sys.stdin.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def prune_mode(args) -> int:
+    run = read_run(args.run_dir)
+    config = config_from_args(args, run.run_config)
+    plan = make_plan(run, config)
+    out = sys.stdout
+    dry = bool(getattr(args, "dry_run", False))
+    yes = bool(getattr(args, "yes", False))
+    grace = float(getattr(args, "grace", 60.0))
+
+    todo = plan.to_delete()
+    leftovers = find_leftovers(run)
+    interactive = _is_terminal()
+    if not dry and not yes and not interactive and (todo or leftovers):
+        _err("error: --prune without a terminal needs --yes (or --dry-run to see what it would delete)")
+        return EXIT_USAGE
+
+    warnings = run.all_warnings() + plan.warnings
+    for w in warnings[:WARN_LIMIT]:
+        _err(f"warning: {w}")
+    if len(warnings) > WARN_LIMIT:
+        _err(f"warning: ... and {len(warnings) - WARN_LIMIT} more (see --json)")
+
+    print(f"Run {display_name(run.root)} ({run.layout}), {config.to_python()}: "
+          f"{_plural(plan.checkpoint_count, 'checkpoint')}, {plan.delete_count} to delete "
+          f"({human_bytes(plan.reclaim_bytes)})", file=out)
+
+    problems = 0
+    # Leftovers of an interrupted deletion: the user confirmed those deletions already once.
+    if leftovers:
+        sizes = {p: leftover_size(p) for p in leftovers}
+        total = sum(sizes.values())
+        print(f"{_plural(len(leftovers), 'leftover')} of an interrupted deletion ({human_bytes(total)}):",
+              file=out)
+        for p in leftovers:
+            print(f"  {display_name(p)}  {human_bytes(sizes[p])}", file=out)
+        if dry:
+            print(f"Would remove {_plural(len(leftovers), 'leftover')} ({human_bytes(total)}).", file=out)
+        elif yes or _ask(f"Remove {_plural(len(leftovers), 'leftover')} ({gb(total)})?"):
+            for o in clean_leftovers(leftovers, root=run.root, log_path=None if dry else _log_path(run)):
+                if o.deleted:
+                    print(f"removed leftover {display_name(o.path)} ({human_bytes(o.bytes)})", file=out)
+                else:
+                    problems += 1
+                    _err(f"skipped leftover {display_name(o.path)}: {o.reason}")
+        else:
+            print("Leftovers kept.", file=out)
+
+    if not todo:
+        print("Nothing to delete under this config.", file=out)
+        return EXIT_PARTIAL if problems else EXIT_OK
+
+    if dry:
+        for c in todo:
+            print(f"would delete {display_name(c.path)}  {human_bytes(c.size_bytes)}  ({plan.reason(c)})", file=out)
+        print(f"Would delete {_plural(len(todo), 'checkpoint')} ({gb(plan.reclaim_bytes)}). "
+              "Dry run: nothing was touched.", file=out)
+        return EXIT_OK
+
+    request = prepare(plan, grace_seconds=grace)  # what the user sees is what gets checked
+    n = len(request.items)
+    if not yes:
+        for item in request.items[:LIST_LIMIT]:
+            print(f"  {display_name(item.path)}  {human_bytes(item.bytes)}  ({item.reason})", file=out)
+        if n > LIST_LIMIT:
+            print(f"  ... and {n - LIST_LIMIT} more", file=out)
+        out.flush()
+        if not _ask(f"Delete {_plural(n, 'checkpoint')} ({gb(request.total_bytes)})?"):
+            print("Nothing deleted.", file=out)
+            return EXIT_PARTIAL if problems else EXIT_OK
+
+    deleted = 0
+    freed = 0
+    for o in execute(request):
+        if o.deleted:
+            deleted += 1
+            freed += o.bytes
+            print(f"deleted {display_name(o.path)} ({human_bytes(o.bytes)})", file=out)
+        else:
+            problems += 1
+            _err(f"skipped {display_name(o.path)}: {o.reason}")
+        out.flush()
+    skipped = n - deleted
+    print(f"Deleted {_plural(deleted, 'checkpoint')} ({gb(freed)})"
+          + (f"; {skipped} skipped or failed (see above)" if skipped else "")
+          + f". Log: {display_name(request.log_path)}", file=out)
+    return EXIT_PARTIAL if problems else EXIT_OK
+
+
+def _log_path(run) -> str:
+    from ckpt_tui.core.deletion import default_log_path
+
+    return default_log_path(run.root)

@@ -721,6 +721,11 @@ def _v2_undo(ctx: _Context, undo: Optional[tuple[str, bytes, bytes]]) -> None:
             if f.read() != new:
                 return
         _atomic_write(snap, raw)
+        if ctx.foreign_snapshot_mtime is not None:
+            t = ctx.foreign_snapshot_mtime
+            os.utime(snap, (t, t))  # as Ray left it
+        after = os.stat(snap)
+        ctx.own_snapshot = (after.st_ino, after.st_mtime_ns)
     except OSError:
         pass
 

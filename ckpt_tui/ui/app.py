@@ -1,0 +1,680 @@
+"""The ckpt-tui app: a run's checkpoints ranked under a CheckpointConfig, live.
+
+Threads: the watcher thread and the workers (sizes, re-read, deletion) only post messages; the
+app thread owns every widget. The run model is mutated only by re-read workers, under
+``run_lock``; the app thread takes the same lock while it plans, so a plan never sees a
+half-re-read trial. A plan is rebuilt in full on every change (it is a pure function); the table
+then swaps its row list, so no widget is created per row.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Callable, Optional
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer
+
+from ckpt_tui.core.config import CheckpointConfig, ConfigError, parse_num_to_keep
+from ckpt_tui.core.metrics import flatten, is_number
+from ckpt_tui.core.model import Checkpoint, Run
+from ckpt_tui.core.readers import fill_sizes, reread
+from ckpt_tui.core.retention import Plan, plan as make_plan
+from ckpt_tui.ui import keys
+from ckpt_tui.ui.commands import CheckpointCommands
+from ckpt_tui.ui.format import home_short, human_bytes, metric_text, relative_path, short_trial
+from ckpt_tui.ui.messages import (
+    DeletionFinished,
+    DeletionPrepared,
+    DeletionProgress,
+    RunChanged,
+    RunReread,
+    SizesFilled,
+    SizesProgress,
+    WatchStatus,
+)
+from ckpt_tui.ui.screens.choose_attribute import RECENCY, ChooseAttributeScreen
+from ckpt_tui.ui.screens.choose_columns import ChooseColumnsScreen
+from ckpt_tui.ui.screens.confirm_delete import ConfirmDeleteScreen
+from ckpt_tui.ui.screens.help import HelpScreen
+from ckpt_tui.ui.screens.number_input import NumberInputScreen
+from ckpt_tui.ui.screens.text_list import TextListScreen
+from ckpt_tui.ui.widgets.checkpoint_table import CheckpointTable
+from ckpt_tui.ui.widgets.detail import DetailPane, is_bookkeeping
+from ckpt_tui.ui.widgets.filter_input import FilterInput
+from ckpt_tui.ui.widgets.line_table import LineTable
+from ckpt_tui.ui.widgets.summary import Summary
+from ckpt_tui.ui.widgets.trial_list import TrialList, TrialRow
+
+NARROW_WIDTH = 110  # below this the trial pane starts hidden (t shows it)
+SHORT_HEIGHT = 30  # below this the detail pane is shorter
+
+
+class CheckpointApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "ckpt-tui"
+    BINDINGS = keys.bindings()
+    COMMANDS = App.COMMANDS | {CheckpointCommands}
+
+    def __init__(
+        self,
+        run: Run,
+        config: CheckpointConfig,
+        *,
+        grace_seconds: float = 60.0,
+        poll_interval: Optional[float] = None,
+        watch: bool = True,
+        now: Optional[Callable[[], float]] = None,
+        shown_root: Optional[str] = None,
+    ) -> None:
+        super().__init__()
+        self.run_model = run
+        self.config = config
+        self.grace_seconds = grace_seconds
+        self.poll_interval = poll_interval
+        self.watch_enabled = watch
+        self.fixed_clock = now is not None
+        self.now = now or time.time
+        self.shown_root = shown_root or home_short(run.root)
+        self.plan: Optional[Plan] = None
+        self.pinned: set[str] = set()
+        self.trial_filter: Optional[str] = None  # None: all trials
+        self.text_filter = ""
+        self.metric_columns: list[str] = []
+        self.copied_line: Optional[str] = None
+        self.trials_pane_wanted: Optional[bool] = None  # None: decided by the width
+        self.watcher = None
+        self.watch_text = "not watching" if not watch else "starting watch…"
+        self.activity = ""  # sizing / deleting progress, shown in the summary
+        self.deleting = False
+        self.replan_count = 0  # how many plans were built: tests and benchmarks read it
+        self.reread_trials: list[str] = []  # ids re-read by the last change batch
+        self.run_lock = threading.Lock()
+        self._pending: set[str] = set()
+        self._pending_lock = threading.Lock()
+        self._reread_busy = False
+        self._keys_cache: Optional[list[tuple[str, bool]]] = None
+        self._totals = (0, 0, 0, 0)
+
+    # ---- layout -------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Summary(id="summary")
+        with Horizontal(id="body"):
+            yield TrialList(id="trials")
+            with Vertical(id="table-box"):
+                yield CheckpointTable(now=self.now, id="checkpoints")
+                yield FilterInput(placeholder="filter by trial or path (escape clears)", id="filter")
+        yield DetailPane(id="detail")
+        yield Footer()
+
+    @property
+    def table(self) -> CheckpointTable:
+        return self.query_one("#checkpoints", CheckpointTable)
+
+    @property
+    def trial_list(self) -> TrialList:
+        return self.query_one("#trials", TrialList)
+
+    def on_mount(self) -> None:
+        self._apply_size_classes()
+        self.replan()
+        self.table.focus()
+        if any(c.size_bytes is None for c in self.run_model.checkpoints()):
+            self.activity = "sizing…"
+            self._fill_sizes_worker()
+        if self.watch_enabled:
+            self._start_watch_worker()
+        if not self.fixed_clock:
+            self.set_interval(10, self._tick)
+
+    def on_resize(self, event) -> None:
+        self._apply_size_classes(event.size)
+
+    def _apply_size_classes(self, size=None) -> None:
+        width, height = size or self.size
+        self.screen.set_class(height < SHORT_HEIGHT, "-short")
+        self.screen.set_class(width < NARROW_WIDTH, "-narrow")
+        wanted = self.trials_pane_wanted
+        show = wanted if wanted is not None else width >= NARROW_WIDTH
+        self.screen.set_class(not show, "-no-trials")
+
+    def _tick(self) -> None:
+        self.table.refresh_rows()
+
+    # ---- planning and the view ----------------------------------------------------------
+    def replan(self) -> None:
+        """Re-run the plan in full and show it; the cursor stays on the same checkpoint."""
+        keep_path = self._current_path()
+        with self.run_lock:
+            self.plan = make_plan(self.run_model, self.config, pinned=self.pinned)
+            trial_rows = self._trial_rows(self.plan)
+            self._totals = self._count_totals(self.plan)
+        self.replan_count += 1
+        if self.trial_filter is not None and self.trial_filter not in self.plan.order:
+            self.trial_filter = None
+        self.trial_list.show(trial_rows, self.trial_filter)
+        self._show_rows(keep_path)
+
+    def _current_path(self) -> Optional[str]:
+        try:
+            current = self.table.current
+        except Exception:
+            return None
+        return current.path if current is not None else None
+
+    def _show_rows(self, keep_path: Optional[str]) -> None:
+        assert self.plan is not None
+        rows = self.plan.ordered(self.trial_filter)
+        needle = self.text_filter.strip().lower()
+        if needle:
+            rows = [c for c in rows if needle in c.path.lower() or needle in c.trial_id.lower()]
+        elif self.trial_filter is None:
+            rows = list(rows)
+        self.table.show(
+            rows,
+            self.plan,
+            show_trial=self.trial_filter is None,
+            metric_columns=self.metric_columns,
+            keep_path=keep_path,
+        )
+        self._update_summary()
+
+    @staticmethod
+    def _count_totals(plan: Plan) -> tuple[int, int, int, int]:
+        # One pass instead of four: the Plan properties each walk every decision.
+        kept = delete = reclaim = total = 0
+        for ckpt, d in plan.decisions.items():
+            size = ckpt.size_bytes or 0
+            total += size
+            if d.keep:
+                kept += 1
+            else:
+                delete += 1
+                reclaim += size
+        return kept, delete, reclaim, total
+
+    def _trial_rows(self, plan: Plan) -> list[TrialRow]:
+        run = self.run_model
+        kept_all, delete_all, _, _ = self._count_totals(plan)
+        sizes_known = True
+        rows: list[TrialRow] = []
+        total_bytes = 0
+        for tid, ordered in plan.order.items():
+            trial = run.trials.get(tid)
+            kept = size = 0
+            known = True
+            best = "—"
+            for ckpt in ordered:
+                d = plan.decisions[ckpt]
+                if d.keep:
+                    kept += 1
+                if ckpt.size_bytes is None:
+                    known = False
+                else:
+                    size += ckpt.size_bytes
+                if best == "—" and d.score is not None and plan.config.checkpoint_score_attribute:
+                    best = metric_text(d.score, 8)
+            sizes_known = sizes_known and known
+            total_bytes += size
+            rows.append(TrialRow(
+                trial_id=tid,
+                label=short_trial(tid),
+                status=(trial.status if trial is not None and trial.status else "—"),
+                kept=kept,
+                total=len(ordered),
+                best=best,
+                size_bytes=size if known else None,
+                warnings=len(trial.warnings) if trial is not None else 0,
+            ))
+        all_row = TrialRow(None, "all trials", f"{len(rows)} trials", kept_all, kept_all + delete_all, "",
+                           total_bytes if sizes_known else None)
+        return [all_row] + rows
+
+    def _warnings(self) -> list[str]:
+        out: list[str] = []
+        if self.plan is not None:
+            out.extend(self.plan.warnings)
+        out.extend(self.run_model.all_warnings())
+        for path in self.run_model.leftovers:
+            out.append(f"interrupted deletion left {relative_path(path, self.run_model.root, self.shown_root)}")
+        return out
+
+    def _update_summary(self) -> None:
+        kept, delete, reclaim, total = self._totals
+        scope = "all trials" if self.trial_filter is None else f"trial {short_trial(self.trial_filter)}"
+        if self.text_filter.strip():
+            scope += f" · filter '{self.text_filter.strip()}' ({self.table.row_count} shown)"
+        self.query_one(Summary).show(
+            root=self.shown_root,
+            layout=self.run_model.layout,
+            trials=len(self.run_model.trials),
+            watch=self.watch_text,
+            config_line=self.config.to_python(),
+            kept=kept,
+            delete=delete,
+            reclaim=human_bytes(reclaim),
+            total=human_bytes(total),
+            sizing=self.activity,
+            warnings=len(self._warnings()),
+            scope=scope,
+        )
+
+    def _show_detail(self) -> None:
+        detail = self.query_one(DetailPane)
+        ckpt = self.table.current
+        if ckpt is None or self.plan is None:
+            detail.show_nothing("no checkpoints in this view")
+            return
+        detail.show(
+            ckpt,
+            self.run_model.trials.get(ckpt.trial_id),
+            self.plan,
+            root=self.run_model.root,
+            shown_root=self.shown_root,
+            now=self.now(),
+        )
+
+    # ---- table and trial pane events ----------------------------------------------------
+    def on_line_table_highlighted(self, event: LineTable.Highlighted) -> None:
+        if event.table is self.trial_list:
+            row = self.trial_list.current
+            new_filter = row.trial_id if row is not None else None
+            if new_filter != self.trial_filter:
+                self.trial_filter = new_filter
+                self._show_rows(self._current_path())
+        elif event.table is self.table:
+            self._show_detail()
+
+    def on_input_changed(self, event: FilterInput.Changed) -> None:
+        if event.input.id == "filter":
+            self.text_filter = event.value
+            self._show_rows(self._current_path())
+
+    def on_input_submitted(self, event: FilterInput.Submitted) -> None:
+        if event.input.id == "filter":
+            self.table.focus()
+            if not event.value.strip():
+                self.query_one(FilterInput).remove_class("-shown")
+
+    def on_filter_input_cleared(self, event: FilterInput.Cleared) -> None:
+        self.query_one(FilterInput).remove_class("-shown")
+        self.table.focus()
+
+    # ---- retention editing --------------------------------------------------------------
+    def set_config(self, **changes) -> None:
+        try:
+            self.config = self.config.with_changes(**changes)
+        except ConfigError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.replan()
+
+    def _max_registrations(self) -> int:
+        return max((len(t.reports) for t in self.run_model.trials.values()), default=1)
+
+    def action_keep_more(self) -> None:
+        n = self.config.num_to_keep
+        if n is None:
+            self.notify("num_to_keep is None already: every checkpoint is kept")
+            return
+        self.set_config(num_to_keep=n + 1)
+
+    def action_keep_fewer(self) -> None:
+        n = self.config.num_to_keep
+        if n is None:
+            self.set_config(num_to_keep=max(1, self._max_registrations() - 1))
+        elif n > 1:
+            self.set_config(num_to_keep=n - 1)
+        else:
+            self.notify("num_to_keep is 1, the least Ray accepts")
+
+    def action_keep_all(self) -> None:
+        self.set_config(num_to_keep=None)
+
+    def action_type_num_to_keep(self) -> None:
+        def done(text: Optional[str]) -> None:
+            if text is not None:
+                self.set_config(num_to_keep=parse_num_to_keep(text))
+
+        self.push_screen(NumberInputScreen(self.config.num_to_keep), done)
+
+    def action_toggle_order(self) -> None:
+        self.set_config(checkpoint_score_order="min" if self.config.checkpoint_score_order == "max" else "max")
+        if not self.config.checkpoint_score_attribute:
+            self.notify("no score attribute: the order matters once one is chosen (s)")
+
+    def action_reset_config(self) -> None:
+        self.config = self.run_model.run_config or CheckpointConfig()
+        self.replan()
+        self.notify(f"reset to the run's own: {self.config.to_python()}")
+
+    def action_copy_config(self) -> None:
+        line = self.config.to_python()
+        self.copied_line = line
+        self.copy_to_clipboard(line)
+        self.notify(f"copied {line} (also printed when you quit)")
+
+    def metric_keys(self) -> list[tuple[str, bool]]:
+        """Flattened metric keys of the run's reports: (key, numeric), in the order a user wants
+        them: the run's own attribute, their numeric metrics, Tune's numeric bookkeeping, the rest."""
+        if self._keys_cache is None:
+            numeric: dict[str, bool] = {}
+            seen_shapes: set = set()
+            with self.run_lock:
+                for trial in self.run_model.trials.values():
+                    for report in trial.reports:
+                        metrics = report.metrics
+                        # Reports of one trainable mostly share a shape: flatten each shape once.
+                        shape = tuple((k, type(v)) for k, v in metrics.items())
+                        if shape in seen_shapes:
+                            continue
+                        seen_shapes.add(shape)
+                        for key, value in flatten(metrics).items():
+                            numeric[key] = numeric.get(key, False) or is_number(value)
+            own = self.run_model.run_config.checkpoint_score_attribute if self.run_model.run_config else None
+
+            def rank(key: str) -> int:
+                if key == own:
+                    return 0
+                if numeric[key] and not is_bookkeeping(key):
+                    return 1
+                if numeric[key]:
+                    return 2
+                return 3
+
+            self._keys_cache = [(k, numeric[k]) for k in sorted(numeric, key=rank)]
+        return self._keys_cache
+
+    def action_choose_attribute(self) -> None:
+        def done(choice: Optional[str]) -> None:
+            if choice is None:
+                return
+            self.set_config(checkpoint_score_attribute=None if choice == RECENCY else choice)
+
+        own = self.run_model.run_config.checkpoint_score_attribute if self.run_model.run_config else None
+        self.push_screen(ChooseAttributeScreen(self.metric_keys(), self.config.checkpoint_score_attribute, own), done)
+
+    def action_choose_columns(self) -> None:
+        def done(chosen: Optional[list[str]]) -> None:
+            if chosen is not None:
+                self.metric_columns = chosen
+                self._show_rows(self._current_path())
+
+        self.push_screen(ChooseColumnsScreen([k for k, _ in self.metric_keys()], self.metric_columns), done)
+
+    def action_toggle_pin(self) -> None:
+        ckpt = self.table.current
+        if ckpt is None:
+            return
+        if ckpt.path in self.pinned:
+            self.pinned.discard(ckpt.path)
+            self.notify(f"unpinned {ckpt.name}")
+        else:
+            self.pinned.add(ckpt.path)
+            self.notify(f"pinned {ckpt.name}: no plan deletes it")
+        self.replan()
+
+    # ---- view ---------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        field = self.query_one(FilterInput)
+        field.add_class("-shown")
+        field.focus()
+
+    def action_toggle_trials(self) -> None:
+        showing = not self.screen.has_class("-no-trials")
+        self.trials_pane_wanted = not showing
+        self._apply_size_classes()
+        if self.trials_pane_wanted:
+            self.trial_list.focus()
+        else:
+            self.table.focus()
+
+    def _step_trial(self, step: int) -> None:
+        tl = self.trial_list
+        if tl.row_count <= 1:
+            return
+        index = tl.cursor + step
+        # Wrap around the trial rows, skipping the "all trials" row at 0.
+        if index < 1:
+            index = tl.row_count - 1
+        elif index >= tl.row_count:
+            index = 1
+        tl.move_cursor(index)
+
+    def action_previous_trial(self) -> None:
+        self._step_trial(-1)
+
+    def action_next_trial(self) -> None:
+        self._step_trial(1)
+
+    def action_all_trials(self) -> None:
+        self.trial_list.move_cursor(0)
+
+    def action_show_warnings(self) -> None:
+        self.push_screen(TextListScreen("Warnings", self._warnings(), "no warnings: Ray's rules apply plainly"))
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    # ---- deletion -----------------------------------------------------------------------
+    def action_delete(self) -> None:
+        """Fingerprint what the table marks (worker), then ask; only a confirm deletes."""
+        if self.plan is None:
+            return
+        if self.deleting:
+            self.notify("a deletion is already running")
+            return
+        plan = self.plan
+        doomed = [c for c in self.table.rows if not plan.decisions[c].keep]
+        if not doomed:
+            self.notify("nothing in this view is marked ✗ delete")
+            return
+        self.deleting = True
+        self.activity = f"checking {len(doomed)} checkpoint{'s' if len(doomed) != 1 else ''}…"
+        self._update_summary()
+        self._prepare_worker(plan, doomed)
+
+    @work(thread=True, exclusive=True, group="delete")
+    def _prepare_worker(self, plan: Plan, doomed: list[Checkpoint]) -> None:
+        try:
+            from ckpt_tui.core.deletion import prepare
+
+            request = prepare(plan, doomed, grace_seconds=self.grace_seconds, pinned=self.pinned)
+        except Exception as exc:  # refused as a whole: nothing was touched
+            self.post_message(DeletionPrepared(None, str(exc) or type(exc).__name__))
+            return
+        self.post_message(DeletionPrepared(request))
+
+    def on_deletion_prepared(self, message: DeletionPrepared) -> None:
+        self.activity = ""
+        request = message.request
+        if request is None or not request.items:
+            self.deleting = False
+            self._update_summary()
+            self.notify(f"nothing deleted: {message.error or 'nothing to delete'}", severity="error")
+            return
+        all_doomed = self._totals[1]
+        count = len(request.items)
+        scope = "Everything marked ✗ delete in the table" + (
+            f" ({count} of {all_doomed} marked in the run: the view is filtered)."
+            if count != all_doomed else ", in every trial."
+        )
+        stale = [i for i in request.items if i.stale]
+        if stale:
+            scope += f"\n! {len(stale)} changed since the run was read and will be skipped."
+        paths = [
+            relative_path(i.path, self.run_model.root, self.shown_root) + (f"  (changed: {i.stale})" if i.stale else "")
+            for i in request.items
+        ]
+        trials = [short_trial(t) for t in request.trials]
+
+        def done(confirmed: Optional[bool]) -> None:
+            if confirmed:
+                self.activity = f"deleting 0/{count}"
+                self._update_summary()
+                self._delete_worker(request)
+            else:
+                self.deleting = False
+                self._update_summary()
+                self.notify("deletion cancelled: nothing was deleted")
+
+        self.push_screen(
+            ConfirmDeleteScreen(count=count, size=human_bytes(request.total_bytes), trials=trials, paths=paths, scope=scope),
+            done,
+        )
+
+    @work(thread=True, exclusive=True, group="delete")
+    def _delete_worker(self, request) -> None:
+        from ckpt_tui.core.deletion import execute
+
+        total = len(request.items)
+        deleted = freed = 0
+        failed: list[tuple[str, str]] = []
+        try:
+            for done, outcome in enumerate(execute(request), 1):
+                if outcome.deleted:
+                    deleted += 1
+                    freed += outcome.bytes or 0
+                else:
+                    failed.append((outcome.path, outcome.reason))
+                self.post_message(DeletionProgress(done, total, outcome.path, outcome.deleted, outcome.reason))
+        except Exception as exc:  # execute promises not to raise; if it does, say so in one line
+            self.post_message(DeletionFinished(deleted, failed, freed, error=str(exc) or type(exc).__name__))
+            return
+        self.post_message(DeletionFinished(deleted, failed, freed))
+
+    def on_deletion_progress(self, message: DeletionProgress) -> None:
+        self.activity = f"deleting {message.done}/{message.total}"
+        self._update_summary()
+
+    def on_deletion_finished(self, message: DeletionFinished) -> None:
+        self.deleting = False
+        self.activity = ""
+        if message.error:
+            self.notify(f"deletion stopped after {message.deleted}: {message.error}", severity="error", timeout=10)
+        else:
+            text = f"deleted {message.deleted} checkpoint{'s' if message.deleted != 1 else ''}, freed {human_bytes(message.freed_bytes)}"
+            if message.failed:
+                first_path, first_reason = message.failed[0]
+                name = os.path.basename(first_path)
+                text += f"; {len(message.failed)} not deleted (first: {name}: {first_reason})"
+                self.notify(text, severity="warning", timeout=15)
+            else:
+                self.notify(text)
+        # The watcher will see the directories go too; re-reading now makes the table follow
+        # even when nothing watches the run.
+        affected = {c.trial_id for c in self.table.rows} | {""}
+        self.queue_reread(affected)
+
+    # ---- sizes ----------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="sizes")
+    def _fill_sizes_worker(self) -> None:
+        with self.run_lock:
+            todo = [c for c in self.run_model.checkpoints() if c.size_bytes is None]
+        fill_sizes(self.run_model, todo, lambda done, total: self.post_message(SizesProgress(done, total)))
+        self.post_message(SizesFilled())
+
+    def on_sizes_progress(self, message: SizesProgress) -> None:
+        if message.done < message.total:
+            self.activity = f"sizing {message.done:,}/{message.total:,}"
+            self._update_summary()
+
+    def on_sizes_filled(self, message: SizesFilled) -> None:
+        if self.activity.startswith("sizing"):
+            self.activity = ""
+        self.replan()
+
+    # ---- live -----------------------------------------------------------------------------
+    @work(thread=True, group="watch")
+    def _start_watch_worker(self) -> None:
+        try:
+            from ckpt_tui.watch import RunWatcher
+        except ImportError:
+            self.post_message(WatchStatus("off", "the watch module is not installed"))
+            return
+        try:
+            watcher = RunWatcher(
+                self.run_model.root,
+                self.run_model.layout,
+                self._on_watch_batch,
+                poll_interval=self.poll_interval,
+            )
+            watcher.start()
+        except Exception as exc:
+            self.post_message(WatchStatus("off", str(exc) or type(exc).__name__))
+            return
+        self.watcher = watcher
+        self.post_message(WatchStatus(watcher.mode, watcher.fallback_reason))
+
+    def _on_watch_batch(self, changed: set[str]) -> None:
+        # Called in the watcher's thread: post only.
+        self.post_message(RunChanged(set(changed)))
+
+    def on_watch_status(self, message: WatchStatus) -> None:
+        if message.mode == "events":
+            self.watch_text = "live"
+        elif message.mode == "polling":
+            every = f" every {self.poll_interval:g}s" if self.poll_interval else ""
+            self.watch_text = f"live (polling{every})"
+            if message.reason:
+                self.notify(f"watching by polling: {message.reason}", timeout=8)
+        else:
+            self.watch_text = "not watching"
+            if message.reason:
+                self.notify(f"not watching for changes: {message.reason}", severity="warning")
+        self._update_summary()
+
+    def on_run_changed(self, message: RunChanged) -> None:
+        self.queue_reread(message.changed)
+
+    def queue_reread(self, changed: set[str]) -> None:
+        """Re-read these trials in a worker. Batches that arrive meanwhile are merged and read
+        by the same worker, so none is lost and at most one re-read runs at a time."""
+        with self._pending_lock:
+            self._pending |= set(changed)
+            if self._reread_busy:
+                return
+            self._reread_busy = True
+        self._reread_worker()
+
+    @work(thread=True, group="reread")
+    def _reread_worker(self) -> None:
+        try:
+            while True:
+                with self._pending_lock:
+                    if not self._pending:
+                        self._reread_busy = False
+                        return
+                    changed, self._pending = self._pending, set()
+                with self.run_lock:
+                    ids = reread(self.run_model, changed, sizes=False)
+                    fresh = [c for t in ids if t in self.run_model.trials for c in self.run_model.trials[t].checkpoints]
+                # Rows first, sizes after: a new checkpoint shows before its files are summed.
+                self.post_message(RunReread(ids, sizes_known=False))
+                fill_sizes(self.run_model, fresh)
+                self.post_message(RunReread(ids, sizes_known=True))
+        except Exception as exc:
+            with self._pending_lock:
+                self._reread_busy = False
+            self.call_from_thread(self.notify, f"re-reading the run failed: {exc}", severity="error")
+
+    def on_run_reread(self, message: RunReread) -> None:
+        self.reread_trials = message.trial_ids
+        self._keys_cache = None
+        self.replan()
+
+    # ---- exit -----------------------------------------------------------------------------
+    def stop_watching(self) -> None:
+        watcher, self.watcher = self.watcher, None
+        if watcher is not None:
+            try:
+                watcher.stop()
+            except Exception:
+                pass
+
+    def on_unmount(self) -> None:
+        self.stop_watching()

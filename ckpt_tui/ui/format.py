@@ -1,0 +1,100 @@
+"""Text for numbers, sizes, ages and names: shared by every widget, no Textual import."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from typing import Optional
+
+from ckpt_tui.core.metrics import MISSING, is_number
+
+# Tune trial dir: <trainable>_<5 hex id>_<5 digit counter>_<tag>_<date>
+_TUNE_TRIAL_RE = re.compile(
+    r"^(?P<trainable>.+?)_(?P<id>[0-9a-f]{5})_(?P<num>\d{5})_(?P<tag>.*?)_?\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}$"
+)
+
+
+def short_trial(trial_id: str) -> str:
+    """A Tune trial dir name without the trainable and date: '00000_0_seed=1'."""
+    m = _TUNE_TRIAL_RE.match(trial_id)
+    if not m:
+        return trial_id
+    tag = m.group("tag")
+    return f"{m.group('num')}_{tag}" if tag else m.group("num")
+
+
+def human_bytes(n: Optional[int]) -> str:
+    if n is None:
+        return "…"
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            if unit == "B":
+                return f"{int(size)} B"
+            # Seven cells at most: "1023 KB", "12.5 MB".
+            return f"{size:.0f} {unit}" if size >= 99.95 else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} PB"
+
+
+def human_age(seconds: float) -> str:
+    """'42s', '5m', '3h', '12d': short enough for a column."""
+    s = max(0.0, seconds)
+    if s < 60:
+        return f"{int(s)}s"
+    if s < 3600:
+        return f"{int(s // 60)}m"
+    if s < 86400:
+        return f"{int(s // 3600)}h"
+    return f"{int(s // 86400)}d"
+
+
+def metric_text(value, width: int = 9) -> str:
+    """A metric value as the table shows it: numbers in at most ``width`` chars."""
+    if value is MISSING:
+        return "—"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if is_number(value):
+        f = float(value)
+        if math.isnan(f):
+            return "NaN"
+        if math.isinf(f):
+            return "inf" if f > 0 else "-inf"
+        if isinstance(value, int):
+            text = str(value)
+            return text if len(text) <= width else f"{f:.{max(1, width - 6)}g}"
+        text = f"{f:.4g}"
+        return text if len(text) <= width else f"{f:.{max(1, width - 6)}g}"
+    text = str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def relative_path(path: str, root: str, shown_root: str) -> str:
+    """``path`` under ``shown_root`` (the run root as the user sees it)."""
+    try:
+        rel = os.path.relpath(path, root)
+    except ValueError:
+        return path
+    if rel.startswith(".."):
+        return path
+    return os.path.join(shown_root, rel) if rel != "." else shown_root
+
+
+def home_short(path: str) -> str:
+    home = os.path.expanduser("~")
+    if home and home != "/" and (path == home or path.startswith(home + os.sep)):
+        return "~" + path[len(home):]
+    return path
+
+
+def fit(text: str, width: int) -> str:
+    """Cut ``text`` to ``width`` cells with an ellipsis (names are mostly ASCII)."""
+    if width <= 0:
+        return ""
+    if len(text) <= width:
+        return text
+    return text[: width - 1] + "…"

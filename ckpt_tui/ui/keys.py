@@ -1,0 +1,55 @@
+"""Every action of the app in one table: the bindings, the help screen and the command palette
+are all built from it, so they cannot disagree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True)
+class Action:
+    keys: str  # Textual key names, comma-separated
+    shown: str  # how the help screen writes the keys
+    action: str
+    title: str  # short: footer and palette
+    help: str  # one line: help screen and palette
+    footer: bool = False
+
+
+ACTIONS: list[Action] = [
+    Action("plus,equals_sign", "+", "keep_more", "Keep +1", "raise num_to_keep by one", True),
+    Action("minus", "-", "keep_fewer", "Keep -1", "lower num_to_keep by one (down to 1)", True),
+    Action("n", "n", "type_num_to_keep", "Type N", "type num_to_keep (a number, or 'all')"),
+    Action("a", "a", "keep_all", "Keep all", "set num_to_keep to None: keep every checkpoint"),
+    Action("s", "s", "choose_attribute", "Score", "choose the score attribute from the run's metrics", True),
+    Action("o", "o", "toggle_order", "Max/min", "toggle checkpoint_score_order between max and min", True),
+    Action("r", "r", "reset_config", "Reset", "reset to the run's own CheckpointConfig"),
+    Action("c", "c", "copy_config", "Copy", "copy the CheckpointConfig(...) line (also printed on exit)", True),
+    Action("p", "p", "toggle_pin", "Pin", "pin / unpin the highlighted checkpoint: no plan deletes it", True),
+    Action("d", "d", "delete", "Delete", "delete what the table marks ✗ delete, after confirming", True),
+    Action("m", "m", "choose_columns", "Columns", "add / remove metric columns"),
+    Action("slash", "/", "filter", "Filter", "filter the table by trial or path", True),
+    Action("t", "t", "toggle_trials", "Trials", "show / hide the trial pane"),
+    Action("left_square_bracket", "[", "previous_trial", "Prev trial", "show the previous trial only"),
+    Action("right_square_bracket", "]", "next_trial", "Next trial", "show the next trial only"),
+    Action("A", "A", "all_trials", "All trials", "show every trial's checkpoints"),
+    Action("w", "w", "show_warnings", "Warnings", "list the run's and the plan's warnings"),
+    Action("question_mark", "?", "help", "Help", "this help", True),
+    Action("q", "q", "quit", "Quit", "quit (prints the copied CheckpointConfig line)", True),
+]
+
+# Keys handled by the tables themselves; listed on the help screen only.
+TABLE_KEYS: list[tuple[str, str]] = [
+    ("j / k, ↓ / ↑", "move the cursor"),
+    ("space, PgDn / PgUp", "page down / up"),
+    ("g / G, Home / End", "first / last row"),
+    ("h / l, ← / →", "scroll columns"),
+    ("tab", "switch between the trial pane and the table"),
+    ("ctrl+p", "command palette: every action by name"),
+]
+
+
+def bindings() -> list[Binding]:
+    return [Binding(a.keys, a.action, a.title, show=a.footer) for a in ACTIONS]

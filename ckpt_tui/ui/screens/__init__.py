@@ -1,0 +1,1 @@
+"""Modal screens, one module per screen."""

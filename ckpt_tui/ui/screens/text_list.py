@@ -1,0 +1,32 @@
+"""A modal that shows a list of lines (warnings), scrollable, closed with escape."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+
+class TextListScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,w", "dismiss", "Close")]
+
+    def __init__(self, title: str, lines: list[str], empty: str = "nothing to show") -> None:
+        super().__init__()
+        self.title_text = title
+        self.lines = lines
+        self.empty = empty
+
+    def compose(self) -> ComposeResult:
+        from rich.text import Text
+
+        body = Text("\n".join(f"! {line}" for line in self.lines) if self.lines else self.empty)
+        with Vertical(classes="dialog", id="text-list-box"):
+            yield Static(self.title_text, classes="dialog-title")
+            with VerticalScroll():
+                yield Static(body)
+            yield Static("escape closes", classes="dialog-hint")
+
+    def action_dismiss(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,151 @@
+"""The ranked checkpoint table: every checkpoint of the view, best first within each trial."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Optional
+
+from rich.style import Style
+
+from ckpt_tui.core.metrics import MISSING, lookup
+from ckpt_tui.core.model import Checkpoint
+from ckpt_tui.core.retention import KEEP_PINNED, Plan
+from ckpt_tui.ui.format import human_age, human_bytes, metric_text, short_trial
+from ckpt_tui.ui.widgets.line_table import Cells, Column, LineTable
+
+KEEP_MARK = "✓ keep"
+DELETE_MARK = "✗ delete"
+PINNED_MARK = "✓ pinned"
+
+
+def mark_text(plan: Plan, ckpt: Checkpoint) -> str:
+    d = plan.decisions.get(ckpt)
+    if d is None:
+        return "?"
+    if d.code == KEEP_PINNED:
+        return PINNED_MARK
+    return KEEP_MARK if d.keep else DELETE_MARK
+
+
+class CheckpointTable(LineTable):
+    """Rows are plain ``Checkpoint`` references; a re-plan swaps the list, never widgets."""
+
+    COMPONENT_CLASSES = LineTable.COMPONENT_CLASSES | {
+        "checkpoint-table--keep",
+        "checkpoint-table--delete",
+        "checkpoint-table--pinned",
+        "checkpoint-table--warning",
+        "checkpoint-table--muted",
+    }
+
+    def __init__(self, *, now: Callable[[], float] = time.time, id=None, classes=None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.rows: list[Checkpoint] = []
+        self.plan: Optional[Plan] = None
+        self.metric_columns: list[str] = []
+        self.show_trial = True
+        self.now = now
+        self._now_value = 0.0
+
+    @property
+    def current(self) -> Optional[Checkpoint]:
+        if 0 <= self.cursor < len(self.rows):
+            return self.rows[self.cursor]
+        return None
+
+    def show(
+        self,
+        rows: list[Checkpoint],
+        plan: Plan,
+        *,
+        show_trial: bool,
+        metric_columns: list[str],
+        keep_path: Optional[str] = None,
+    ) -> None:
+        """Show ``rows`` under ``plan``; the cursor stays on ``keep_path`` if it is still there."""
+        old_cursor = self.cursor
+        self.rows = rows
+        self.plan = plan
+        self.show_trial = show_trial
+        self.metric_columns = list(metric_columns)
+        self._now_value = self.now()
+        cursor = old_cursor
+        if keep_path is not None:
+            for i, ckpt in enumerate(rows):
+                if ckpt.path == keep_path:
+                    cursor = i
+                    break
+        self.set_shape(self._columns(), len(rows), cursor)
+
+    def refresh_rows(self) -> None:
+        """Redraw the visible rows (sizes or ages changed; the rows did not)."""
+        self._now_value = self.now()
+        self.refresh()
+
+    def _columns(self) -> list[Column]:
+        # Name widths come from the data, computed once per re-plan: a pass over a list of
+        # strings, cheap next to the plan itself.
+        name_width = max((len(c.name) for c in self.rows), default=10)
+        cols = [
+            Column("mark", "keep?", 8),
+            Column("warn", "!", 1),
+            Column("checkpoint", "checkpoint", max(10, min(name_width, 32))),
+            Column("iter", "iter", 4, "right"),
+            Column("score", "score", 8, "right"),
+            Column("rank", "rank", 7, "right"),
+            Column("size", "size", 7, "right"),
+            Column("age", "age", 4, "right"),
+        ]
+        for key in self.metric_columns:
+            cols.append(Column(f"metric:{key}", key, max(9, min(len(key), 16)), "right"))
+        if self.show_trial:
+            trial_width = max((len(short_trial(t)) for t in self._trial_ids()), default=5)
+            cols.append(Column("trial", "trial", max(5, min(trial_width, 40))))
+        return cols
+
+    def _trial_ids(self):
+        if self.plan is None:
+            return []
+        return self.plan.order.keys()
+
+    def row_style(self, index: int) -> Optional[Style]:
+        return None
+
+    def row_cells(self, index: int) -> Cells:
+        ckpt = self.rows[index]
+        plan = self.plan
+        d = plan.decisions.get(ckpt) if plan is not None else None
+        if d is None:
+            mark_style = self.get_component_rich_style("checkpoint-table--muted")
+            mark = "?"
+        elif d.code == KEEP_PINNED:
+            mark, mark_style = PINNED_MARK, self.get_component_rich_style("checkpoint-table--pinned")
+        elif d.keep:
+            mark, mark_style = KEEP_MARK, self.get_component_rich_style("checkpoint-table--keep")
+        else:
+            mark, mark_style = DELETE_MARK, self.get_component_rich_style("checkpoint-table--delete")
+        warn = "!" if d is not None and d.note else ""
+        warn_style = self.get_component_rich_style("checkpoint-table--warning") if warn else None
+        attr = plan.config.checkpoint_score_attribute if plan is not None else None
+        if d is None or not attr or ckpt.report is None:
+            score = "—"
+        else:
+            score = metric_text(d.value, 8)
+        rank = f"{d.rank}/{d.of}" if d is not None and d.rank is not None else "—"
+        iteration = ckpt.iteration
+        cells: Cells = [
+            (mark, mark_style),
+            (warn, warn_style),
+            (ckpt.name, None),
+            (str(iteration) if iteration is not None else "—", None),
+            (score, None),
+            (rank, None),
+            (human_bytes(ckpt.size_bytes), None),
+            (human_age(self._now_value - ckpt.mtime), None),
+        ]
+        for key in self.metric_columns:
+            value = lookup(ckpt.report.metrics, key) if ckpt.report is not None else MISSING
+            cells.append((metric_text(value), None))
+        if self.show_trial:
+            cells.append((short_trial(ckpt.trial_id), None))
+        return cells

@@ -1,0 +1,106 @@
+"""The detail pane: the highlighted checkpoint's path, reason, size, metrics, and the plot."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Static
+
+from ckpt_tui.core.metrics import flatten
+from ckpt_tui.core.model import Checkpoint, Trial
+from ckpt_tui.core.retention import Plan, note_text
+from ckpt_tui.ui.format import human_age, human_bytes, metric_text, relative_path, short_trial
+from ckpt_tui.ui.widgets.checkpoint_table import mark_text
+from ckpt_tui.ui.widgets.score_plot import PlotPoint, ScorePlot
+
+# Keys Tune adds to every report: shown after the user's own metrics.
+TUNE_BOOKKEEPING = {
+    "timestamp", "checkpoint_dir_name", "should_checkpoint", "done", "training_iteration",
+    "trial_id", "date", "time_this_iter_s", "time_total_s", "pid", "hostname", "node_ip",
+    "time_since_restore", "iterations_since_restore", "experiment_tag",
+}
+
+
+def is_bookkeeping(key: str) -> bool:
+    return key in TUNE_BOOKKEEPING or key.startswith("config/")
+
+
+class DetailPane(Horizontal):
+    COMPONENT_CLASSES = {"detail--label", "detail--keep", "detail--delete", "detail--warn"}
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="detail-scroll"):
+            yield Static(id="detail-text")
+        yield ScorePlot(id="plot")
+
+    def show_nothing(self, why: str) -> None:
+        self.query_one("#detail-text", Static).update(why)
+        self.query_one(ScorePlot).show([], "")
+
+    def show(
+        self,
+        ckpt: Checkpoint,
+        trial: Optional[Trial],
+        plan: Plan,
+        *,
+        root: str,
+        shown_root: str,
+        now: float,
+    ) -> None:
+        label = self.get_component_rich_style("detail--label")
+        d = plan.decisions.get(ckpt)
+        text = Text(no_wrap=False)
+        mark = mark_text(plan, ckpt)
+        keep = d is not None and d.keep
+        text.append(mark, style=self.get_component_rich_style("detail--keep" if keep else "detail--delete"))
+        text.append(f"  {ckpt.name}")
+        status = trial.status if trial is not None and trial.status else ""
+        text.append(f"  trial {short_trial(ckpt.trial_id)}" + (f" ({status})" if status else ""))
+        text.append("\n")
+        if d is not None:
+            text.append("why  ", style=label)
+            text.append(plan.reason(ckpt) + "\n")
+            note = note_text(d, plan.config, plan.run.layout)
+            if note:
+                text.append("warn ", style=label)
+                text.append("! " + note + "\n", style=self.get_component_rich_style("detail--warn"))
+        text.append("path ", style=label)
+        text.append(relative_path(ckpt.path, root, shown_root) + ("  (symlink)" if ckpt.is_symlink else "") + "\n")
+        text.append("size ", style=label)
+        files = f" in {ckpt.file_count} file{'s' if ckpt.file_count != 1 else ''}" if ckpt.file_count is not None else ""
+        it = f" · iteration {ckpt.iteration}" if ckpt.iteration is not None else ""
+        text.append(f"{human_bytes(ckpt.size_bytes)}{files}{it} · written {human_age(now - ckpt.mtime)} ago\n")
+        if ckpt.report is not None:
+            flat = flatten(ckpt.report.metrics)
+            own = [(k, v) for k, v in flat.items() if not is_bookkeeping(k)]
+            rest = [(k, v) for k, v in flat.items() if is_bookkeeping(k)]
+            text.append("metrics ", style=label)
+            text.append("  ".join(f"{k}={metric_text(v, 14)}" for k, v in own + rest))
+        else:
+            text.append("no report names this checkpoint (being written, or not Ray's)", style=label)
+        self.query_one("#detail-text", Static).update(text)
+        self._plot(ckpt, plan)
+
+    def _plot(self, current: Checkpoint, plan: Plan) -> None:
+        attr = plan.config.checkpoint_score_attribute
+        plot = self.query_one(ScorePlot)
+        if not attr:
+            plot.show([], f"trial {short_trial(current.trial_id)}: ranked by recency, no score to plot")
+            return
+        points: list[PlotPoint] = []
+        skipped = 0
+        for ckpt in plan.ordered(current.trial_id):
+            d = plan.decisions.get(ckpt)
+            if d is None or ckpt.report is None:
+                continue
+            score = d.score
+            if score is None:
+                skipped += 1
+                continue
+            x = ckpt.iteration if ckpt.iteration is not None else ckpt.report.index
+            points.append(PlotPoint(float(x), score, d.keep, ckpt is current))
+        order = plan.config.checkpoint_score_order
+        plot.show(points, f"{attr} ({order}): ✓ kept ✗ deleted", skipped)

@@ -1,0 +1,47 @@
+"""The summary lines at the top: run, layout, watching, config line, totals and warnings."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+
+class Summary(Static):
+    """Three lines the app rewrites after each re-plan; never more than the width allows."""
+
+    COMPONENT_CLASSES = {"summary--label", "summary--config", "summary--delete", "summary--keep", "summary--warn"}
+
+    def show(
+        self,
+        *,
+        root: str,
+        layout: str,
+        trials: int,
+        watch: str,
+        config_line: str,
+        kept: int,
+        delete: int,
+        reclaim: str,
+        total: str,
+        sizing: str,
+        warnings: int,
+        scope: str,
+    ) -> None:
+        label = self.get_component_rich_style("summary--label")
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append("run ", style=label)
+        text.append(root)
+        text.append(f"  {layout} · {trials} trial{'s' if trials != 1 else ''} · {watch}\n")
+        text.append(config_line + "\n", style=self.get_component_rich_style("summary--config"))
+        text.append(f"✓ {kept} kept", style=self.get_component_rich_style("summary--keep"))
+        text.append(" · ")
+        text.append(f"✗ {delete} to delete", style=self.get_component_rich_style("summary--delete"))
+        text.append(f" · frees {reclaim} of {total}")
+        if sizing:
+            text.append(f" ({sizing})")
+        if warnings:
+            text.append(" · ")
+            text.append(f"! {warnings} warning{'s' if warnings != 1 else ''} (w)",
+                        style=self.get_component_rich_style("summary--warn"))
+        text.append(f" · {scope}")
+        self.update(text)

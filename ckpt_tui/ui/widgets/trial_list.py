@@ -1,0 +1,85 @@
+"""The trial pane: 'all trials' and one row per trial; moving the cursor filters the table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from rich.style import Style
+
+from ckpt_tui.ui.format import fit, human_bytes, short_trial
+from ckpt_tui.ui.widgets.line_table import Cells, Column, LineTable
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    """One trial as the pane shows it; built by the app at each re-plan."""
+
+    trial_id: Optional[str]  # None: the "all trials" row
+    label: str
+    status: str
+    kept: int
+    total: int
+    best: str
+    size_bytes: Optional[int]  # None while sizes are unknown
+    warnings: int = 0
+
+
+class TrialList(LineTable):
+    COMPONENT_CLASSES = LineTable.COMPONENT_CLASSES | {
+        "trial-list--running",
+        "trial-list--error",
+        "trial-list--all",
+    }
+
+    def __init__(self, *, id=None, classes=None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.rows: list[TrialRow] = []
+
+    @property
+    def current(self) -> Optional[TrialRow]:
+        if 0 <= self.cursor < len(self.rows):
+            return self.rows[self.cursor]
+        return None
+
+    def show(self, rows: list[TrialRow], keep_trial: Optional[str]) -> None:
+        self.rows = rows
+        cursor = 0
+        for i, row in enumerate(rows):
+            if row.trial_id == keep_trial:
+                cursor = i
+                break
+        label_width = max((len(r.label) for r in rows), default=5)
+        columns = [
+            Column("trial", "trial", max(10, min(label_width, 14))),
+            Column("status", "status", 10),
+            Column("ckpts", "kept", 5, "right"),
+            Column("best", "best", 7, "right"),
+            Column("size", "size", 7, "right"),
+        ]
+        self.set_shape(columns, len(rows), cursor)
+
+    def row_style(self, index: int) -> Optional[Style]:
+        if self.rows[index].trial_id is None:
+            return self.get_component_rich_style("trial-list--all")
+        return None
+
+    def row_cells(self, index: int) -> Cells:
+        row = self.rows[index]
+        status_style = None
+        if row.status == "RUNNING":
+            status_style = self.get_component_rich_style("trial-list--running")
+        elif row.status == "ERROR":
+            status_style = self.get_component_rich_style("trial-list--error")
+        label = row.label + (" !" if row.warnings else "")
+        return [
+            (label, None),
+            (row.status, status_style),
+            (f"{row.kept}/{row.total}", None),
+            (fit(row.best, 7), None),
+            (human_bytes(row.size_bytes), None),
+        ]
+
+
+def trial_label(trial_id: str) -> str:
+    return short_trial(trial_id)

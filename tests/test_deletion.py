@@ -57,15 +57,24 @@ def tree_state(base) -> dict:
     return out
 
 
-def bytes_lost(before: dict, after: dict, planned) -> int:
-    """Bytes of files outside the planned paths that are gone or changed (links count 1)."""
+def bytes_lost(before: dict, after: dict, planned, appended: bool = False) -> int:
+    """Bytes of files outside the planned paths that are gone or changed (links count 1).
+
+    ``appended``: a file that only grew (its old bytes are still its prefix, as when a writer
+    appends to result.json) lost nothing."""
     planned_b = [os.fsencode(str(p)) for p in planned]
     lost = 0
     for p, value in before.items():
         if any(p == q or p.startswith(q + b"/") for q in planned_b):
             continue
-        if after.get(p) != value:
-            lost += max(value[2], 1)
+        now = after.get(p)
+        if now == value:
+            continue
+        if appended and now is not None and now[0] == "f" == value[0] and now[2] >= value[2]:
+            with open(p, "rb") as f:
+                if hashlib.sha256(f.read(value[2])).hexdigest() == value[1]:
+                    continue
+        lost += max(value[2], 1)
     return lost
 
 

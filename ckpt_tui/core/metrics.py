@@ -30,6 +30,15 @@ def lookup(metrics: dict, attr: str):
     if "/" not in attr:
         # A flattened key without '/' can only come from a top-level non-dict value.
         return MISSING
+    # Walk 'a/b/c' directly; only keys that themselves contain '/' need the full flatten.
+    node = metrics
+    for part in attr.split("/"):
+        if type(node) is not dict or part not in node:
+            break
+        node = node[part]
+    else:
+        if type(node) is not dict:
+            return node
     return flatten(metrics).get(attr, MISSING)
 
 

@@ -19,7 +19,11 @@ an append leaves Ray's list unsorted and later inserts depend on where things la
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from itertools import repeat
+from math import isnan
+from operator import attrgetter, neg
+from dataclasses import dataclass
 from typing import Iterable, Optional
 
 from ckpt_tui.core.config import MAX, CheckpointConfig
@@ -28,6 +32,8 @@ from ckpt_tui.core.model import TRAIN_V2, Checkpoint, Run, Trial
 
 _NEG_INF = float("-inf")
 _NAN_KEY = (False, _NEG_INF)
+_SIZE = attrgetter("size_bytes")
+_PLAIN_NUMBER_TYPES = {float, int}  # by exact type: bool is a number to Ray but not "plain"
 
 # Why a checkpoint is kept or deleted.
 KEEP_ALL = "keep-all"  # num_to_keep is None
@@ -69,38 +75,173 @@ class Decision:
         return f if math.isfinite(f) else None
 
 
-@dataclass
-class Plan:
-    run: Run
-    config: CheckpointConfig
-    decisions: dict[Checkpoint, Decision] = field(default_factory=dict)
-    order: dict[str, list[Checkpoint]] = field(default_factory=dict)  # per trial, best first
-    warnings: list[str] = field(default_factory=list)
-    failing_trials: dict[str, str] = field(default_factory=dict)  # trial id -> why Ray fails it
+class _TrialRanking:
+    """One trial ranked under one (attribute, order): everything about a plan that does not
+    depend on num_to_keep or pins. Cached on the Trial, so changing num_to_keep costs a few
+    list slices per trial, and a trial that was not re-read is never ranked twice."""
 
-    # ---- totals -------------------------------------------------------------------------
+    __slots__ = ("ordered", "ranks", "values", "notes", "_pos", "n", "ranked_count", "latest_pos",
+                 "failing", "keys", "appended", "report_pos", "counts", "names")
+
+    def __init__(self):
+        self.ordered: list[Checkpoint] = []  # registered checkpoints best first, then unreported
+        # Rank of each registered entry of `ordered`; None when every registration is on disk
+        # and the rank is simply position + 1.
+        self.ranks: Optional[list[int]] = None
+        self.values: list = []  # the attribute's value, by report index
+        self.notes: list = []  # by report index
+        self.values: list = []
+        self.notes: list = []
+        self._pos: Optional[dict[Checkpoint, int]] = None
+        self.n = 0  # registrations, history included
+        self.ranked_count = 0  # entries of `ordered` that have a rank
+        self.latest_pos: Optional[int] = None  # position of the newest registration, if on disk
+        self.failing: Optional[str] = None
+        self.keys: Optional[list] = None  # kept only for trials that need the literal replay
+        self.appended: Optional[list] = None
+        self.report_pos: dict[int, int] = {}  # report index -> position in `ordered`
+        self.counts = (0, 0, 0, 0)  # missing, nested, nan, present
+        self.names: list[str] = []  # checkpoint names by report index (for literal-replay reasons)
+
+
     @property
-    def checkpoint_count(self) -> int:
-        return len(self.decisions)
+    def pos(self) -> dict[Checkpoint, int]:
+        # Built on first use: a screen shows a few trials, not all 1,000.
+        if self._pos is None:
+            self._pos = {c: p for p, c in enumerate(self.ordered)}
+        return self._pos
+
+
+class _TrialOutcome:
+    """A ranking under one num_to_keep and set of pins: which positions are deleted."""
+
+    __slots__ = ("ranking", "k", "top_upto", "deleted", "top_set", "deleted_by", "pinned")
+
+    def __init__(self, ranking: _TrialRanking, k: Optional[int], pinned: set[str]):
+        self.ranking = ranking
+        self.k = k
+        self.top_upto = ranking.ranked_count  # positions < top_upto are in the top k
+        self.top_set: Optional[set[int]] = None  # literal replay: report indices in the top
+        self.deleted_by: dict[int, tuple[int, int]] = {}
+        self.pinned: set[int] = set()
+        deleted: list[int] = []
+        if k is not None and ranking.failing is None and ranking.n:
+            if ranking.keys is not None:
+                _full, top, self.deleted_by = _replay_literally(ranking.n, ranking.keys, ranking.appended, k)
+                self.top_set = top
+                rp = ranking.report_pos
+                deleted = sorted(rp[i] for i in self.deleted_by if i in rp)
+            else:
+                ranks = ranking.ranks
+                if ranks is None:  # every registration on disk: rank = position + 1
+                    upto = min(k, ranking.ranked_count)
+                else:
+                    upto = 0
+                    while upto < ranking.ranked_count and ranks[upto] <= k:
+                        upto += 1
+                self.top_upto = upto
+                deleted = [p for p in range(upto, ranking.ranked_count) if p != ranking.latest_pos]
+        if pinned and deleted:
+            ordered = ranking.ordered
+            self.pinned = {p for p in deleted if ordered[p].path in pinned}
+            deleted = [p for p in deleted if p not in self.pinned]
+        self.deleted = deleted
+
+    def decision(self, pos: int) -> Decision:
+        r = self.ranking
+        if pos >= r.ranked_count:
+            return Decision(True, KEEP_UNREPORTED, MISSING, None, r.n)
+        rank = pos + 1 if r.ranks is None else r.ranks[pos]
+        index = r.ordered[pos].report.index
+        value, note = r.values[index], r.notes[index]
+        if r.failing is not None:
+            code = KEEP_FAILING
+        elif self.k is None:
+            code = KEEP_ALL
+        elif pos in self.pinned:
+            code = KEEP_PINNED
+        elif self.top_set is not None:
+            index = r.ordered[pos].report.index
+            if index in self.deleted_by:
+                by, then = self.deleted_by[index]
+                return Decision(False, DELETE_BELOW, value, rank, r.n, note, r.names[by], then)
+            code = KEEP_TOP if index in self.top_set else KEEP_LATEST
+        elif pos < self.top_upto:
+            code = KEEP_TOP
+        elif pos == r.latest_pos:
+            code = KEEP_LATEST
+        else:
+            code = DELETE_BELOW
+        return Decision(code != DELETE_BELOW, code, value, rank, r.n, note)
+
+
+class _Decisions(Mapping):
+    """``plan.decisions[ckpt]``: built on demand, so a plan over 100,000 checkpoints costs
+    only what the screen (or the JSON writer) actually looks at."""
+
+    def __init__(self, outcomes: dict[str, _TrialOutcome]):
+        self._outcomes = outcomes
+
+    def __getitem__(self, ckpt: Checkpoint) -> Decision:
+        outcome = self._outcomes.get(ckpt.trial_id)
+        if outcome is None:
+            raise KeyError(ckpt)
+        pos = outcome.ranking.pos.get(ckpt)
+        if pos is None:
+            raise KeyError(ckpt)
+        return outcome.decision(pos)
+
+    def __iter__(self):
+        for outcome in self._outcomes.values():
+            yield from outcome.ranking.ordered
+
+    def __len__(self) -> int:
+        return sum(len(o.ranking.ordered) for o in self._outcomes.values())
+
+
+class Plan:
+    """What Ray would keep and delete: per trial, best first, with a reason for each."""
+
+    def __init__(self, run: Run, config: CheckpointConfig, outcomes: dict[str, _TrialOutcome],
+                 pinned: frozenset):
+        self.run = run
+        self.config = config
+        self.pinned = pinned  # paths the user pinned
+        self._outcomes = outcomes
+        self.decisions = _Decisions(outcomes)
+        # Per trial, best first. These lists are shared with the ranking cache: do not mutate.
+        self.order: dict[str, list[Checkpoint]] = {tid: o.ranking.ordered for tid, o in outcomes.items()}
+        self.failing_trials: dict[str, str] = {
+            tid: o.ranking.failing for tid, o in outcomes.items() if o.ranking.failing is not None}
+        self.warnings: list[str] = []
+        self.delete_count = sum(len(o.deleted) for o in outcomes.values())
+        self.checkpoint_count = sum(len(o.ranking.ordered) for o in outcomes.values())
+        self.keep_count = self.checkpoint_count - self.delete_count
 
     def to_delete(self) -> list[Checkpoint]:
-        return [c for c, d in self.decisions.items() if not d.keep]
+        out: list[Checkpoint] = []
+        for o in self._outcomes.values():
+            ordered = o.ranking.ordered
+            out.extend(ordered[p] for p in o.deleted)
+        return out
 
-    @property
-    def delete_count(self) -> int:
-        return sum(1 for d in self.decisions.values() if not d.keep)
-
-    @property
-    def keep_count(self) -> int:
-        return self.checkpoint_count - self.delete_count
+    def trial_counts(self, trial_id: str) -> tuple[int, int]:
+        """(checkpoints, to delete) of one trial."""
+        o = self._outcomes.get(trial_id)
+        return (len(o.ranking.ordered), len(o.deleted)) if o is not None else (0, 0)
 
     @property
     def reclaim_bytes(self) -> int:
-        return sum(c.size_bytes or 0 for c, d in self.decisions.items() if not d.keep)
+        """Bytes the deletions free. Not cached: sizes may fill in after the plan was made."""
+        total = 0
+        for o in self._outcomes.values():
+            if o.deleted:
+                total += sum(filter(None, map(_SIZE, map(o.ranking.ordered.__getitem__, o.deleted))))
+        return total
 
     @property
     def total_bytes(self) -> int:
-        return sum(c.size_bytes or 0 for c in self.decisions)
+        return sum(sum(filter(None, map(_SIZE, o.ranking.ordered))) for o in self._outcomes.values())
 
     def ordered(self, trial_id: Optional[str] = None) -> list[Checkpoint]:
         """Checkpoints best first: one trial's, or every trial's one after another."""
@@ -185,131 +326,177 @@ def _type_phrase(value) -> str:
 
 def plan(run: Run, config: CheckpointConfig, pinned: Iterable[str] = ()) -> Plan:
     """What Ray would keep and delete under ``config``: a pure function of the run."""
-    result = Plan(run=run, config=config)
-    pinned_paths = set(pinned)
-    counts = {"missing": 0, "nested": 0, "nan": 0, "present": 0}
-    for trial in run.trials.values():
-        _plan_trial(result, trial, config, run.layout == TRAIN_V2, counts)
-    if pinned_paths:
-        for ckpt, d in result.decisions.items():
-            if ckpt.path in pinned_paths and not d.keep:
-                d.keep = True
-                d.code = KEEP_PINNED
-    _run_warnings(result, config, run.layout == TRAIN_V2, counts)
+    pinned_paths = frozenset(pinned)
+    train_v2 = run.layout == TRAIN_V2
+    attr = config.checkpoint_score_attribute
+    order = config.checkpoint_score_order
+    outcomes: dict[str, _TrialOutcome] = {}
+    totals = [0, 0, 0, 0]
+    for tid, trial in run.trials.items():
+        ranking = _ranking(trial, attr, order, train_v2)
+        outcomes[tid] = _TrialOutcome(ranking, config.num_to_keep, pinned_paths)
+        for i, c in enumerate(ranking.counts):
+            totals[i] += c
+    result = Plan(run, config, outcomes, pinned_paths)
+    counts = dict(zip(("missing", "nested", "nan", "present"), totals))
+    _run_warnings(result, config, train_v2, counts)
     return result
 
 
-def _plan_trial(result: Plan, trial: Trial, config: CheckpointConfig, train_v2: bool, counts: dict) -> None:
+def _ranking(trial: Trial, attr: Optional[str], order: str, train_v2: bool) -> _TrialRanking:
+    # The cache lives on the Trial; readers replace the Trial object when they re-read it, and
+    # the lengths guard against anyone editing its lists in place.
+    cache = trial.__dict__.setdefault("_rankings", {})
+    key = (attr, order, train_v2, len(trial.reports), len(trial.checkpoints))
+    ranking = cache.get(key)
+    if ranking is None:
+        if len(cache) > 8:
+            cache.clear()
+        ranking = cache[key] = _rank_trial(trial, attr, order, train_v2)
+    return ranking
+
+
+def _metrics_list(trial: Trial) -> list[dict]:
+    cached = trial.__dict__.get("_metrics_list")
+    if cached is None or len(cached) != len(trial.reports):
+        cached = trial.__dict__["_metrics_list"] = [r.metrics for r in trial.reports]
+    return cached
+
+
+def _disk_index(trial: Trial) -> tuple[dict[int, Checkpoint], list[Checkpoint]]:
+    """Checkpoints on disk by report index, and those no report names; the same for every
+    attribute, so cached with the trial."""
+    cached = trial.__dict__.get("_disk_index")
+    if cached is not None and cached[0] == len(trial.checkpoints):
+        return cached[1], cached[2]
+    by_report = {}
+    unreported = []
+    for c in trial.checkpoints:
+        if c.report is not None:
+            by_report[c.report.index] = c
+        else:
+            unreported.append(c)
+    trial.__dict__["_disk_index"] = (len(trial.checkpoints), by_report, unreported)
+    return by_report, unreported
+
+
+def _rank_trial(trial: Trial, attr: Optional[str], order: str, train_v2: bool) -> _TrialRanking:
     reports = trial.reports
     n = len(reports)
-    attr = config.checkpoint_score_attribute
-    factor = 1.0 if config.checkpoint_score_order == MAX else -1.0
-    k = config.num_to_keep
+    factor = 1.0 if order == MAX else -1.0
+    r = _TrialRanking()
+    r.n = n
 
     values = [MISSING] * n
-    keys: list = [None] * n  # None: not numeric (Ray raises when it scores this one)
-    appended = [True] * n
     notes: list = [None] * n
+    appended = [True] * n
+    floats: list = [0.0] * n  # sort key: the signed score, NaN as -inf (fixed up below)
+    nan = [False] * n
+    bad = [False] * n
+    missing = nested = nans = present = 0
+    plain = False
     if attr is not None:
+        # map() over C functions: this runs for every report whenever the attribute changes.
+        values = list(map(dict.get, _metrics_list(trial), repeat(attr, n), repeat(MISSING, n)))
+        # The common case: a plain number in every report. By exact type: bools are left out.
+        types = set(map(type, values))
+        plain = types <= _PLAIN_NUMBER_TYPES
+        if plain:
+            floats = values[:] if factor > 0 else list(map(neg, values))
+            appended = [False] * n
+            if float in types:
+                nan = list(map(isnan, values))
+                if True in nan:
+                    for i in (i for i, flag in enumerate(nan) if flag):
+                        floats[i] = _NEG_INF
+                        notes[i] = NOTE_NAN
+                        nans += 1
+            present = n - nans
+    if attr is not None and not plain:
         for i, report in enumerate(reports):
             metrics = report.metrics
-            top = metrics.get(attr, MISSING)
-            if top is not MISSING and not isinstance(top, dict):
-                value = top  # the common case: a plain top-level metric
-            else:
+            value = metrics.get(attr, MISSING)
+            if value is MISSING or type(value) is dict:
                 value = lookup(metrics, attr)
             values[i] = value
             if value is MISSING:
-                raw = _NEG_INF
-            elif is_number(value):
-                raw = value
+                s = factor * _NEG_INF
+            elif type(value) is float or type(value) is int or is_number(value):
+                s = factor * value
             else:
-                raw = None
-            if raw is not None:
-                s = factor * raw
-                keys[i] = _NAN_KEY if s != s else (True, s)
+                s = _NEG_INF
+                bad[i] = True
+            if s != s:
+                s = _NEG_INF
+                nan[i] = True
+            floats[i] = s
             if train_v2 or attr in metrics:
                 appended[i] = False
                 if value is MISSING:
                     notes[i] = NOTE_MISSING_V2
-                    counts["missing"] += 1
-                elif raw is None:
+                    missing += 1
+                elif bad[i]:
                     notes[i] = NOTE_NOT_NUMERIC
-                elif keys[i] is _NAN_KEY:
+                elif nan[i]:
                     notes[i] = NOTE_NAN
-                    counts["nan"] += 1
+                    nans += 1
                 else:
-                    counts["present"] += 1
+                    present += 1
             elif value is not MISSING:
                 notes[i] = NOTE_NESTED_TUNE  # found only by flattening: Tune never sorts on it
-                counts["nested"] += 1
+                nested += 1
             else:
                 notes[i] = NOTE_MISSING_TUNE
-                counts["missing"] += 1
+                missing += 1
+    r.counts = (missing, nested, nans, present)
 
-    failing = _failure(trial, reports, keys, appended, notes, attr)
-    if failing:
-        result.failing_trials[trial.id] = failing
+    for i in range(n):
+        if bad[i] and not appended[i]:
+            report = reports[i]
+            where = f"line {report.line}" if report.line else f"report {report.index + 1}"
+            r.failing = f"'{attr}' is {_type_phrase(values[i])} in {where}"
+            break
 
     any_append = any(appended)
     all_append = all(appended)
-    deleted_by: dict[int, tuple[int, int]] = {}
     if n == 0:
         ranking: list[int] = []
-        top: set[int] = set()
-    elif any_append and not all_append:
-        ranking, top, deleted_by = _replay_literally(n, keys, appended, k)
+    elif all_append:
+        ranking = list(range(n - 1, -1, -1))  # best first: newest first
+    elif any_append:
+        # Ray's list goes unsorted after an append: replay it step by step (per num_to_keep).
+        keys = [(False, _NEG_INF) if nan[i] or bad[i] else (True, floats[i]) for i in range(n)]
+        r.keys, r.appended = keys, appended
+        ranking, _top, _by = _replay_literally(n, keys, appended, None)
     else:
-        if all_append:
-            ranking = list(range(n - 1, -1, -1))  # best first: newest first
-        else:
-            ranking = sorted(range(n), key=lambda i: (keys[i] or _NAN_KEY, i), reverse=True)
-        top = set(ranking[:k]) if k is not None else set(ranking)
+        # Stable sort on the signed score: equal keys stay oldest first, so the newer ranks
+        # higher, as Ray's insert-to-the-right does. Then NaN (and unscorable) go below -inf.
+        ascending = sorted(range(n), key=floats.__getitem__)
+        if nans or any(bad):
+            low = [i for i in ascending if nan[i] or bad[i]]
+            if low:
+                low_set = set(low)
+                ascending = low + [i for i in ascending if i not in low_set]
+        ranking = ascending[::-1]
 
-    rank_of = {idx: pos + 1 for pos, idx in enumerate(ranking)}
-    decisions = result.decisions
-    by_report = {}
-    for ckpt in trial.checkpoints:
-        if ckpt.report is not None:
-            by_report[ckpt.report.index] = ckpt
-    ordered: list[Checkpoint] = []
-    for idx in ranking:
-        ckpt = by_report.get(idx)
-        if ckpt is None:
-            continue  # history: registered, directory gone
-        if failing:
-            code = KEEP_FAILING
-        elif k is None:
-            code = KEEP_ALL
-        elif idx in top:
-            code = KEEP_TOP
-        elif idx == n - 1:
-            code = KEEP_LATEST
-        else:
-            code = DELETE_BELOW
-        d = Decision(keep=code != DELETE_BELOW, code=code, value=values[idx], rank=rank_of[idx], of=n,
-                     note=notes[idx])
-        if code == DELETE_BELOW and idx in deleted_by:
-            by, then = deleted_by[idx]
-            d.deleted_by = reports[by].checkpoint_name
-            d.rank_then = then
-        decisions[ckpt] = d
-        ordered.append(ckpt)
-    for ckpt in trial.checkpoints:
-        if ckpt.report is None:
-            decisions[ckpt] = Decision(keep=True, code=KEEP_UNREPORTED, value=MISSING, rank=None, of=n)
-            ordered.append(ckpt)
-    result.order[trial.id] = ordered
-
-
-def _failure(trial: Trial, reports, keys, appended, notes, attr) -> Optional[str]:
-    """Why Ray would fail this trial (a non-numeric score it has to compare), or None."""
-    for i, key in enumerate(keys):
-        if key is None and attr is not None and not appended[i]:
-            report = reports[i]
-            where = f"line {report.line}" if report.line else f"report {report.index + 1}"
-            return f"'{attr}' is {_type_phrase(lookup(report.metrics, attr))} in {where}"
-    return None
+    by_report, unreported = _disk_index(trial)
+    if len(by_report) == n:
+        ordered_idx = ranking
+    else:  # some registrations are history: their directories are gone
+        ordered_idx = [i for i in ranking if i in by_report]
+        rank_of = {idx: p for p, idx in enumerate(ranking, 1)}
+        r.ranks = [rank_of[i] for i in ordered_idx]
+    ordered = list(map(by_report.__getitem__, ordered_idx))
+    if r.keys is not None:
+        r.report_pos = {i: p for p, i in enumerate(ordered_idx)}
+    r.ranked_count = len(ordered)
+    if n - 1 in by_report:
+        r.latest_pos = ordered.index(by_report[n - 1])
+    r.ordered = ordered + unreported if unreported else ordered
+    r.values, r.notes = values, notes
+    if r.keys is not None:
+        r.names = [rep.checkpoint_name for rep in reports]
+    return r
 
 
 def _replay_literally(n: int, keys: list, appended: list, k: Optional[int]):

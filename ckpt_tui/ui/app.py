@@ -102,24 +102,23 @@ class CheckpointApp(App[None]):
 
     # ---- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield Summary(id="summary")
+        # Kept as attributes: queries go to the active screen, which may be a dialog.
+        self.summary = Summary(id="summary")
+        self.trial_list = TrialList(id="trials")
+        self.table = CheckpointTable(now=self.now, id="checkpoints")
+        self.filter_input = FilterInput(placeholder="filter by trial or path (escape clears)", id="filter")
+        self.detail = DetailPane(id="detail")
+        yield self.summary
         with Horizontal(id="body"):
-            yield TrialList(id="trials")
+            yield self.trial_list
             with Vertical(id="table-box"):
-                yield CheckpointTable(now=self.now, id="checkpoints")
-                yield FilterInput(placeholder="filter by trial or path (escape clears)", id="filter")
-        yield DetailPane(id="detail")
+                yield self.table
+                yield self.filter_input
+        yield self.detail
         yield Footer()
 
-    @property
-    def table(self) -> CheckpointTable:
-        return self.query_one("#checkpoints", CheckpointTable)
-
-    @property
-    def trial_list(self) -> TrialList:
-        return self.query_one("#trials", TrialList)
-
     def on_mount(self) -> None:
+        self.main_screen = self.screen  # size classes go here even while a dialog is open
         self._apply_size_classes()
         self.replan()
         self.table.focus()
@@ -136,11 +135,14 @@ class CheckpointApp(App[None]):
 
     def _apply_size_classes(self, size=None) -> None:
         width, height = size or self.size
-        self.screen.set_class(height < SHORT_HEIGHT, "-short")
-        self.screen.set_class(width < NARROW_WIDTH, "-narrow")
+        screen = getattr(self, "main_screen", None)
+        if screen is None:
+            return
+        screen.set_class(height < SHORT_HEIGHT, "-short")
+        screen.set_class(width < NARROW_WIDTH, "-narrow")
         wanted = self.trials_pane_wanted
         show = wanted if wanted is not None else width >= NARROW_WIDTH
-        self.screen.set_class(not show, "-no-trials")
+        screen.set_class(not show, "-no-trials")
 
     def _tick(self) -> None:
         self.table.refresh_rows()
@@ -248,7 +250,7 @@ class CheckpointApp(App[None]):
         scope = "all trials" if self.trial_filter is None else f"trial {short_trial(self.trial_filter)}"
         if self.text_filter.strip():
             scope += f" · filter '{self.text_filter.strip()}' ({self.table.row_count} shown)"
-        self.query_one(Summary).show(
+        self.summary.show(
             root=self.shown_root,
             layout=self.run_model.layout,
             trials=len(self.run_model.trials),
@@ -264,7 +266,7 @@ class CheckpointApp(App[None]):
         )
 
     def _show_detail(self) -> None:
-        detail = self.query_one(DetailPane)
+        detail = self.detail
         ckpt = self.table.current
         if ckpt is None or self.plan is None:
             detail.show_nothing("no checkpoints in this view")
@@ -298,10 +300,10 @@ class CheckpointApp(App[None]):
         if event.input.id == "filter":
             self.table.focus()
             if not event.value.strip():
-                self.query_one(FilterInput).remove_class("-shown")
+                self.filter_input.remove_class("-shown")
 
     def on_filter_input_cleared(self, event: FilterInput.Cleared) -> None:
-        self.query_one(FilterInput).remove_class("-shown")
+        self.filter_input.remove_class("-shown")
         self.table.focus()
 
     # ---- retention editing --------------------------------------------------------------
@@ -420,12 +422,11 @@ class CheckpointApp(App[None]):
 
     # ---- view ---------------------------------------------------------------------------
     def action_filter(self) -> None:
-        field = self.query_one(FilterInput)
-        field.add_class("-shown")
-        field.focus()
+        self.filter_input.add_class("-shown")
+        self.filter_input.focus()
 
     def action_toggle_trials(self) -> None:
-        showing = not self.screen.has_class("-no-trials")
+        showing = not self.main_screen.has_class("-no-trials")
         self.trials_pane_wanted = not showing
         self._apply_size_classes()
         if self.trials_pane_wanted:
@@ -491,6 +492,7 @@ class CheckpointApp(App[None]):
 
     def on_deletion_prepared(self, message: DeletionPrepared) -> None:
         self.activity = ""
+        self._update_summary()
         request = message.request
         if request is None or not request.items:
             self.deleting = False

@@ -22,7 +22,7 @@ class ConfirmDeleteScreen(ModalScreen[bool]):
     def __init__(self, *, count: int, size: str, trials: list[str], paths: list[str], scope: str) -> None:
         super().__init__()
         self.count = count
-        self.size = size
+        self.size_text = size
         self.trials = trials
         self.paths = paths
         self.scope = scope
@@ -32,7 +32,7 @@ class ConfirmDeleteScreen(ModalScreen[bool]):
         t_noun = "trial" if len(self.trials) == 1 else "trials"
         head = Text()
         head.append(f"Delete {self.count} {noun}", style="bold")
-        head.append(f" ({self.size}) from {len(self.trials)} {t_noun}?\n")
+        head.append(f" ({self.size_text}) from {len(self.trials)} {t_noun}?\n")
         head.append(self.scope + "\n")
         head.append("Each path is checked against disk again just before it is removed.")
         shown = self.paths[:MAX_PATHS_SHOWN]

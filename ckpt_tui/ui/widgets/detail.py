@@ -31,14 +31,20 @@ def is_bookkeeping(key: str) -> bool:
 class DetailPane(Horizontal):
     COMPONENT_CLASSES = {"detail--label", "detail--keep", "detail--delete", "detail--warn"}
 
+    def __init__(self, *, id=None, classes=None) -> None:
+        super().__init__(id=id, classes=classes)
+        # Made here, not in compose: the app may fill them before they are mounted.
+        self.text_view = Static(id="detail-text")
+        self.plot = ScorePlot(id="plot")
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="detail-scroll"):
-            yield Static(id="detail-text")
-        yield ScorePlot(id="plot")
+            yield self.text_view
+        yield self.plot
 
     def show_nothing(self, why: str) -> None:
-        self.query_one("#detail-text", Static).update(why)
-        self.query_one(ScorePlot).show([], "")
+        self.text_view.update(why)
+        self.plot.show([], "")
 
     def show(
         self,
@@ -61,9 +67,12 @@ class DetailPane(Horizontal):
         text.append(f"  trial {short_trial(ckpt.trial_id)}" + (f" ({status})" if status else ""))
         text.append("\n")
         if d is not None:
-            text.append("why  ", style=label)
-            text.append(plan.reason(ckpt) + "\n")
+            reason = plan.reason(ckpt)
             note = note_text(d, plan.config, plan.run.layout)
+            if note and reason.endswith("; " + note):
+                reason = reason[: -len(note) - 2]  # the note gets its own line below
+            text.append("why  ", style=label)
+            text.append(reason + "\n")
             if note:
                 text.append("warn ", style=label)
                 text.append("! " + note + "\n", style=self.get_component_rich_style("detail--warn"))
@@ -81,12 +90,12 @@ class DetailPane(Horizontal):
             text.append("  ".join(f"{k}={metric_text(v, 14)}" for k, v in own + rest))
         else:
             text.append("no report names this checkpoint (being written, or not Ray's)", style=label)
-        self.query_one("#detail-text", Static).update(text)
+        self.text_view.update(text)
         self._plot(ckpt, plan)
 
     def _plot(self, current: Checkpoint, plan: Plan) -> None:
         attr = plan.config.checkpoint_score_attribute
-        plot = self.query_one(ScorePlot)
+        plot = self.plot
         if not attr:
             plot.show([], f"trial {short_trial(current.trial_id)}: ranked by recency, no score to plot")
             return

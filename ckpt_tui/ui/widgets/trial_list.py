@@ -30,6 +30,7 @@ class TrialList(LineTable):
         "trial-list--running",
         "trial-list--error",
         "trial-list--all",
+        "trial-list--warning",
     }
 
     def __init__(self, *, id=None, classes=None) -> None:
@@ -51,6 +52,7 @@ class TrialList(LineTable):
                 break
         label_width = max((len(r.label) for r in rows), default=5)
         columns = [
+            Column("warn", "!", 1),
             Column("trial", "trial", max(10, min(label_width, 14))),
             Column("status", "status", 10),
             Column("ckpts", "kept", 5, "right"),
@@ -71,9 +73,9 @@ class TrialList(LineTable):
             status_style = self.get_component_rich_style("trial-list--running")
         elif row.status == "ERROR":
             status_style = self.get_component_rich_style("trial-list--error")
-        label = row.label + (" !" if row.warnings else "")
         return [
-            (label, None),
+            ("!" if row.warnings else "", self.get_component_rich_style("trial-list--warning")),
+            (row.label, None),
             (row.status, status_style),
             (f"{row.kept}/{row.total}", None),
             (fit(row.best, 7), None),

@@ -141,12 +141,13 @@ def test_deletion_aside_then_removed_names_its_trial(ray_run, watch):
 
 def test_a_storm_of_2000_files_is_one_batch(ray_run, watch):
     root = ray_run("keep_all")
-    # No latency cap within the test's time: quiet alone ends the batch.
-    w, batches = watch(root, max_latency=60.0)
+    # No latency cap within the test's time: quiet alone ends the batch. A longer quiet period
+    # than the default keeps a loaded machine's pauses from splitting the storm.
+    w, batches = watch(root, debounce=0.6, max_latency=60.0)
     trial = trials_of(root)[0]
     add_checkpoint(root / trial, 8, files=2000)
     batches.wait_for(lambda b: b.items)
-    time.sleep(4 * w.debounce)  # any straggler would land here
+    time.sleep(1.0)  # a straggler would make a second batch by now
     assert batches.items == [{trial}]
 
 
@@ -154,13 +155,11 @@ def test_a_storm_with_the_default_cap_is_a_few_batches(ray_run, watch):
     root = ray_run("keep_all")
     w, batches = watch(root)
     trial = trials_of(root)[0]
-    t0 = time.monotonic()
     add_checkpoint(root / trial, 8, files=2000)
-    took = time.monotonic() - t0
     batches.wait_for(lambda b: b.items)
     time.sleep(4 * w.debounce)
-    # one batch per max_latency while the storm lasts, never one per file
-    assert 1 <= len(batches.items) <= took / w.max_latency + 3
+    # at most one batch per max_latency while the storm lasts: a handful, never one per file
+    assert 1 <= len(batches.items) <= 20
     assert batches.union == {trial}
 
 

@@ -272,3 +272,14 @@ def test_non_numeric_scores_never_lead_to_deletion_where_ray_fails(reports, k, o
     got = sorted(c.report.index for c in run.trials["t"].checkpoints if p.decisions[c].keep)
     # Either exactly Ray, or (a bad value Ray happened not to compare) the safe side: keep all.
     assert got == expected or (p.delete_count == 0 and "t" in p.failing_trials)
+
+
+def test_int_too_large_for_a_float_fails_the_trial_like_ray():
+    huge = 10 ** 400  # Ray's 1.0 * value raises OverflowError
+    reports = [{"m": 1.0}, {"m": huge}, {"m": 2.0}]
+    with pytest.raises(OverflowError):
+        1.0 * huge
+    run = in_memory_run(reports)
+    p = plan(run, CheckpointConfig(num_to_keep=1, checkpoint_score_attribute="m"))
+    assert p.delete_count == 0 and "t" in p.failing_trials
+    assert kept_indices([{"m": 10 ** 300}, {"m": 1}], 1, "m") == [0, 1]  # big but fine

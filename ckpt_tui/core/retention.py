@@ -33,7 +33,18 @@ from ckpt_tui.core.model import TRAIN_V2, Checkpoint, Run, Trial
 _NEG_INF = float("-inf")
 _NAN_KEY = (False, _NEG_INF)
 _SIZE = attrgetter("size_bytes")
-_PLAIN_NUMBER_TYPES = {float, int}  # by exact type: bool is a number to Ray but not "plain"
+_PLAIN_NUMBER_TYPES = {float, int}
+_FLOAT_MAX = 1.7976931348623157e308
+
+
+def _scalable(value) -> bool:
+    """Whether Ray's ``1.0 * value`` works (a huge int overflows, and Ray fails the trial)."""
+    try:
+        1.0 * value
+        return True
+    except (OverflowError, TypeError):
+        return False
+  # by exact type: bool is a number to Ray but not "plain"
 
 # Why a checkpoint is kept or deleted.
 KEEP_ALL = "keep-all"  # num_to_keep is None
@@ -71,7 +82,10 @@ class Decision:
         v = self.value
         if v is MISSING or not is_number(v):
             return None
-        f = float(v)
+        try:
+            f = float(v)
+        except OverflowError:
+            return None
         return f if math.isfinite(f) else None
 
 
@@ -401,6 +415,9 @@ def _rank_trial(trial: Trial, attr: Optional[str], order: str, train_v2: bool) -
         # The common case: a plain number in every report. By exact type: bools are left out.
         types = set(map(type, values))
         plain = types <= _PLAIN_NUMBER_TYPES
+        if plain and int in types:
+            # An int beyond float range makes Ray's `1.0 * value` raise: not plain.
+            plain = all(-_FLOAT_MAX <= v <= _FLOAT_MAX for v in values if type(v) is int)
         if plain:
             floats = values[:] if factor > 0 else list(map(neg, values))
             appended = [False] * n
@@ -421,7 +438,7 @@ def _rank_trial(trial: Trial, attr: Optional[str], order: str, train_v2: bool) -
             values[i] = value
             if value is MISSING:
                 s = factor * _NEG_INF
-            elif type(value) is float or type(value) is int or is_number(value):
+            elif is_number(value) and _scalable(value):
                 s = factor * value
             else:
                 s = _NEG_INF

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from typing import Callable, Iterable, Optional
 
 from ckpt_tui.core.disk import display_name, tree_size
@@ -57,34 +56,6 @@ def note_leftover(run: Run, entry_path: str) -> None:
     run.leftovers.append(os.path.abspath(entry_path))
 
 
-class HugeInt(str):
-    """An integer literal too large for a float, kept as its digits. Ray cannot score it
-    (``1.0 * value`` overflows, so Ray fails the trial), and the plan treats it as non-numeric."""
-
-    __slots__ = ()
-
-
-_FLOAT_INT_MAX = int(sys.float_info.max)
-
-
-def parse_int(text: str, found: Optional[list] = None):
-    """``json.loads(parse_int=...)``: ints as usual, HugeInt beyond the float range."""
-    n = int(text)
-    if -_FLOAT_INT_MAX <= n <= _FLOAT_INT_MAX:
-        return n
-    if found is not None:
-        found.append(text)
-    return HugeInt(text)
-
-
-def loads_tolerant(data, found: Optional[list] = None):
-    """json.loads with Ray's NaN/Infinity literals and integers too large for a float."""
-    return json.loads(data, parse_int=lambda t: parse_int(t, found))
-
-
-HUGE_INT_NOTE = "integer too large for a float (Ray cannot score it and fails the trial if it must)"
-
-
 def read_json_file(path: str, trial: Optional[Trial], run: Run, what: str):
     """Parse a JSON file; on any failure add a warning naming the file and return None."""
     target = trial.warnings if trial is not None else run.warnings
@@ -99,12 +70,8 @@ def read_json_file(path: str, trial: Optional[Trial], run: Run, what: str):
     except OSError as exc:
         target.append(f"{display_name(path)}: cannot read {what}: {exc.strerror or exc}")
         return None
-    huge: list = []
     try:
-        value = loads_tolerant(data.decode("utf-8"), huge)
-        if huge:
-            target.append(f"{display_name(path)}: {HUGE_INT_NOTE}: read as non-numeric")
-        return value
+        return json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         target.append(f"{display_name(path)}: not UTF-8 at byte {exc.start}")
     except (ValueError, RecursionError) as exc:
@@ -117,5 +84,4 @@ def _short(exc: Exception) -> str:
     return text[:120]
 
 
-__all__ = ["checkpoint_record", "fill_sizes", "note_leftover", "read_json_file", "is_aside", "HugeInt",
-           "loads_tolerant"]
+__all__ = ["checkpoint_record", "fill_sizes", "note_leftover", "read_json_file", "is_aside"]

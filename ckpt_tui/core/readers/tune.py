@@ -11,20 +11,13 @@ from typing import Optional
 from ckpt_tui.core.disk import display_name, is_utf8
 from ckpt_tui.core.model import TUNE, TUNE_TRIAL, Report, Run, Trial, is_aside
 from ckpt_tui.core.pickle_reader import read_checkpoint_config
-from ckpt_tui.core.readers.common import (
-    HUGE_INT_NOTE,
-    checkpoint_record,
-    loads_tolerant,
-    note_leftover,
-    read_json_file,
-)
+from ckpt_tui.core.readers.common import checkpoint_record, note_leftover, read_json_file
 
 RESULT = "result.json"
 PARAMS = "params.json"
 CHECKPOINT_RE = re.compile(r"^checkpoint_\d+$")
 _NULL_CHECKPOINT = b'"checkpoint_dir_name": null'
 _NONFINITE = (b"NaN", b"Infinity")
-_LONG_DIGITS = re.compile(rb"\d{309}")
 
 
 def looks_like_trial(path: str) -> bool:
@@ -181,16 +174,7 @@ def _read_results(trial: Trial, path: str) -> None:
     nonfinite_first = 0
     nonfinite_count = 0
     count = 0
-    huge: list = []
-    fast_loads = json.loads
-
-    def loads(text):
-        # Only a line with a 309-digit run can hold an integer beyond the float range: the rest
-        # keep json's fast path.
-        if len(text) > 308 and _LONG_DIGITS.search(text):
-            return loads_tolerant(text, huge)
-        return fast_loads(text)
-
+    loads = json.loads
     last = len(lines) - 1
     for number, raw in enumerate(lines, 1):
         if _NULL_CHECKPOINT in raw:
@@ -211,9 +195,6 @@ def _read_results(trial: Trial, path: str) -> None:
             else:
                 trial.warnings.append(f"{shown} line {number}: not valid JSON ({_reason(exc)}): skipped")
             continue
-        if huge:
-            trial.warnings.append(f"{shown} line {number}: {HUGE_INT_NOTE}: read as non-numeric")
-            huge.clear()
         if not isinstance(obj, dict):
             trial.warnings.append(
                 f"{shown} line {number}: a JSON {type(obj).__name__}, not an object: skipped"

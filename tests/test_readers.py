@@ -188,3 +188,12 @@ def test_reread_only_touches_named_trials(tmp_path):
     os.rename(next((tmp_path / "tmp").iterdir()), new)
     reread(run, {""})
     assert new.name in run.trials and len(run.trials) == 3
+
+
+def test_reread_of_a_dir_that_is_no_trial_adds_nothing(tmp_path):
+    root = write_tune_run(tmp_path / "run", [[{"m": 1.0}]])
+    run = read_run(str(root))
+    (root / "driver_artifacts").mkdir()
+    (root / "driver_artifacts" / "notes.txt").write_text("x")
+    assert reread(run, {"driver_artifacts", ""}) == []
+    assert set(run.trials) == set(read_run(str(root)).trials)

@@ -92,6 +92,8 @@ def reread(run: Run, changed: set[str]) -> list[str]:
         if not os.path.isdir(path):
             run.trials.pop(tid, None)
             continue
+        if tid not in run.trials and (tid.startswith(".") or not looks_like_trial(path)):
+            continue  # e.g. driver_artifacts/: a fresh read_run would not list it either
         old = run.trials.get(tid)
         trial = read_trial(run, path, tid)
         trial.status = old.status if old is not None else None

@@ -269,12 +269,14 @@ async def replan_steps(app, frames: Frames, quiet: bool = False) -> None:
     for attr in ("acc", "nested/val", "loss"):
         # s opens the attribute list; move to the option, then time enter -> frame.
         press(app, "s")
-        await wait_until(lambda: type(app.screen).__name__ == "ChooseAttributeScreen", 10, 0.005)
         from textual.widgets import OptionList
 
-        ol = app.screen.query_one(OptionList)
-        target = ol.get_option_index(attr)
-        ol.highlighted = target
+        await wait_until(lambda: type(app.screen).__name__ == "ChooseAttributeScreen"
+                         and isinstance(app.focused, OptionList), 10, 0.005)
+        await asyncio.sleep(0.1)
+        ol = app.focused
+        ol.highlighted = ol.get_option_index(attr)
+        await wait_until(lambda: ol.highlighted == ol.get_option_index(attr), 10, 0.005)
         await asyncio.sleep(0.1)
         await step(f"attribute -> {attr} (s, enter)", "enter",
                    lambda a=attr: app.config.checkpoint_score_attribute == a)

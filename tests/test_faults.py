@@ -356,7 +356,8 @@ def test_sigkill_mid_deletion_then_restart(tmp_path, when, count, expect):
     lost = bytes_lost(before, tree_state(tmp_path), [str(big)])
     assert lost == 0
     record(f"SIGKILL while deleting a 600 KB / 300-file checkpoint ({when} #{count})",
-           f"{expect}; the restart's --prune offered and removed the leftover, then finished", lost)
+           f"{expect}; the restart's --prune "
+           + ("deleted it" if when == "rename" else "offered and removed the leftover, then finished"), lost)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -244,11 +244,9 @@ def prepare(plan, checkpoints: Optional[Iterable[Checkpoint]] = None, grace_seco
 
     Raises ValueError when asked to delete a checkpoint the plan does not mark for deletion.
     """
-    from ckpt_tui.core.retention import KEEP_PINNED
-
     run = plan.run
     chosen = plan.to_delete() if checkpoints is None else list(checkpoints)
-    pinned_set = {c.path for c, d in plan.decisions.items() if d.code == KEEP_PINNED}
+    pinned_set = set(plan.pinned)  # the pins the plan was made with
     pinned_set.update(pinned)
     request = Request(root=os.path.realpath(run.root), layout=run.layout, config=plan.config,
                       pinned=frozenset(pinned_set), grace_seconds=float(grace_seconds))

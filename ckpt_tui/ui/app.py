@@ -9,6 +9,8 @@ then swaps its row list, so no widget is created per row.
 
 from __future__ import annotations
 
+import gc
+import math
 import os
 import threading
 import time
@@ -20,13 +22,13 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer
 
 from ckpt_tui.core.config import CheckpointConfig, ConfigError, parse_num_to_keep
-from ckpt_tui.core.metrics import flatten, is_number
+from ckpt_tui.core.metrics import MISSING, flatten, is_number, lookup
 from ckpt_tui.core.model import Checkpoint, Run
 from ckpt_tui.core.readers import fill_sizes, reread
 from ckpt_tui.core.retention import Plan, plan as make_plan
 from ckpt_tui.ui import keys
 from ckpt_tui.ui.commands import CheckpointCommands
-from ckpt_tui.ui.format import home_short, human_bytes, metric_text, relative_path, short_trial
+from ckpt_tui.ui.format import fast_is_number, home_short, human_bytes, metric_text, relative_path, short_trial
 from ckpt_tui.ui.messages import (
     DeletionFinished,
     DeletionPrepared,
@@ -50,6 +52,25 @@ from ckpt_tui.ui.widgets.line_table import LineTable
 from ckpt_tui.ui.widgets.summary import Summary
 from ckpt_tui.ui.widgets.trial_list import TrialList, TrialRow
 
+def _trial_metric_keys(trial) -> dict[str, bool]:
+    """Flattened metric keys of one trial's reports -> whether any value is a number."""
+    numeric: dict[str, bool] = {}
+    seen_shapes: set = set()
+    for report in trial.reports:
+        metrics = report.metrics
+        # Reports of one trainable mostly share a shape: flatten each shape once.
+        shape = tuple(map(type, metrics.values()))
+        shape = (tuple(metrics), shape)
+        if shape in seen_shapes:
+            continue
+        seen_shapes.add(shape)
+        for key, value in flatten(metrics).items():
+            numeric[key] = numeric.get(key, False) or is_number(value)
+    return numeric
+
+
+SIZES_CHUNK = 200  # checkpoints summed between two looks at whether the user is busy
+UI_BUSY_SECONDS = 0.4
 NARROW_WIDTH = 110  # below this the trial pane starts hidden (t shows it)
 SHORT_HEIGHT = 30  # below this the detail pane is shorter
 
@@ -98,6 +119,9 @@ class CheckpointApp(App[None]):
         self._pending_lock = threading.Lock()
         self._reread_busy = False
         self._keys_cache: Optional[list[tuple[str, bool]]] = None
+        self._trial_keys: dict[str, tuple[object, dict[str, bool]]] = {}
+        self._size_cache: dict[str, tuple[list, int, bool]] = {}
+        self._ui_busy_until = 0.0  # background sizing pauses until then
         self._totals = (0, 0, 0, 0)
 
     # ---- layout -------------------------------------------------------------------------
@@ -121,6 +145,9 @@ class CheckpointApp(App[None]):
         self.main_screen = self.screen  # size classes go here even while a dialog is open
         self._apply_size_classes()
         self.replan()
+        # A run of 100,000 checkpoints is millions of long-lived objects (report dicts): without
+        # this, every full collection walks them all and a key press stalls for a second.
+        gc.freeze()
         self.table.focus()
         if any(c.size_bytes is None for c in self.run_model.checkpoints()):
             self.activity = "sizing…"
@@ -150,11 +177,11 @@ class CheckpointApp(App[None]):
     # ---- planning and the view ----------------------------------------------------------
     def replan(self) -> None:
         """Re-run the plan in full and show it; the cursor stays on the same checkpoint."""
+        self._ui_busy_until = time.monotonic() + UI_BUSY_SECONDS
         keep_path = self._current_path()
         with self.run_lock:
             self.plan = make_plan(self.run_model, self.config, pinned=self.pinned)
             trial_rows = self._trial_rows(self.plan)
-            self._totals = self._count_totals(self.plan)
         self.replan_count += 1
         if self.trial_filter is not None and self.trial_filter not in self.plan.order:
             self.trial_filter = None
@@ -185,56 +212,62 @@ class CheckpointApp(App[None]):
         )
         self._update_summary()
 
-    @staticmethod
-    def _count_totals(plan: Plan) -> tuple[int, int, int, int]:
-        # One pass instead of four: the Plan properties each walk every decision.
-        kept = delete = reclaim = total = 0
-        for ckpt, d in plan.decisions.items():
-            size = ckpt.size_bytes or 0
-            total += size
-            if d.keep:
-                kept += 1
-            else:
-                delete += 1
-                reclaim += size
-        return kept, delete, reclaim, total
-
     def _trial_rows(self, plan: Plan) -> list[TrialRow]:
+        """One row per trial, and the run's totals into ``self._totals`` on the way (the plan
+        counts kept/deleted without building a Decision per checkpoint; bytes come from the
+        per-trial size cache)."""
         run = self.run_model
-        kept_all, delete_all, _, _ = self._count_totals(plan)
+        kept_all, delete_all = plan.keep_count, plan.delete_count
         sizes_known = True
         rows: list[TrialRow] = []
         total_bytes = 0
+        attr = plan.config.checkpoint_score_attribute
+        scored = bool(attr)
         for tid, ordered in plan.order.items():
             trial = run.trials.get(tid)
-            kept = size = 0
-            known = True
+            count, doomed = plan.trial_counts(tid)
+            size, known = self._trial_size(tid, ordered)
             best = "—"
-            for ckpt in ordered:
-                d = plan.decisions[ckpt]
-                if d.keep:
-                    kept += 1
-                if ckpt.size_bytes is None:
-                    known = False
-                else:
-                    size += ckpt.size_bytes
-                if best == "—" and d.score is not None and plan.config.checkpoint_score_attribute:
-                    best = metric_text(d.score, 8)
+            if scored:
+                # Best first: the first finite score is the trial's best (NaN ranks last). Read
+                # from the report, not plan.decisions, which would build a Decision per trial.
+                for ckpt in ordered:
+                    value = lookup(ckpt.report.metrics, attr) if ckpt.report is not None else MISSING
+                    if value is not MISSING and fast_is_number(value) and math.isfinite(value):
+                        best = metric_text(value, 7)
+                        break
             sizes_known = sizes_known and known
             total_bytes += size
             rows.append(TrialRow(
                 trial_id=tid,
                 label=short_trial(tid),
                 status=(trial.status if trial is not None and trial.status else "—"),
-                kept=kept,
-                total=len(ordered),
+                kept=count - doomed,
+                total=count,
                 best=best,
                 size_bytes=size if known else None,
                 warnings=len(trial.warnings) if trial is not None else 0,
             ))
+        self._totals = (kept_all, delete_all, plan.reclaim_bytes, total_bytes)
         all_row = TrialRow(None, "all trials", f"{len(rows)} trials", kept_all, kept_all + delete_all, "",
                            total_bytes if sizes_known else None)
         return [all_row] + rows
+
+    def _trial_size(self, tid: str, ordered: list[Checkpoint]) -> tuple[int, bool]:
+        """(bytes, all sizes known) of a trial; cached until a re-read or a sizes pass."""
+        cached = self._size_cache.get(tid)
+        if cached is not None and cached[0] is ordered:
+            return cached[1], cached[2]
+        size = 0
+        known = True
+        for ckpt in ordered:
+            if ckpt.size_bytes is None:
+                known = False
+            else:
+                size += ckpt.size_bytes
+        if known:
+            self._size_cache[tid] = (ordered, size, known)
+        return size, known
 
     def _warnings(self) -> list[str]:
         out: list[str] = []
@@ -365,18 +398,14 @@ class CheckpointApp(App[None]):
         them: the run's own attribute, their numeric metrics, Tune's numeric bookkeeping, the rest."""
         if self._keys_cache is None:
             numeric: dict[str, bool] = {}
-            seen_shapes: set = set()
             with self.run_lock:
-                for trial in self.run_model.trials.values():
-                    for report in trial.reports:
-                        metrics = report.metrics
-                        # Reports of one trainable mostly share a shape: flatten each shape once.
-                        shape = tuple((k, type(v)) for k, v in metrics.items())
-                        if shape in seen_shapes:
-                            continue
-                        seen_shapes.add(shape)
-                        for key, value in flatten(metrics).items():
-                            numeric[key] = numeric.get(key, False) or is_number(value)
+                for tid, trial in self.run_model.trials.items():
+                    cached = self._trial_keys.get(tid)
+                    if cached is None or cached[0] is not trial:
+                        cached = (trial, _trial_metric_keys(trial))
+                        self._trial_keys[tid] = cached
+                    for key, is_num in cached[1].items():
+                        numeric[key] = numeric.get(key, False) or is_num
             own = self.run_model.run_config.checkpoint_score_attribute if self.run_model.run_config else None
 
             def rank(key: str) -> int:
@@ -470,7 +499,10 @@ class CheckpointApp(App[None]):
             self.notify("a deletion is already running")
             return
         plan = self.plan
-        doomed = [c for c in self.table.rows if not plan.decisions[c].keep]
+        doomed = plan.to_delete()
+        if self.trial_filter is not None or self.text_filter.strip():
+            shown = set(self.table.rows)  # Checkpoints hash by identity
+            doomed = [c for c in doomed if c in shown]
         if not doomed:
             self.notify("nothing in this view is marked ✗ delete")
             return
@@ -577,8 +609,18 @@ class CheckpointApp(App[None]):
     def _fill_sizes_worker(self) -> None:
         with self.run_lock:
             todo = [c for c in self.run_model.checkpoints() if c.size_bytes is None]
-        fill_sizes(self.run_model, todo, lambda done, total: self.post_message(SizesProgress(done, total)))
+        total = len(todo)
+        for start in range(0, total, SIZES_CHUNK):
+            # Step aside while the user is pressing keys: a thread doing syscalls in a loop
+            # makes the app thread wait for the GIL on every switch (the convoy effect).
+            while time.monotonic() < self._ui_busy_until:
+                time.sleep(0.02)
+            fill_sizes(self.run_model, todo[start:start + SIZES_CHUNK])
+            self.post_message(SizesProgress(min(start + SIZES_CHUNK, total), total))
         self.post_message(SizesFilled())
+
+    def on_key(self) -> None:
+        self._ui_busy_until = time.monotonic() + UI_BUSY_SECONDS
 
     def on_sizes_progress(self, message: SizesProgress) -> None:
         if message.done < message.total:
@@ -586,6 +628,7 @@ class CheckpointApp(App[None]):
             self._update_summary()
 
     def on_sizes_filled(self, message: SizesFilled) -> None:
+        self._size_cache.clear()
         if self.activity.startswith("sizing"):
             self.activity = ""
         self.replan()
@@ -668,6 +711,7 @@ class CheckpointApp(App[None]):
         self.reread_trials = message.trial_ids
         self._keys_cache = None
         self.replan()
+        gc.freeze()  # the re-read trials are long-lived too
 
     # ---- exit -----------------------------------------------------------------------------
     def stop_watching(self) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from ckpt_tui.cli import EXIT_OK, config_from_args
 
 
@@ -37,9 +35,7 @@ def run_app(args) -> int:
         app.stop_watching()
     finally:
         if demo is not None:
-            demo.stop()
+            demo.cleanup()  # a temp dir this process made: leave nothing behind
     if app.copied_line:
         print(app.copied_line)
-    if demo is not None:
-        print(f"ckpt-tui: the demo run was in {path}", file=sys.stderr)
     return EXIT_OK

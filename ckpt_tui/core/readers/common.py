@@ -22,11 +22,21 @@ def checkpoint_record(trial_id: str, entry: os.DirEntry) -> Optional[Checkpoint]
     return Checkpoint(
         trial_id=trial_id,
         name=entry.name,
-        path=os.path.abspath(entry.path),
+        path=_absolute(entry.path),
         size_bytes=None,
         mtime=st.st_mtime,
         is_symlink=is_link,
     )
+
+
+def _absolute(path: str) -> str:
+    """``os.path.abspath(path)``, skipping its work (a tenth of a second per 100,000
+    checkpoints) when ``path`` is already absolute and normal: no "//", no component starting
+    with ".", no trailing "/". Anything else goes through abspath itself."""
+    if os.sep == "/" and isinstance(path, str) and path[:1] == "/" and "//" not in path \
+            and "/." not in path and path[-1:] != "/":
+        return path
+    return os.path.abspath(path)
 
 
 def fill_sizes(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import IO
 
+from ckpt_tui.core.readers.common import gc_paused
 from ckpt_tui.core.retention import Plan, explain, note_text
 
 SCHEMA_VERSION = 1
@@ -63,5 +64,7 @@ def plan_to_dict(plan: Plan) -> dict:
 
 def dump(plan: Plan, out: IO[str]) -> None:
     # allow_nan=False: the output is strict JSON; scores were already made finite or null.
-    out.write(json.dumps(plan_to_dict(plan), allow_nan=False))
+    with gc_paused():  # 100,000 small dicts, no cycles: collections would only walk the run
+        text = json.dumps(plan_to_dict(plan), allow_nan=False)
+    out.write(text)
     out.write("\n")

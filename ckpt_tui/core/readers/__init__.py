@@ -7,7 +7,7 @@ from typing import Callable, Iterable, Optional
 
 from ckpt_tui.core.model import TRAIN_V2, TUNE, TUNE_TRIAL, Run, RunError
 from ckpt_tui.core.readers import train_v2, tune
-from ckpt_tui.core.readers.common import fill_sizes
+from ckpt_tui.core.readers.common import fill_sizes, gc_paused
 
 __all__ = ["detect_layout", "read_run", "reread", "fill_sizes", "RunError"]
 
@@ -44,12 +44,13 @@ def read_run(path: str, sizes: bool = True, progress: Optional[Callable[[int, in
     """Read the whole run at ``path``. ``sizes=False`` leaves ``size_bytes`` None (see fill_sizes)."""
     root = os.path.realpath(path)
     layout = detect_layout(root)
-    if layout == TRAIN_V2:
-        run = train_v2.read(root)
-    elif layout == TUNE_TRIAL:
-        run = tune.read_single_trial(root)
-    else:
-        run = tune.read_experiment(root)
+    with gc_paused():  # 100,000 reports: the collector would walk them again and again
+        if layout == TRAIN_V2:
+            run = train_v2.read(root)
+        elif layout == TUNE_TRIAL:
+            run = tune.read_single_trial(root)
+        else:
+            run = tune.read_experiment(root)
     if sizes:
         fill_sizes(run, run.checkpoints(), progress)
     return run

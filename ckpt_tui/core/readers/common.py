@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+from contextlib import contextmanager
 from typing import Callable, Iterable, Optional
 
 from ckpt_tui.core.disk import display_name, tree_size
@@ -27,6 +29,22 @@ def checkpoint_record(trial_id: str, entry: os.DirEntry) -> Optional[Checkpoint]
         mtime=st.st_mtime,
         is_symlink=is_link,
     )
+
+
+@contextmanager
+def gc_paused():
+    """Pause Python's cyclic garbage collector while building a large object graph that holds
+    no garbage cycles (a run's reports and checkpoints, a plan's JSON document). Each of the
+    collections it would trigger walks every object created so far: at 100,000 checkpoints
+    that is over a second of reading spent on nothing. Whoever saw it enabled re-enables it."""
+    enabled = gc.isenabled()
+    if enabled:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _absolute(path: str) -> str:
@@ -94,4 +112,4 @@ def _short(exc: Exception) -> str:
     return text[:120]
 
 
-__all__ = ["checkpoint_record", "fill_sizes", "note_leftover", "read_json_file", "is_aside"]
+__all__ = ["checkpoint_record", "fill_sizes", "gc_paused", "note_leftover", "read_json_file", "is_aside"]

@@ -141,7 +141,8 @@ class _TrialOutcome:
         deleted: list[int] = []
         if k is not None and ranking.failing is None and ranking.n:
             if ranking.keys is not None:
-                _full, top, self.deleted_by = _replay_literally(ranking.n, ranking.keys, ranking.appended, k)
+                _full, top, self.deleted_by = _replay_literally(ranking.n, ranking.keys, ranking.appended, k,
+                                                                want_full=False)
                 self.top_set = top
                 rp = ranking.report_pos
                 deleted = sorted(rp[i] for i in self.deleted_by if i in rp)
@@ -516,23 +517,26 @@ def _rank_trial(trial: Trial, attr: Optional[str], order: str, train_v2: bool) -
     return r
 
 
-def _replay_literally(n: int, keys: list, appended: list, k: Optional[int]):
+def _replay_literally(n: int, keys: list, appended: list, k: Optional[int], want_full: bool = True):
     """Ray's register_checkpoint, step by step, for a trial that mixes inserts and appends.
 
     Returns (ranking best first without deletions, the top num_to_keep of Ray's final list,
     deleted_by) where deleted_by maps
     a report index to (the report index whose registration deleted it, its rank then).
+    ``want_full=False`` skips the ranking (the quadratic part; None in its place): a change of
+    num_to_keep needs only the deletions.
     """
-    def key(i):
-        return keys[i] if keys[i] is not None else _NAN_KEY
+    key = [kv if kv is not None else _NAN_KEY for kv in keys]
 
     def insert(lst: list, i: int) -> None:
         if appended[i]:
             lst.append(i)
             return
-        ki = key(i)
+        ki = key[i]
         j = 0
-        while j < len(lst) and not key(lst[j]) > ki:
+        for x in lst:  # before the first item with a greater key: to the right of equals
+            if key[x] > ki:
+                break
             j += 1
         lst.insert(j, i)
 
@@ -540,17 +544,21 @@ def _replay_literally(n: int, keys: list, appended: list, k: Optional[int]):
     kept: list[int] = []
     deleted_by: dict[int, tuple[int, int]] = {}
     for i in range(n):
-        insert(full, i)
+        if want_full:
+            insert(full, i)
         insert(kept, i)
-        if k is not None and len(kept) > k:
-            worst = kept[:-k]
-            size = len(kept)
-            doomed = {x for x in worst if x != i}
+        size = len(kept)
+        if k is not None and size > k:
+            # Everything below the top k goes, except the checkpoint just registered.
+            cut = size - k
+            survivors = []
             for pos, x in enumerate(kept):
-                if x in doomed:
+                if pos < cut and x != i:
                     deleted_by[x] = (i, size - pos)
-            kept = [x for x in kept if x not in doomed]
-    return full[::-1], set(kept[-k:] if k is not None else kept), deleted_by
+                else:
+                    survivors.append(x)
+            kept = survivors
+    return (full[::-1] if want_full else None), set(kept[-k:] if k is not None else kept), deleted_by
 
 
 def _run_warnings(result: Plan, config: CheckpointConfig, train_v2: bool, counts: dict) -> None:

@@ -139,28 +139,176 @@ def test_deletion_aside_then_removed_names_its_trial(ray_run, watch):
     assert batches.union == {trial}
 
 
-def test_a_storm_of_2000_files_is_one_batch(ray_run, watch):
+def storm_of_files(trial_dir, n: int = 2000) -> None:
+    """n files written one by one directly in a trial dir, where the watcher sees every one."""
+    for i in range(n):
+        with open(os.path.join(trial_dir, f"storm{i}.txt"), "w") as f:
+            f.write("x")
+
+
+def storm_of_checkpoints(trial_dir, n: int = 300) -> None:
+    """n checkpoint dirs at once, each written and then reported as Ray does."""
+    for i in range(n):
+        add_checkpoint(trial_dir, 100 + i)
+
+
+STORMS = [pytest.param(storm_of_files, id="2000-files-in-trial-dir"),
+          pytest.param(storm_of_checkpoints, id="300-checkpoints")]
+
+
+@pytest.mark.parametrize("storm", STORMS)
+def test_a_storm_of_events_is_one_batch(ray_run, watch, storm):
     root = ray_run("keep_all")
     # No latency cap within the test's time: quiet alone ends the batch. A longer quiet period
     # than the default keeps a loaded machine's pauses from splitting the storm.
     w, batches = watch(root, debounce=0.6, max_latency=60.0)
     trial = trials_of(root)[0]
-    add_checkpoint(root / trial, 8, files=2000)
+    storm(root / trial)
     batches.wait_for(lambda b: b.items)
     time.sleep(1.0)  # a straggler would make a second batch by now
+    assert w.events >= 1000, w.events  # a storm it was: every one of those events was seen
     assert batches.items == [{trial}]
 
 
-def test_a_storm_with_the_default_cap_is_a_few_batches(ray_run, watch):
+@pytest.mark.parametrize("storm", STORMS)
+def test_a_storm_with_the_default_cap_is_a_few_batches(ray_run, watch, storm):
     root = ray_run("keep_all")
     w, batches = watch(root)
     trial = trials_of(root)[0]
-    add_checkpoint(root / trial, 8, files=2000)
+    storm(root / trial)
     batches.wait_for(lambda b: b.items)
     time.sleep(4 * w.debounce)
+    assert w.events >= 1000, w.events
     # at most one batch per max_latency while the storm lasts: a handful, never one per file
     assert 1 <= len(batches.items) <= 20
     assert batches.union == {trial}
+
+
+def test_a_checkpoint_of_2000_files_raises_a_handful_of_events(ray_run, watch):
+    # Checkpoint dirs are not watched: their dir creation and the result.json append say it all.
+    root = ray_run("keep_all")
+    run = read_run(str(root))
+    w, batches = watch(root)
+    trial = trials_of(root)[0]
+    name = add_checkpoint(root / trial, 8, files=2000)
+    batches.wait_for(lambda b: trial in b.union)
+    time.sleep(4 * w.debounce)
+    assert batches.union == {trial}
+    if w._strategy == watcher_mod.LEVELS:
+        assert w.events < 50, w.events
+    assert reread(run, batches.union) == [trial]
+    last = run.trials[trial].checkpoints[-1]
+    assert last.name == name and last.report is not None
+
+
+def test_a_trial_dir_created_after_start_is_watched(ray_run, watch):
+    root = ray_run("keep_all")
+    run = read_run(str(root))
+    w, batches = watch(root)
+    assert w.mode == "events"
+    new = "trainable_14fd1_00003_3_seed=4_2026-11-28_00-17-22"
+    os.mkdir(root / new)
+    batches.wait_for(lambda b: "" in b.union)
+    if w._strategy == watcher_mod.LEVELS:
+        wait_until(lambda: str(root / new) in w.watched_paths)
+    time.sleep(2 * w.debounce)
+    batches.clear()
+    (root / new / "params.json").write_text('{"seed": 4}')
+    name = add_checkpoint(root / new, 0, files=3)
+    batches.wait_for(lambda b: new in b.union)
+    assert batches.union == {new}
+    reread(run, {"", new})
+    assert [c.name for c in run.trials[new].checkpoints] == [name]
+    assert run.trials[new].checkpoints[0].report is not None
+
+
+def test_a_trial_dir_written_at_once_with_its_first_checkpoint_is_read_whole(ray_run, watch):
+    # Whatever lands in a new trial dir before its watch is in place is read by the re-read of
+    # the batch that names it: the batch comes after the watch.
+    root = ray_run("keep_all")
+    run = read_run(str(root))
+    w, batches = watch(root)
+    new = "trainable_14fd1_00003_3_seed=4_2026-11-28_00-17-22"
+    os.mkdir(root / new)
+    (root / new / "params.json").write_text('{"seed": 4}')
+    name = add_checkpoint(root / new, 0)
+    batches.wait_for(lambda b: new in b.union)
+    time.sleep(2 * w.debounce)
+    reread(run, batches.union)
+    assert [c.name for c in run.trials[new].checkpoints] == [name]
+
+
+def test_one_watch_for_the_root_and_one_per_trial_dir(ray_run, watch):
+    root = ray_run("keep_all")
+    before = fs.inotify_watch_count()
+    w, batches = watch(root)
+    if w._strategy != watcher_mod.LEVELS:
+        pytest.skip("this watchdog watches recursively (not inotify, or watchdog < 7)")
+    trials = trials_of(root)
+    assert len(trials) == 3
+    assert w.watched_paths == [str(root)] + [str(root / t) for t in trials]
+    assert fs.inotify_watch_count() - before == 1 + len(trials)
+    # not one per checkpoint dir
+    assert sum(1 for t in trials for n in os.listdir(root / t) if n.startswith("checkpoint_")) > 10
+
+
+def test_a_trial_dir_that_goes_loses_its_watch_and_events_go_on(ray_run, watch):
+    root = ray_run("keep_all")
+    before = fs.inotify_watch_count()
+    w, batches = watch(root)
+    if w._strategy != watcher_mod.LEVELS:
+        pytest.skip("this watchdog watches recursively (not inotify, or watchdog < 7)")
+    gone, kept = trials_of(root)[0], trials_of(root)[1]
+    shutil.rmtree(root / gone)
+    batches.wait_for(lambda b: "" in b.union)
+    wait_until(lambda: str(root / gone) not in w.watched_paths)
+    wait_until(lambda: fs.inotify_watch_count() - before == 3)
+    time.sleep(1.5 * watcher_mod._HEALTH_EVERY)  # the health check must not take this for a death
+    assert w.mode == "events" and w.fallback_reason is None
+    batches.clear()
+    add_checkpoint(root / kept, 8)
+    batches.wait_for(lambda b: kept in b.union)
+    assert batches.union == {kept}
+
+
+def test_a_trial_dir_renamed_is_watched_under_its_new_name(ray_run, watch):
+    root = ray_run("keep_all")
+    w, batches = watch(root)
+    if w._strategy != watcher_mod.LEVELS:
+        pytest.skip("this watchdog watches recursively (not inotify, or watchdog < 7)")
+    old = trials_of(root)[0]
+    new = old.replace("seed=1", "seed=9")
+    os.rename(root / old, root / new)
+    batches.wait_for(lambda b: new in b.union)
+    wait_until(lambda: str(root / new) in w.watched_paths and str(root / old) not in w.watched_paths)
+    time.sleep(2 * w.debounce)
+    batches.clear()
+    add_checkpoint(root / new, 8)
+    batches.wait_for(lambda b: new in b.union)
+    assert batches.union == {new}
+
+
+def test_a_new_trial_dir_that_cannot_be_watched_means_polling(ray_run, watch, monkeypatch):
+    root = ray_run("keep_all")
+    w, batches = watch(root)
+    if w._strategy != watcher_mod.LEVELS:
+        pytest.skip("this watchdog watches recursively (not inotify, or watchdog < 7)")
+    real = w._schedule
+
+    def full(observer, path, recursive, follow_symlink=False):
+        if path != w.root:
+            raise OSError(28, "No space left on device")
+        return real(observer, path, recursive, follow_symlink)
+
+    monkeypatch.setattr(w, "_schedule", full)
+    new = "trainable_14fd1_00003_3_seed=4_2026-11-28_00-17-22"
+    os.mkdir(root / new)
+    wait_until(lambda: w.mode == "polling")
+    assert "inotify watch limit" in w.fallback_reason
+    batches.wait_for(lambda b: new in b.union)
+    batches.clear()
+    add_checkpoint(root / new, 0)
+    batches.wait_for(lambda b: new in b.union)
 
 
 def test_stop_joins_every_thread_and_is_idempotent(ray_run):

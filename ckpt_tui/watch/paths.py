@@ -36,6 +36,17 @@ class PathMapper:
         self.layout = layout
         self.single_id = os.path.basename(self.root)
 
+    def trial_dir_name(self, path: str) -> Optional[str]:
+        """The name of ``path`` when it is a candidate trial dir of a Tune experiment: directly in
+        the root and not hidden (``.ckpt-tui-deleting.*`` asides and the like). None otherwise, and
+        always None for the one-trial layouts, whose checkpoints sit in the root itself."""
+        if self.layout != TUNE or not path.startswith(self.prefix):
+            return None
+        name = path[len(self.prefix):]
+        if not name or os.sep in name or name.startswith("."):
+            return None
+        return name
+
     def trial_for(self, path: str, is_directory: bool, event_type: str) -> Optional[str]:
         """The batch id for a change at ``path``; None when it is not worth a re-read."""
         if not path.startswith(self.prefix):

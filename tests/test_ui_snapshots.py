@@ -28,6 +28,8 @@ def snapshot_app(tmp_path: Path, name: str = "keep_all", config: CheckpointConfi
     root = tmp_path / name
     shutil.copytree(RUNS / name, root)
     for ckpt in root.glob("*/checkpoint_*"):
+        for f in ckpt.rglob("*"):
+            os.utime(f, (WRITTEN, WRITTEN))  # a checkpoint's age is its newest file's
         os.utime(ckpt, (WRITTEN, WRITTEN))
     run = read_run(str(root), sizes=True)
     return CheckpointApp(run, config, watch=False, now=lambda: NOW, shown_root=name)

@@ -261,16 +261,18 @@ def prepare(plan, checkpoints: Optional[Iterable[Checkpoint]] = None, grace_seco
         fp = fingerprint(ckpt.path)
         stale = None
         if fp.error is None:
-            try:
-                mtime = os.lstat(ckpt.path).st_mtime
-            except OSError:
-                mtime = ckpt.mtime
-            if mtime != ckpt.mtime:
-                stale = "its directory changed after the plan was read"
+            # Compared as the reader measured it: the newest non-directory entry's mtime.
+            files = [e for e in fp.entries if e[1] != "d"]
+            newest_file = max((e[3] for e in files), default=None)
+            if ckpt.is_symlink != (fp.root[2] == "l"):
+                stale = "it became, or stopped being, a symlink"
+            elif ckpt.file_count is not None and not ckpt.is_symlink and len(files) != ckpt.file_count:
+                stale = f"{ckpt.file_count} files when the plan was read, {len(files)} now"
             elif not ckpt.is_symlink and ckpt.size_bytes is not None and fp.bytes != ckpt.size_bytes:
                 stale = f"{ckpt.size_bytes} bytes when the plan was read, {fp.bytes} now"
-            elif ckpt.is_symlink != (fp.root[2] == "l"):
-                stale = "it became, or stopped being, a symlink"
+            elif (not ckpt.is_symlink and ckpt.mtime is not None and newest_file is not None
+                  and newest_file / 1e9 > ckpt.mtime + 1e-6):
+                stale = "a file in it was written after the plan was read"
         request.items.append(Item(
             checkpoint=ckpt, path=ckpt.path, trial_id=ckpt.trial_id, name=ckpt.name,
             bytes=0 if fp.root[2:3] == ("l",) else fp.bytes, reason=plan.reason(ckpt),
@@ -529,7 +531,13 @@ def _check_v2_idle(ctx: _Context, trial: Trial, now: float, grace: float) -> Non
     except OSError:
         pass
     for ckpt in trial.checkpoints:
-        newest = max(newest, ckpt.mtime)
+        mtime = ckpt.mtime  # None when the fresh read skipped sizes: ask the directory itself
+        if mtime is None:
+            try:
+                mtime = os.lstat(ckpt.path).st_mtime
+            except OSError:
+                continue
+        newest = max(newest, mtime)
     age = now - newest
     if age < grace:
         raise _Skip(f"the run looks active (last write {age:.0f} s ago, grace {grace:g} s): Train v2 "

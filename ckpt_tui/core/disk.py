@@ -24,10 +24,13 @@ def is_utf8(name: str) -> bool:
         return False
 
 
-def tree_size(path: str, errors: Optional[list] = None) -> tuple[int, int]:
-    """Bytes and file count of the regular files under ``path``; links are not followed."""
+def tree_size(path: str, errors: Optional[list] = None) -> tuple[int, int, Optional[float]]:
+    """Bytes of the regular files under ``path``, the count of non-directory entries, and the
+    newest modification time among them (the dir's own when it holds none). Links are not
+    followed. The mtimes come with the stats the sizes need anyway: no extra system call."""
     total = 0
     count = 0
+    newest = None
     stack = [path]
     while stack:
         current = stack.pop()
@@ -42,10 +45,17 @@ def tree_size(path: str, errors: Optional[list] = None) -> tuple[int, int]:
                             if stat.S_ISREG(st.st_mode):
                                 total += st.st_size
                             count += 1
+                            if newest is None or st.st_mtime > newest:
+                                newest = st.st_mtime
                     except OSError as exc:
                         if errors is not None:
                             errors.append(f"{display_name(entry.path)}: {exc.strerror or exc}")
         except OSError as exc:
             if errors is not None:
                 errors.append(f"{display_name(current)}: {exc.strerror or exc}")
-    return total, count
+    if newest is None:
+        try:
+            newest = os.lstat(path).st_mtime
+        except OSError:
+            pass
+    return total, count, newest

@@ -37,7 +37,7 @@ class Checkpoint:
     name: str
     path: str  # absolute
     size_bytes: Optional[int]  # None until sizes are read
-    mtime: float
+    mtime: Optional[float]  # newest file in it (the dir's own when empty); None until sizes are read
     report: Optional[Report] = None  # None: no report names it (being written, or foreign)
     is_symlink: bool = False
     file_count: Optional[int] = None

@@ -50,6 +50,11 @@ def human_age(seconds: float) -> str:
     return f"{int(s // 86400)}d"
 
 
+def age_since(now: float, mtime) -> str:
+    """A checkpoint's age; '…' until the sizing pass has read its files' mtimes."""
+    return "…" if mtime is None else human_age(now - mtime)
+
+
 def fast_is_number(value) -> bool:
     """``is_number`` with the common cases first: an ABC isinstance check is slow in a loop."""
     t = type(value)

@@ -12,23 +12,31 @@ from ckpt_tui.core.disk import display_name, tree_size
 from ckpt_tui.core.model import Checkpoint, Run, Trial, is_aside
 
 
-def checkpoint_record(trial_id: str, entry: os.DirEntry) -> Optional[Checkpoint]:
-    """A Checkpoint for a directory entry, or None when it is not a directory."""
+def checkpoint_dirs(directory: str, pattern, run: Run, trial: Optional[Trial]) -> dict[str, bool]:
+    """The checkpoint dirs in ``directory`` whose names match ``pattern``: name -> is a symlink.
+
+    No stat per entry: the directory listing's file types say dir or link (a symlink to a
+    directory counts; it is unlinked, never followed, when deleted). Aside names of an
+    interrupted deletion are recorded as leftovers, never listed as checkpoints."""
+    found: dict[str, bool] = {}
+    match = pattern.match
     try:
-        is_link = entry.is_symlink()
-        if not entry.is_dir(follow_symlinks=True) and not is_link:
-            return None
-        st = entry.stat(follow_symlinks=False)
-    except OSError:
-        return None
-    return Checkpoint(
-        trial_id=trial_id,
-        name=entry.name,
-        path=_absolute(entry.path),
-        size_bytes=None,
-        mtime=st.st_mtime,
-        is_symlink=is_link,
-    )
+        with os.scandir(directory) as it:
+            for entry in it:
+                name = entry.name
+                if match(name):
+                    try:
+                        is_link = entry.is_symlink()
+                        if is_link or entry.is_dir():
+                            found[name] = is_link
+                    except OSError:
+                        continue
+                elif is_aside(name):
+                    note_leftover(run, entry.path)
+    except OSError as exc:
+        target = trial.warnings if trial is not None else run.warnings
+        target.append(f"{display_name(directory)}: cannot list: {exc.strerror or exc}")
+    return found
 
 
 @contextmanager
@@ -62,15 +70,19 @@ def fill_sizes(
     checkpoints: Iterable[Checkpoint],
     progress: Optional[Callable[[int, int], None]] = None,
 ) -> None:
-    """Sum each checkpoint's files (links not followed). A symlinked checkpoint counts 0 bytes:
-    deleting it only removes the link."""
+    """Sum each checkpoint's files (links not followed) and note the newest file's mtime. A
+    symlinked checkpoint counts 0 bytes: deleting it only removes the link."""
     todo = list(checkpoints)
     for i, ckpt in enumerate(todo):
         if ckpt.is_symlink:
             ckpt.size_bytes, ckpt.file_count = 0, 0
+            try:
+                ckpt.mtime = os.lstat(ckpt.path).st_mtime
+            except OSError:
+                pass
         else:
             errors: list[str] = []
-            ckpt.size_bytes, ckpt.file_count = tree_size(ckpt.path, errors)
+            ckpt.size_bytes, ckpt.file_count, ckpt.mtime = tree_size(ckpt.path, errors)
             if errors:
                 trial = run.trials.get(ckpt.trial_id)
                 target = trial.warnings if trial is not None else run.warnings
@@ -112,4 +124,4 @@ def _short(exc: Exception) -> str:
     return text[:120]
 
 
-__all__ = ["checkpoint_record", "fill_sizes", "gc_paused", "note_leftover", "read_json_file", "is_aside"]
+__all__ = ["checkpoint_dirs", "fill_sizes", "gc_paused", "note_leftover", "read_json_file", "is_aside"]

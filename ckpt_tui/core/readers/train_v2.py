@@ -9,8 +9,8 @@ import os
 import re
 
 from ckpt_tui.core.disk import display_name
-from ckpt_tui.core.model import TRAIN_V2, Report, Run, Trial, is_aside
-from ckpt_tui.core.readers.common import checkpoint_record, note_leftover, read_json_file
+from ckpt_tui.core.model import TRAIN_V2, Checkpoint, Report, Run, Trial
+from ckpt_tui.core.readers.common import checkpoint_dirs, read_json_file
 
 SNAPSHOT = "checkpoint_manager_snapshot.json"
 CHECKPOINT_RE = re.compile(r"^checkpoint_\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}(\.\d+)?$")
@@ -37,31 +37,20 @@ def read(root: str) -> Run:
         )
     trial.report_count = len(trial.reports)
     by_name = {r.checkpoint_name: r for r in trial.reports}
-    found, unreported = [], []
-    try:
-        dir_entries = list(os.scandir(root))
-    except OSError as exc:
-        trial.warnings.append(f"{display_name(root)}: cannot list: {exc.strerror or exc}")
-        dir_entries = []
-    for entry in dir_entries:
-        if is_aside(entry.name):
-            note_leftover(run, entry.path)
-            continue
-        if not CHECKPOINT_RE.match(entry.name):
-            continue
-        ckpt = checkpoint_record(name, entry)
-        if ckpt is None:
-            continue
-        ckpt.report = by_name.get(entry.name)
-        (found if ckpt.report is not None else unreported).append(ckpt)
-    found.sort(key=lambda c: c.report.index)
-    unreported.sort(key=lambda c: c.name)  # names are timestamps: this is creation order
+    on_disk = checkpoint_dirs(root, CHECKPOINT_RE, run, trial)
+    prefix = root + os.sep
+    found = [Checkpoint(name, r.checkpoint_name, prefix + r.checkpoint_name, None, None, r,
+                        on_disk[r.checkpoint_name])
+             for r in trial.reports if r.checkpoint_name in on_disk and by_name[r.checkpoint_name] is r]
+    # names are timestamps: name order is creation order
+    unreported = [Checkpoint(name, n, prefix + n, None, None, None, on_disk[n])
+                  for n in sorted(on_disk) if n not in by_name]
     for ckpt in unreported:
         trial.warnings.append(
             f"{display_name(ckpt.path)}: not in {SNAPSHOT} (still being written, or the snapshot "
             "is behind): listed, unscored, never deleted"
         )
-    missing = [r.checkpoint_name for r in trial.reports if r.checkpoint_name not in {c.name for c in found}]
+    missing = [n for n in by_name if n not in on_disk]
     if missing:
         trial.warnings.append(
             f"{display_name(snap_path)}: lists {len(missing)} checkpoint(s) missing from disk "

@@ -9,9 +9,9 @@ import re
 from typing import Optional
 
 from ckpt_tui.core.disk import display_name, is_utf8
-from ckpt_tui.core.model import TUNE, TUNE_TRIAL, Report, Run, Trial, is_aside
+from ckpt_tui.core.model import TUNE, TUNE_TRIAL, Checkpoint, Report, Run, Trial, is_aside
 from ckpt_tui.core.pickle_reader import read_checkpoint_config
-from ckpt_tui.core.readers.common import checkpoint_record, note_leftover, read_json_file
+from ckpt_tui.core.readers.common import _absolute, checkpoint_dirs, note_leftover, read_json_file
 
 RESULT = "result.json"
 PARAMS = "params.json"
@@ -109,44 +109,34 @@ def reread(run: Run, changed: set[str]) -> list[str]:
 
 
 def read_trial(run: Run, path: str, trial_id: str) -> Trial:
-    trial = Trial(id=trial_id, path=os.path.abspath(path))
+    path = _absolute(path)
+    trial = Trial(id=trial_id, path=path)
     if not is_utf8(trial_id):
         trial.warnings.append(f"{display_name(path)}: directory name is not UTF-8")
     params = read_json_file(os.path.join(path, PARAMS), trial, run, "params")
     if isinstance(params, dict):
         trial.params = params
     _read_results(trial, os.path.join(path, RESULT))
+    on_disk = checkpoint_dirs(path, CHECKPOINT_RE, run, trial)
 
-    by_name: dict[str, Report] = {}
-    for report in trial.reports:
-        by_name[report.checkpoint_name] = report  # a name reported twice: the later report wins
-    found = []
-    unreported = []
-    try:
-        entries = list(os.scandir(path))
-    except OSError as exc:
-        trial.warnings.append(f"{display_name(path)}: cannot list: {exc.strerror or exc}")
-        entries = []
-    for entry in entries:
-        if is_aside(entry.name):
-            note_leftover(run, entry.path)
-            continue
-        if not CHECKPOINT_RE.match(entry.name):
-            continue
-        ckpt = checkpoint_record(trial_id, entry)
-        if ckpt is None:
-            continue
-        ckpt.report = by_name.get(entry.name)
-        (found if ckpt.report is not None else unreported).append(ckpt)
-    found.sort(key=lambda c: c.report.index)
-    unreported.sort(key=lambda c: c.name)
-    for ckpt in unreported:
+    # Registration order is report order. A name reported twice: the later report wins.
+    reports = trial.reports
+    last_report = {r.checkpoint_name: r for r in reports}
+    prefix = path + os.sep
+    checkpoints = [
+        Checkpoint(trial_id, name, prefix + name, None, None, r, on_disk[name])
+        for r in reports
+        if (name := r.checkpoint_name) in on_disk and last_report[name] is r
+    ]
+    reported = len(checkpoints)
+    for name in sorted(n for n in on_disk if n not in last_report):
+        checkpoints.append(Checkpoint(trial_id, name, prefix + name, None, None, None, on_disk[name]))
         trial.warnings.append(
-            f"{display_name(ckpt.path)}: no report in result.json names it (still being written, "
+            f"{display_name(prefix + name)}: no report in result.json names it (still being written, "
             "or not from Ray): listed, unscored, never deleted"
         )
-    trial.checkpoints = found + unreported
-    gone = len({r.checkpoint_name for r in trial.reports}) - len(found)
+    trial.checkpoints = checkpoints
+    gone = len(last_report) - reported
     if gone > 0:
         trial.warnings.append(
             f"{display_name(os.path.join(path, RESULT))}: {gone} reported checkpoint"
@@ -171,15 +161,41 @@ def _read_results(trial: Trial, path: str) -> None:
         trial.warnings.append(f"{shown}: cannot read: {exc.strerror or exc}")
         return
     lines = data.split(b"\n")
-    truncated = bool(lines) and lines[-1].strip() != b""
+    together = _parse_together(data, lines)
+    if together is not None:
+        numbers, objects, skipped = together
+        trial.report_count = skipped + len(objects)
+        _add_reports(trial, numbers, objects)
+    else:
+        _read_results_line_by_line(trial, shown, lines)
+    if b"NaN" in data or b"Infinity" in data:
+        flagged = [n for n, raw in enumerate(lines, 1) if b"NaN" in raw or b"Infinity" in raw]
+        trial.warnings.append(
+            f"{shown} line {flagged[0]}: NaN/Infinity literal (not standard JSON; "
+            f"{len(flagged)} line{'s' if len(flagged) != 1 else ''} in all): read as Ray reads it"
+        )
+
+
+def _add_reports(trial: Trial, numbers: list[int], objects: list[dict]) -> None:
+    """Append a Report for each parsed result line that names a checkpoint."""
     reports = trial.reports
-    nonfinite_first = 0
-    nonfinite_count = 0
-    count = 0
-    loads = json.loads
+    for number, obj in zip(numbers, objects):
+        name = obj.get("checkpoint_dir_name")
+        if type(name) is not str or not name:
+            continue
+        iteration = obj.get("training_iteration")
+        reports.append(Report(len(reports), name, obj,
+                              iteration if type(iteration) is int else None, number))
+
+
+def _read_results_line_by_line(trial: Trial, shown: str, lines: list[bytes]) -> None:
+    """The exact, slower path for a file that may hold malformed lines: each line on its own,
+    a warning (with its line number) for each one that cannot be read."""
+    truncated = bool(lines) and lines[-1].strip() != b""
     last = len(lines) - 1
-    parsed = _parse_together(data, lines)
-    parsed_next = iter(parsed).__next__ if parsed is not None else None
+    numbers: list[int] = []
+    objects: list[dict] = []
+    count = 0
     for number, raw in enumerate(lines, 1):
         if _NULL_CHECKPOINT in raw:
             count += 1  # a report without a checkpoint: Ray never registers it
@@ -189,56 +205,36 @@ def _read_results(trial: Trial, path: str) -> None:
             if number <= last:
                 trial.warnings.append(f"{shown} line {number}: blank line")
             continue
-        if parsed_next is not None:
-            obj = parsed_next()  # this very line, parsed along with the others
-        else:
-            try:
-                obj = loads(line)
-            except (ValueError, RecursionError) as exc:
-                if number == last + 1 and truncated:
-                    trial.warnings.append(
-                        f"{shown} line {number}: incomplete last line (a report being written?): skipped"
-                    )
-                else:
-                    trial.warnings.append(f"{shown} line {number}: not valid JSON ({_reason(exc)}): skipped")
-                continue
+        try:
+            obj = json.loads(line)
+        except (ValueError, RecursionError) as exc:
+            if number == last + 1 and truncated:
+                trial.warnings.append(
+                    f"{shown} line {number}: incomplete last line (a report being written?): skipped"
+                )
+            else:
+                trial.warnings.append(f"{shown} line {number}: not valid JSON ({_reason(exc)}): skipped")
+            continue
         if not isinstance(obj, dict):
             trial.warnings.append(
                 f"{shown} line {number}: a JSON {type(obj).__name__}, not an object: skipped"
             )
             continue
         count += 1
-        if b"NaN" in raw or b"Infinity" in raw:
-            nonfinite_count += 1
-            nonfinite_first = nonfinite_first or number
-        name = obj.get("checkpoint_dir_name")
-        if not isinstance(name, str) or not name:
-            continue
-        iteration = obj.get("training_iteration")
-        reports.append(
-            Report(
-                index=len(reports),
-                checkpoint_name=name,
-                metrics=obj,
-                iteration=iteration if isinstance(iteration, int) and not isinstance(iteration, bool) else None,
-                line=number,
-            )
-        )
+        numbers.append(number)
+        objects.append(obj)
     trial.report_count = count
-    if nonfinite_count:
-        trial.warnings.append(
-            f"{shown} line {nonfinite_first}: NaN/Infinity literal (not standard JSON; "
-            f"{nonfinite_count} line{'s' if nonfinite_count != 1 else ''} in all): read as Ray reads it"
-        )
+    _add_reports(trial, numbers, objects)
 
 
 # A top-level boundary between two JSON objects: "}", optional whitespace, ",", "{".
 _OBJECT_BOUNDARY = re.compile(rb"}\s*,\s*{")
 
 
-def _parse_together(data: bytes, lines: list) -> Optional[list]:
+def _parse_together(data: bytes, lines: list) -> Optional[tuple[list[int], list[dict], int]]:
     """The lines that need parsing (neither blank nor a null-checkpoint report), parsed in ONE
-    ``json.loads`` call as a JSON array; None when that might not equal parsing them one by one,
+    ``json.loads`` call as a JSON array: (their line numbers, the objects, the count of
+    null-checkpoint reports skipped). None when that might not equal parsing them one by one,
     and then the caller does exactly that.
 
     One call instead of one per line is faster, and json's key memo is shared across the call,
@@ -247,20 +243,28 @@ def _parse_together(data: bytes, lines: list) -> Optional[list]:
     with "}", and no "}" ws "," ws "{" occurs anywhere in the file, so the only possible
     boundaries between array elements are the commas inserted between lines; N dicts from N
     lines then means element i is line i, parsed as it would be on its own. Anything else (a
-    truncated or malformed line, a non-object, undecodable bytes, deep nesting) returns None.
+    truncated or malformed line, a blank line inside the file, a non-object, undecodable bytes,
+    deep nesting) returns None.
     """
     if _OBJECT_BOUNDARY.search(data) is not None:
         return None
     todo = []
-    for raw in lines:
+    numbers = []
+    skipped = 0
+    last = len(lines)
+    for number, raw in enumerate(lines, 1):
         if _NULL_CHECKPOINT in raw:
+            skipped += 1
             continue
         line = raw.strip()
         if not line:
+            if number < last:
+                return None  # a blank line inside the file: the exact path warns about it
             continue
         if line[:1] != b"{" or line[-1:] != b"}":
             return None
         todo.append(line)
+        numbers.append(number)
     if not todo:
         return None
     try:
@@ -269,7 +273,7 @@ def _parse_together(data: bytes, lines: list) -> Optional[list]:
         return None
     if len(parsed) != len(todo) or any(type(obj) is not dict for obj in parsed):
         return None
-    return parsed
+    return numbers, parsed, skipped
 
 
 def _reason(exc: Exception) -> str:

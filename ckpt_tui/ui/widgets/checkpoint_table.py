@@ -10,7 +10,7 @@ from rich.style import Style
 from ckpt_tui.core.metrics import MISSING, lookup
 from ckpt_tui.core.model import Checkpoint
 from ckpt_tui.core.retention import KEEP_PINNED, Plan
-from ckpt_tui.ui.format import human_age, human_bytes, metric_text, short_trial
+from ckpt_tui.ui.format import age_since, human_bytes, metric_text, short_trial
 from ckpt_tui.ui.widgets.line_table import Cells, Column, LineTable
 
 KEEP_MARK = "✓ keep"
@@ -141,7 +141,7 @@ class CheckpointTable(LineTable):
             (score, None),
             (rank, None),
             (human_bytes(ckpt.size_bytes), None),
-            (human_age(self._now_value - ckpt.mtime), None),
+            (age_since(self._now_value, ckpt.mtime), None),
         ]
         for key in self.metric_columns:
             value = lookup(ckpt.report.metrics, key) if ckpt.report is not None else MISSING

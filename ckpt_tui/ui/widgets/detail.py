@@ -12,7 +12,7 @@ from textual.widgets import Static
 from ckpt_tui.core.metrics import flatten
 from ckpt_tui.core.model import Checkpoint, Trial
 from ckpt_tui.core.retention import Plan, note_text
-from ckpt_tui.ui.format import human_age, human_bytes, metric_text, relative_path, short_trial
+from ckpt_tui.ui.format import age_since, human_bytes, metric_text, relative_path, short_trial
 from ckpt_tui.ui.widgets.checkpoint_table import mark_text
 from ckpt_tui.ui.widgets.score_plot import PlotPoint, ScorePlot
 
@@ -81,7 +81,7 @@ class DetailPane(Horizontal):
         text.append("size ", style=label)
         files = f" in {ckpt.file_count} file{'s' if ckpt.file_count != 1 else ''}" if ckpt.file_count is not None else ""
         it = f" · iteration {ckpt.iteration}" if ckpt.iteration is not None else ""
-        text.append(f"{human_bytes(ckpt.size_bytes)}{files}{it} · written {human_age(now - ckpt.mtime)} ago\n")
+        text.append(f"{human_bytes(ckpt.size_bytes)}{files}{it} · written {age_since(now, ckpt.mtime)} ago\n")
         if ckpt.report is not None:
             flat = flatten(ckpt.report.metrics)
             own = [(k, v) for k, v in flat.items() if not is_bookkeeping(k)]

@@ -102,3 +102,29 @@ def test_main_in_process(capsys):
     assert doc["layout"] == "train-v2"
     # best first: 3.0 (top 1), 2.0 (goes), 0.5 (the latest, kept)
     assert [(c["score"], c["keep"]) for c in doc["checkpoints"]] == [(3.0, True), (2.0, False), (0.5, True)]
+
+
+def test_streamed_document_equals_the_reference_dict(tmp_path):
+    import io
+
+    from ckpt_tui.core.plan_json import dump, plan_to_dict
+    from ckpt_tui.core.readers import read_run
+    from ckpt_tui.core.retention import plan
+    from ckpt_tui.core.config import CheckpointConfig
+
+    # odd names: quotes, backslashes, Unicode, a non-UTF-8 byte
+    root = tmp_path / 'run "x"\\ü'
+    trial = os.path.join(os.fsencode(str(root)), b"trainable_\xff_00000")
+    os.makedirs(trial)
+    for i in range(3):
+        os.mkdir(os.path.join(trial, b"checkpoint_%06d" % i))
+    with open(os.path.join(trial, b"result.json"), "w") as f:
+        for i, loss in enumerate([0.5, float("nan"), "bad"]):
+            f.write(json.dumps({"loss": loss, "checkpoint_dir_name": f"checkpoint_{i:06d}"}) + "\n")
+    for run_dir, config in [(str(root), CheckpointConfig(1, "loss", "min")),
+                            (str(RAY_RUNS / "keep_all"), CheckpointConfig(2, "acc")),
+                            (str(RAY_RUNS / "train_v2_k2_score_max"), CheckpointConfig(1, "score"))]:
+        p = plan(read_run(run_dir), config)
+        out = io.StringIO()
+        dump(p, out)
+        assert json.loads(out.getvalue()) == json.loads(json.dumps(plan_to_dict(p)))

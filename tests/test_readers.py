@@ -197,3 +197,44 @@ def test_reread_of_a_dir_that_is_no_trial_adds_nothing(tmp_path):
     (root / "driver_artifacts" / "notes.txt").write_text("x")
     assert reread(run, {"driver_artifacts", ""}) == []
     assert set(run.trials) == set(read_run(str(root)).trials)
+
+
+# ---- the one-call parse of result.json equals reading it line by line -------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from ckpt_tui.core.model import Trial  # noqa: E402
+from ckpt_tui.core.readers import tune as tune_reader  # noqa: E402
+
+_json_value = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=8)),
+    lambda children: st.dictionaries(st.text(max_size=4), children, max_size=3),
+    max_leaves=6,
+)
+_result_line = st.one_of(
+    st.builds(lambda m, n: json.dumps({**m, "checkpoint_dir_name": n}),
+              st.dictionaries(st.sampled_from(["loss", "acc", "s}, {x", "n"]), _json_value, max_size=3),
+              st.one_of(st.none(), st.sampled_from(["checkpoint_000000", "checkpoint_000001"]))),
+    st.sampled_from(["", "  ", "[1]", "{bad", '{"a": NaN, "checkpoint_dir_name": "checkpoint_000002"}', "}, {",
+                     ' {"x": 1, "checkpoint_dir_name": "checkpoint_000003"} ']),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(_result_line, max_size=8), newline=st.booleans())
+def test_fast_result_parse_equals_line_by_line(lines, newline):
+    data = ("\n".join(lines) + ("\n" if newline else "")).encode()
+    split = data.split(b"\n")
+    fast = tune_reader._parse_together(data, split)
+    slow = Trial(id="t", path="/t")
+    tune_reader._read_results_line_by_line(slow, "result.json", split)
+    if fast is None:
+        return  # the reader then takes the exact path itself
+    numbers, objects, skipped = fast
+    assert slow.warnings == []  # the fast path only ever accepts files the exact path reads cleanly
+    fast_trial = Trial(id="t", path="/t")
+    tune_reader._add_reports(fast_trial, numbers, objects)
+    assert [(r.checkpoint_name, r.metrics, r.line) for r in fast_trial.reports] == \
+        [(r.checkpoint_name, r.metrics, r.line) for r in slow.reports]
+    assert skipped + len(objects) == slow.report_count

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring_ascii
 from typing import IO
 
 from ckpt_tui.core.readers.common import gc_paused
@@ -11,41 +12,14 @@ from ckpt_tui.core.retention import Plan, explain, note_text
 SCHEMA_VERSION = 1
 
 
-def plan_to_dict(plan: Plan) -> dict:
+def plan_to_dict(plan: Plan, with_checkpoints: bool = True) -> dict:
+    """The document as Python objects: the reference for what ``dump`` writes."""
     run = plan.run
     config = plan.config
-    layout = run.layout
-    failing = plan.failing_trials
-    checkpoints = []
-    append = checkpoints.append
-    decisions = plan.decisions
-    for trial_id, ordered in plan.order.items():
-        trial = run.trials[trial_id]
-        why_failing = failing.get(trial_id)
-        for ckpt in ordered:
-            d = decisions[ckpt]
-            report = ckpt.report
-            append({
-                "trial": trial_id,
-                "trial_status": trial.status,
-                "name": ckpt.name,
-                "path": ckpt.path,
-                "index": report.index if report is not None else None,
-                "iteration": report.iteration if report is not None else None,
-                "score": d.score,
-                "rank": d.rank,
-                "of": d.of,
-                "keep": d.keep,
-                "reason": explain(d, config, layout, why_failing),
-                "warning": note_text(d, config, layout),
-                "size_bytes": ckpt.size_bytes,
-                "mtime": ckpt.mtime,
-                "symlink": ckpt.is_symlink,
-            })
-    return {
+    doc = {
         "schema": SCHEMA_VERSION,
         "root": run.root,
-        "layout": layout,
+        "layout": run.layout,
         "config": config.to_dict(),
         "run_config": run.run_config.to_dict() if run.run_config is not None else None,
         "warnings": run.all_warnings() + plan.warnings,
@@ -58,13 +32,74 @@ def plan_to_dict(plan: Plan) -> dict:
             "reclaim_bytes": plan.reclaim_bytes,
             "total_bytes": plan.total_bytes,
         },
-        "checkpoints": checkpoints,
     }
+    if with_checkpoints:
+        doc["checkpoints"] = [dict(zip(CHECKPOINT_FIELDS, row)) for row in _rows(plan)]
+    return doc
+
+
+CHECKPOINT_FIELDS = ("trial", "trial_status", "name", "path", "index", "iteration", "score", "rank",
+                     "of", "keep", "reason", "warning", "size_bytes", "mtime", "symlink")
+
+
+def _rows(plan: Plan):
+    """One tuple per checkpoint, in CHECKPOINT_FIELDS order, trial by trial, best first."""
+    run = plan.run
+    config = plan.config
+    layout = run.layout
+    failing = plan.failing_trials
+    trials = run.trials
+    reasons: dict = {}  # most checkpoints share a handful of sentences: build each once
+    for ckpt, d in plan.walk():
+        trial_id = ckpt.trial_id
+        report = ckpt.report
+        why_failing = failing.get(trial_id)
+        key = (d.code, d.rank if d.code == "below" else None, d.of, d.note, d.deleted_by, d.rank_then,
+               why_failing, type(d.value) if d.note == "not-numeric" else None)
+        texts = reasons.get(key)
+        if texts is None:
+            texts = reasons[key] = (explain(d, config, layout, why_failing), note_text(d, config, layout))
+        value = d.value
+        score = value if type(value) is float and value - value == 0.0 else d.score  # finite floats
+        yield (trial_id, trials[trial_id].status, ckpt.name, ckpt.path,
+               report.index if report is not None else None,
+               report.iteration if report is not None else None,
+               score, d.rank, d.of, d.keep, texts[0], texts[1],
+               ckpt.size_bytes, ckpt.mtime, ckpt.is_symlink)
 
 
 def dump(plan: Plan, out: IO[str]) -> None:
-    # allow_nan=False: the output is strict JSON; scores were already made finite or null.
-    with gc_paused():  # 100,000 small dicts, no cycles: collections would only walk the run
-        text = json.dumps(plan_to_dict(plan), allow_nan=False)
-    out.write(text)
-    out.write("\n")
+    """Write the document as strict JSON (no NaN/Infinity: scores are finite or null).
+
+    Written row by row with the json module's own C string encoder rather than through
+    100,000 dicts and json.dumps: the same document (tests/test_cli_json.py compares them),
+    in about half the time and a fraction of the memory."""
+    with gc_paused():
+        head = json.dumps(plan_to_dict(plan, with_checkpoints=False), allow_nan=False)
+        out.write(head[:-1] + ', "checkpoints": [')
+        enc = encode_basestring_ascii
+        chunk: list[str] = []
+        first = True
+        for (trial_id, status, name, path, index, iteration, score, rank, of, keep, reason, warning,
+             size, mtime, symlink) in _rows(plan):
+            chunk.append(
+                # ints format as JSON ints; repr() of a finite float is what json.dumps writes
+                f'{{"trial":{enc(trial_id)},"trial_status":{"null" if status is None else enc(status)},'
+                f'"name":{enc(name)},"path":{enc(path)},'
+                f'"index":{"null" if index is None else index},'
+                f'"iteration":{"null" if iteration is None else iteration},'
+                f'"score":{"null" if score is None else repr(score)},'
+                f'"rank":{"null" if rank is None else rank},"of":{of},'
+                f'"keep":{"true" if keep else "false"},"reason":{enc(reason)},'
+                f'"warning":{"null" if warning is None else enc(warning)},'
+                f'"size_bytes":{"null" if size is None else size},'
+                f'"mtime":{"null" if mtime is None else repr(mtime)},'
+                f'"symlink":{"true" if symlink else "false"}}}'
+            )
+            if len(chunk) >= 2000:
+                out.write(("" if first else ",") + ",".join(chunk))
+                first = False
+                chunk = []
+        if chunk:
+            out.write(("" if first else ",") + ",".join(chunk))
+        out.write("]}\n")

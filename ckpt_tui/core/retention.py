@@ -104,8 +104,6 @@ class _TrialRanking:
         self.ranks: Optional[list[int]] = None
         self.values: list = []  # the attribute's value, by report index
         self.notes: list = []  # by report index
-        self.values: list = []
-        self.notes: list = []
         self._pos: Optional[dict[Checkpoint, int]] = None
         self.n = 0  # registrations, history included
         self.ranked_count = 0  # entries of `ordered` that have a rank
@@ -239,6 +237,14 @@ class Plan:
             ordered = o.ranking.ordered
             out.extend(ordered[p] for p in o.deleted)
         return out
+
+    def walk(self):
+        """(checkpoint, decision) for every checkpoint, trial by trial, best first: the cheap
+        way to visit all of them (no lookup per checkpoint)."""
+        for o in self._outcomes.values():
+            decide = o.decision
+            for pos, ckpt in enumerate(o.ranking.ordered):
+                yield ckpt, decide(pos)
 
     def trial_counts(self, trial_id: str) -> tuple[int, int]:
         """(checkpoints, to delete) of one trial."""

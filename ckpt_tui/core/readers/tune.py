@@ -168,11 +168,13 @@ def _read_results(trial: Trial, path: str) -> None:
         _add_reports(trial, numbers, objects)
     else:
         _read_results_line_by_line(trial, shown, lines)
-    if b"NaN" in data or b"Infinity" in data:
-        flagged = [n for n, raw in enumerate(lines, 1) if b"NaN" in raw or b"Infinity" in raw]
+    first = min((i for i in (data.find(b"NaN"), data.find(b"Infinity")) if i >= 0), default=-1)
+    if first >= 0:
+        literals = data.count(b"NaN") + data.count(b"Infinity")
+        line_number = data.count(b"\n", 0, first) + 1
         trial.warnings.append(
-            f"{shown} line {flagged[0]}: NaN/Infinity literal (not standard JSON; "
-            f"{len(flagged)} line{'s' if len(flagged) != 1 else ''} in all): read as Ray reads it"
+            f"{shown} line {line_number}: NaN/Infinity literal (not standard "
+            f"JSON; {literals} in all): read as Ray reads it"
         )
 
 
@@ -248,6 +250,28 @@ def _parse_together(data: bytes, lines: list) -> Optional[tuple[list[int], list[
     """
     if _OBJECT_BOUNDARY.search(data) is not None:
         return None
+    if _NULL_CHECKPOINT not in data and data[-1:] == b"\n":
+        # Every line is a report to keep: check the shape of the whole file with C-level
+        # searches instead of a loop over lines. A raw newline cannot occur inside a JSON
+        # string, so "}\n{" occurs exactly between lines.
+        body = data[:-1]
+        if b"\r" in body or b"\n\n" in body or body[:1] != b"{" or body[-1:] != b"}":
+            return _parse_line_list(lines)
+        count = body.count(b"\n") + 1
+        if body.count(b"}\n{") != count - 1:
+            return _parse_line_list(lines)
+        try:
+            parsed = json.loads(b"[" + body.replace(b"}\n{", b"},{") + b"]")
+        except (ValueError, RecursionError):
+            return None
+        if len(parsed) != count or any(type(obj) is not dict for obj in parsed):
+            return None
+        return list(range(1, count + 1)), parsed, 0
+    return _parse_line_list(lines)
+
+
+def _parse_line_list(lines: list) -> Optional[tuple[list[int], list[dict], int]]:
+    """_parse_together for a file with null-checkpoint reports (skipped unparsed) or odd spacing."""
     todo = []
     numbers = []
     skipped = 0

@@ -73,6 +73,7 @@ def fill_sizes(
     """Sum each checkpoint's files (links not followed) and note the newest file's mtime. A
     symlinked checkpoint counts 0 bytes: deleting it only removes the link."""
     todo = list(checkpoints)
+    errors: list[str] = []
     for i, ckpt in enumerate(todo):
         if ckpt.is_symlink:
             ckpt.size_bytes, ckpt.file_count = 0, 0
@@ -81,13 +82,13 @@ def fill_sizes(
             except OSError:
                 pass
         else:
-            errors: list[str] = []
             ckpt.size_bytes, ckpt.file_count, ckpt.mtime = tree_size(ckpt.path, errors)
             if errors:
                 trial = run.trials.get(ckpt.trial_id)
                 target = trial.warnings if trial is not None else run.warnings
                 target.append(f"{errors[0]}: could not read while sizing"
                               + (f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""))
+                errors = []
         if progress is not None and (i % 1000 == 0 or i == len(todo) - 1):
             progress(i + 1, len(todo))
 

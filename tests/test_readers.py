@@ -238,3 +238,18 @@ def test_fast_result_parse_equals_line_by_line(lines, newline):
     assert [(r.checkpoint_name, r.metrics, r.line) for r in fast_trial.reports] == \
         [(r.checkpoint_name, r.metrics, r.line) for r in slow.reports]
     assert skipped + len(objects) == slow.report_count
+
+
+def test_read_run_progressively_yields_a_growing_run(tmp_path):
+    from ckpt_tui.core.readers import read_run_progressively
+
+    root = write_tune_run(tmp_path / "run", [[{"m": float(i)}] for i in range(7)])
+    seen = []
+    for run in read_run_progressively(str(root), every=3):
+        seen.append(len(run.trials))
+    assert seen == [1, 3, 6, 7]
+    full = read_run(str(root), sizes=False)
+    assert list(run.trials) == list(full.trials)
+    assert [c.path for c in run.checkpoints()] == [c.path for c in full.checkpoints()]
+    # other layouts arrive in one piece
+    assert [len(r.trials) for r in read_run_progressively(str(RAY_RUNS / "train_v2_k2_score_max"))] == [1]

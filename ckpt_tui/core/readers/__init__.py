@@ -9,7 +9,7 @@ from ckpt_tui.core.model import TRAIN_V2, TUNE, TUNE_TRIAL, Run, RunError
 from ckpt_tui.core.readers import train_v2, tune
 from ckpt_tui.core.readers.common import fill_sizes, gc_paused
 
-__all__ = ["detect_layout", "read_run", "reread", "fill_sizes", "RunError"]
+__all__ = ["detect_layout", "read_run", "read_run_progressively", "reread", "fill_sizes", "RunError"]
 
 
 def detect_layout(root: str) -> str:
@@ -54,6 +54,25 @@ def read_run(path: str, sizes: bool = True, progress: Optional[Callable[[int, in
     if sizes:
         fill_sizes(run, run.checkpoints(), progress)
     return run
+
+
+def read_run_progressively(path: str, every: int = 50):
+    """Read the run at ``path`` without sizes, yielding the same growing Run after the first
+    trial and then every ``every`` trials (and once at the end), so a screen can show rows
+    while the rest is read. Errors as read_run. Trials arrive in name order."""
+    root = os.path.realpath(path)
+    layout = detect_layout(root)
+    if layout != TUNE:
+        yield read_run(root, sizes=False)
+        return
+    run = Run(root=root, layout=TUNE)
+    with gc_paused():
+        count = 0
+        for count, _trial in enumerate(tune.iter_experiment(run), 1):
+            if count == 1 or count % every == 0:
+                yield run
+        if count == 0 or count % every != 0:
+            yield run
 
 
 def reread(run: Run, changed: Iterable[str], sizes: bool = True) -> list[str]:

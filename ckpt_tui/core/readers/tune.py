@@ -30,6 +30,15 @@ def looks_like_trial(path: str) -> bool:
 
 def read_experiment(root: str) -> Run:
     run = Run(root=root, layout=TUNE)
+    for _ in iter_experiment(run):
+        pass
+    return run
+
+
+def iter_experiment(run: Run):
+    """Read the experiment at ``run.root`` into ``run`` one trial at a time, yielding after
+    each, so a caller can show the first trials while the rest are still being read."""
+    root = run.root
     statuses = _read_experiment_state(run)
     try:
         entries = sorted(os.scandir(root), key=lambda e: e.name)
@@ -50,7 +59,7 @@ def read_experiment(root: str) -> Run:
         trial = read_trial(run, entry.path, entry.name)
         trial.status = statuses.get(entry.name)
         run.trials[entry.name] = trial
-    return run
+        yield trial
 
 
 def read_single_trial(root: str) -> Run:

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from itertools import repeat
+from bisect import bisect_right
+from itertools import accumulate, repeat
 from math import isnan
 from operator import attrgetter, neg
 from dataclasses import dataclass
@@ -487,9 +488,10 @@ def _rank_trial(trial: Trial, attr: Optional[str], order: str, train_v2: bool) -
         ranking: list[int] = []
     elif all_append:
         ranking = list(range(n - 1, -1, -1))  # best first: newest first
-    elif any_append:
+    elif any_append and not _appends_keep_order(
+            keys := [(False, _NEG_INF) if nan[i] or bad[i] else (True, floats[i]) for i in range(n)],
+            appended):
         # Ray's list goes unsorted after an append: replay it step by step (per num_to_keep).
-        keys = [(False, _NEG_INF) if nan[i] or bad[i] else (True, floats[i]) for i in range(n)]
         r.keys, r.appended = keys, appended
         ranking, _top, _by = _replay_literally(n, keys, appended, None)
     else:
@@ -523,47 +525,70 @@ def _rank_trial(trial: Trial, attr: Optional[str], order: str, train_v2: bool) -
     return r
 
 
+def _appends_keep_order(keys: list, appended: list) -> bool:
+    """Whether every appended report's key is at least every earlier key. Then each append
+    lands where a sorted insert would have put it (the list stays sorted, newer to the right
+    of equals), so the sort is exact. This is the common mixed case: in min mode a missing
+    metric scores +inf, the greatest key there is."""
+    top = None
+    for key, was_appended in zip(keys, appended):
+        if top is None or key > top:
+            top = key
+        elif was_appended and key < top:
+            return False
+    return True
+
+
 def _replay_literally(n: int, keys: list, appended: list, k: Optional[int], want_full: bool = True):
     """Ray's register_checkpoint, step by step, for a trial that mixes inserts and appends.
 
     Returns (ranking best first without deletions, the top num_to_keep of Ray's final list,
-    deleted_by) where deleted_by maps
-    a report index to (the report index whose registration deleted it, its rank then).
-    ``want_full=False`` skips the ranking (the quadratic part; None in its place): a change of
-    num_to_keep needs only the deletions.
-    """
-    key = [kv if kv is not None else _NAN_KEY for kv in keys]
+    deleted_by) where deleted_by maps a report index to (the report index whose registration
+    deleted it, its rank then). ``want_full=False`` skips the ranking (None in its place): a
+    change of num_to_keep needs only the deletions.
 
-    def insert(lst: list, i: int) -> None:
+    Ray inserts before the first item whose key is greater, scanning from the left of a list
+    that appends have left unsorted. That position is also the first place where the running
+    maximum of the keys exceeds the new key, and the running maximum stays sorted whatever
+    the list looks like, so a bisect on it finds the spot without the scan.
+    """
+    code = {kv: r for r, kv in enumerate(sorted(set(k2 if k2 is not None else _NAN_KEY for k2 in keys)))}
+    ik = [code[kv if kv is not None else _NAN_KEY] for kv in keys]  # keys as comparable ints
+
+    def insert(lst: list, runmax: list, i: int) -> None:
+        x = ik[i]
         if appended[i]:
             lst.append(i)
-            return
-        ki = key[i]
-        j = 0
-        for x in lst:  # before the first item with a greater key: to the right of equals
-            if key[x] > ki:
-                break
-            j += 1
-        lst.insert(j, i)
+            runmax.append(x if not runmax or x > runmax[-1] else runmax[-1])
+        else:
+            # Everything before j has running max <= x, so the new running max at j is x, and
+            # everything after j already had one greater than x: one insert keeps it exact.
+            j = bisect_right(runmax, x)
+            lst.insert(j, i)
+            runmax.insert(j, x)
 
     full: list[int] = []
+    full_max: list[int] = []
     kept: list[int] = []
+    kept_max: list[int] = []
     deleted_by: dict[int, tuple[int, int]] = {}
     for i in range(n):
         if want_full:
-            insert(full, i)
-        insert(kept, i)
+            insert(full, full_max, i)
+        insert(kept, kept_max, i)
         size = len(kept)
         if k is not None and size > k:
             # Everything below the top k goes, except the checkpoint just registered.
             cut = size - k
-            survivors = []
-            for pos, x in enumerate(kept):
-                if pos < cut and x != i:
+            for pos in range(cut):
+                x = kept[pos]
+                if x != i:
                     deleted_by[x] = (i, size - pos)
-                else:
-                    survivors.append(x)
-            kept = survivors
+            if i in kept[:cut]:
+                kept = [x for x in kept[:cut] if x == i] + kept[cut:]
+            else:
+                del kept[:cut]
+            kept_max = list(accumulate(map(ik.__getitem__, kept), max))
     return (full[::-1] if want_full else None), set(kept[-k:] if k is not None else kept), deleted_by
 
 

@@ -36,6 +36,8 @@ def make_app(tmp: Path) -> CheckpointApp:
         shutil.rmtree(root)
     shutil.copytree(REPO / "tests" / "ray_runs" / "keep_all", root)
     for ckpt in root.glob("*/checkpoint_*"):
+        for f in ckpt.rglob("*"):
+            os.utime(f, (WRITTEN, WRITTEN))  # a checkpoint's age is its newest file's
         os.utime(ckpt, (WRITTEN, WRITTEN))
     run = read_run(str(root), sizes=True)
     return CheckpointApp(run, K3_MIN, watch=False, now=lambda: NOW, shown_root="keep_all")

@@ -6,6 +6,7 @@ import json
 import math
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -20,10 +21,16 @@ def ray_run(tmp_path):
     def copy(name: str) -> Path:
         dest = tmp_path / name
         shutil.copytree(RAY_RUNS / name, dest, symlinks=True)
-        for root, dirs, files in os.walk(dest):
+        # As a finished run looks: an hour old (a fresh git clone would make every file brand
+        # new, and young checkpoints are protected by the grace period), and writable.
+        old = time.time() - 3600
+        for root, dirs, files in os.walk(dest, topdown=False):
             for n in dirs + files:
-                os.chmod(os.path.join(root, n), 0o755 if n in dirs else 0o644)
+                path = os.path.join(root, n)
+                os.chmod(path, 0o755 if n in dirs else 0o644)
+                os.utime(path, (old, old))
         os.chmod(dest, 0o755)
+        os.utime(dest, (old, old))
         return dest
 
     return copy

@@ -73,6 +73,7 @@ SIZES_CHUNK = 200  # checkpoints summed between two looks at whether the user is
 UI_BUSY_SECONDS = 0.4
 NARROW_WIDTH = 110  # below this the trial pane starts hidden (t shows it)
 SHORT_HEIGHT = 30  # below this the detail pane is shorter
+DETAIL_REST = 0.05  # while the cursor moves faster than this, the detail pane waits for it to rest
 
 
 class CheckpointApp(App[None]):
@@ -123,6 +124,8 @@ class CheckpointApp(App[None]):
         self._size_cache: dict[str, tuple[list, int, bool]] = {}
         self._ui_busy_until = 0.0  # background sizing pauses until then
         self._totals = (0, 0, 0, 0)
+        self._last_move = 0.0
+        self._detail_timer = None
 
     # ---- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -322,7 +325,26 @@ class CheckpointApp(App[None]):
                 self.trial_filter = new_filter
                 self._show_rows(self._current_path())
         elif event.table is self.table:
+            self._detail_soon()
+
+    def _detail_soon(self) -> None:
+        """Draw the detail pane now, or once the cursor rests when keys come in fast (paging
+        through 100,000 rows): the table then redraws alone, and the pane follows 50 ms after
+        the last key."""
+        now = time.monotonic()
+        moving = now - self._last_move < DETAIL_REST
+        self._last_move = now
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+            self._detail_timer = None
+        if moving:
+            self._detail_timer = self.set_timer(DETAIL_REST, self._detail_rested)
+        else:
             self._show_detail()
+
+    def _detail_rested(self) -> None:
+        self._detail_timer = None
+        self._show_detail()
 
     def on_input_changed(self, event: FilterInput.Changed) -> None:
         if event.input.id == "filter":

@@ -7,6 +7,7 @@ from typing import Optional
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.geometry import Size
 from textual.widgets import Static
 
 from ckpt_tui.core.metrics import flatten
@@ -42,8 +43,22 @@ class DetailPane(Horizontal):
             yield self.text_view
         yield self.plot
 
+    def _set_text(self, content) -> None:
+        """Show ``content``; a layout pass only when its height changes.
+
+        ``Static.update`` lays out the whole screen (its height is auto); the pane is redrawn on
+        every cursor move, and most moves keep the same number of lines, so a repaint does."""
+        view = self.text_view
+        width = view.size.width
+        if not view.is_mounted or width <= 0:
+            view.update(content)
+            return
+        view.update(content, layout=False)
+        if view.get_content_height(Size(width, 0), Size(width, 0), width) != view.size.height:
+            view.refresh(layout=True)
+
     def show_nothing(self, why: str) -> None:
-        self.text_view.update(why)
+        self._set_text(why)
         self.plot.show([], "")
 
     def show(
@@ -90,7 +105,7 @@ class DetailPane(Horizontal):
             text.append("  ".join(f"{k}={metric_text(v, 14)}" for k, v in own + rest))
         else:
             text.append("no report names this checkpoint (being written, or not Ray's)", style=label)
-        self.text_view.update(text)
+        self._set_text(text)
         self._plot(ckpt, plan)
 
     def _plot(self, current: Checkpoint, plan: Plan) -> None:

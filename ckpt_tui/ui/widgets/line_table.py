@@ -157,12 +157,27 @@ class LineTable(ScrollView, can_focus=True):
         self.move_cursor(int(self.scroll_offset.y) + offset.y - 1)
 
     # ---- drawing ----------------------------------------------------------------------------
+    def render_lines(self, crop):
+        # Styles are looked up once per drawing pass, not once per line: ``rich_style`` walks
+        # every ancestor, and a page-down redraws every visible line.
+        self._pass_styles = None
+        return super().render_lines(crop)
+
+    def _styles_for_pass(self) -> tuple[Style, Style, Style]:
+        styles = getattr(self, "_pass_styles", None)
+        if styles is None:
+            base = self.rich_style
+            header = base + self.get_component_rich_style("line-table--header")
+            cursor = self.get_component_rich_style(
+                "line-table--cursor" if self.has_focus else "line-table--cursor-unfocused")
+            styles = self._pass_styles = (base, header, cursor)
+        return styles
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base, header, cursor_style = self._styles_for_pass()
         if y == 0:
-            header = base + self.get_component_rich_style("line-table--header")
             segments = self._segments([(c.title, None) for c in self.columns], header)
             line_style = header
         else:
@@ -173,19 +188,31 @@ class LineTable(ScrollView, can_focus=True):
             extra = self.row_style(index)
             if extra is not None:
                 line_style = line_style + extra
-            if index == self.cursor:
-                name = "line-table--cursor" if self.has_focus else "line-table--cursor-unfocused"
-                line_style = line_style + self.get_component_rich_style(name)
-            segments = self._segments(self.row_cells(index), line_style, cursor=index == self.cursor)
-        strip = Strip(segments).extend_cell_length(scroll_x + width, line_style)
+            is_cursor = index == self.cursor
+            if is_cursor:
+                line_style = line_style + cursor_style
+            segments = self._segments(self.row_cells(index), line_style, cursor=is_cursor)
+        content_width = self.content_width
+        if scroll_x == 0 and content_width <= width:
+            # The common case: one strip of exactly the width, no extend-then-crop copies.
+            if content_width < width:
+                segments.append(Segment(" " * (width - content_width), line_style))
+            strip = Strip(segments)
+            if strip.cell_length == width:
+                return strip
+        else:
+            strip = Strip(segments)
+        # Wide characters in a cell, or scrolled sideways: pad and cut to the width.
+        strip = strip.extend_cell_length(scroll_x + width, line_style)
         return strip.crop(scroll_x, scroll_x + width)
 
     def _segments(self, cells: Cells, line_style: Style, cursor: bool = False) -> list[Segment]:
+        """One segment per run of cells that share a style (most cells use the line's)."""
         out: list[Segment] = []
-        gap = Segment(" " * GAP, line_style)
+        gap = " " * GAP
+        run_text: list[str] = []
+        run_style: Optional[Style] = None
         for i, (column, (text, style)) in enumerate(zip(self.columns, cells)):
-            if i:
-                out.append(gap)
             if style is None:
                 cell_style = line_style
             elif cursor:
@@ -193,5 +220,18 @@ class LineTable(ScrollView, can_focus=True):
                 cell_style = line_style + Style(bold=style.bold, italic=style.italic)
             else:
                 cell_style = line_style + style
-            out.append(Segment(column.cell(text), cell_style))
+            if i:
+                # The gap takes the line's style; it joins whichever run is in that style.
+                if run_style is not line_style:
+                    if run_text:
+                        out.append(Segment("".join(run_text), run_style))
+                    run_text, run_style = [], line_style
+                run_text.append(gap)
+            if cell_style is not run_style and cell_style != run_style:
+                if run_text:
+                    out.append(Segment("".join(run_text), run_style))
+                run_text, run_style = [], cell_style
+            run_text.append(column.cell(text))
+        if run_text:
+            out.append(Segment("".join(run_text), run_style))
         return out

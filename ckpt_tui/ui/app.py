@@ -73,6 +73,7 @@ SIZES_CHUNK = 200  # checkpoints summed between two looks at whether the user is
 UI_BUSY_SECONDS = 0.4
 NARROW_WIDTH = 110  # below this the trial pane starts hidden (t shows it)
 SHORT_HEIGHT = 30  # below this the detail pane is shorter
+RECLAIM_INLINE = 5000  # plans deleting more than this sum their bytes one frame later
 DETAIL_REST = 0.05  # while the cursor moves faster than this, the detail pane waits for it to rest
 
 
@@ -121,10 +122,14 @@ class CheckpointApp(App[None]):
         self._reread_busy = False
         self._keys_cache: Optional[list[tuple[str, bool]]] = None
         self._trial_keys: dict[str, tuple[object, dict[str, bool]]] = {}
-        self._size_cache: dict[str, tuple[list, int, bool]] = {}
+        self._size_cache: dict[str, tuple[object, int, int]] = {}  # tid -> (Trial, count, bytes)
+        self._sizes_settled = False  # every size known (set by the sizes pass)
+        self._reclaim_cache: dict[tuple, int] = {}  # (config, pinned) -> bytes, for this run state
+        self._best_cache: dict[tuple, tuple[list, str]] = {}  # (tid, (attr, order)) -> (ordered, best)
         self._ui_busy_until = 0.0  # background sizing pauses until then
         self._totals = (0, 0, 0, 0)
         self._last_move = 0.0
+        self._current_ckpt: Optional[Checkpoint] = None  # set with _current_path()
         self._detail_timer = None
 
     # ---- layout -------------------------------------------------------------------------
@@ -155,6 +160,8 @@ class CheckpointApp(App[None]):
         if any(c.size_bytes is None for c in self.run_model.checkpoints()):
             self.activity = "sizing…"
             self._fill_sizes_worker()
+        else:
+            self._sizes_settled = True
         if self.watch_enabled:
             self._start_watch_worker()
         if not self.fixed_clock:
@@ -195,50 +202,88 @@ class CheckpointApp(App[None]):
         try:
             current = self.table.current
         except Exception:
-            return None
+            current = None
+        self._current_ckpt = current
         return current.path if current is not None else None
 
     def _show_rows(self, keep_path: Optional[str]) -> None:
         assert self.plan is not None
         rows = self.plan.ordered(self.trial_filter)
         needle = self.text_filter.strip().lower()
+        keep_index = None
         if needle:
             rows = [c for c in rows if needle in c.path.lower() or needle in c.trial_id.lower()]
-        elif self.trial_filter is None:
-            rows = list(rows)
+        else:
+            if self.trial_filter is None:
+                rows = list(rows)
+            keep_index = self._index_in_plan(keep_path)
         self.table.show(
             rows,
             self.plan,
             show_trial=self.trial_filter is None,
             metric_columns=self.metric_columns,
             keep_path=keep_path,
+            keep_index=keep_index,
         )
         self._update_summary()
 
+    def _index_in_plan(self, path: Optional[str]) -> Optional[int]:
+        """Row of ``path`` in the unfiltered view of the plan, found through its trial (one
+        pass over the trials, not over 100,000 rows); None if it is not there."""
+        current = self._current_ckpt
+        if path is None or current is None or current.path != path or self.plan is None:
+            return None
+        order = self.plan.order
+        tid = current.trial_id
+        if self.trial_filter is not None:
+            if tid != self.trial_filter:
+                return None
+            offset = 0
+        else:
+            offset = 0
+            for other, ckpts in order.items():
+                if other == tid:
+                    break
+                offset += len(ckpts)
+        for i, ckpt in enumerate(order.get(tid, ())):
+            if ckpt.path == path:
+                return offset + i
+        return None
+
     def _trial_rows(self, plan: Plan) -> list[TrialRow]:
         """One row per trial, and the run's totals into ``self._totals`` on the way (the plan
-        counts kept/deleted without building a Decision per checkpoint; bytes come from the
-        per-trial size cache)."""
+        counts kept/deleted without building a Decision per checkpoint; bytes and the best
+        score come from per-trial caches, so a num_to_keep change costs a pass over 1,000
+        trials, not over 100,000 checkpoints)."""
         run = self.run_model
         kept_all, delete_all = plan.keep_count, plan.delete_count
         sizes_known = True
         rows: list[TrialRow] = []
         total_bytes = 0
         attr = plan.config.checkpoint_score_attribute
-        scored = bool(attr)
+        best_cache = self._best_cache
+        order_key = (attr, plan.config.checkpoint_score_order)
+        if len(best_cache) > 8 * len(plan.order):
+            best_cache.clear()
+        trials = run.trials
         for tid, ordered in plan.order.items():
-            trial = run.trials.get(tid)
+            trial = trials.get(tid)
             count, doomed = plan.trial_counts(tid)
-            size, known = self._trial_size(tid, ordered)
+            size, known = self._trial_size(tid, trial, ordered)
             best = "—"
-            if scored:
-                # Best first: the first finite score is the trial's best (NaN ranks last). Read
-                # from the report, not plan.decisions, which would build a Decision per trial.
-                for ckpt in ordered:
-                    value = lookup(ckpt.report.metrics, attr) if ckpt.report is not None else MISSING
-                    if value is not MISSING and fast_is_number(value) and math.isfinite(value):
-                        best = metric_text(value, 7)
-                        break
+            if attr:
+                cached = best_cache.get((tid, order_key))
+                if cached is not None and cached[0] is ordered:
+                    best = cached[1]
+                else:
+                    # Best first: the first finite score is the trial's best (NaN ranks last).
+                    # Read from the report, not plan.decisions, which would build a Decision.
+                    for ckpt in ordered:
+                        value = lookup(ckpt.report.metrics, attr) if ckpt.report is not None else MISSING
+                        if value is not MISSING and fast_is_number(value) and math.isfinite(value):
+                            best = metric_text(value, 7)
+                            break
+                    best_cache[(tid, order_key)] = (ordered, best)
             sizes_known = sizes_known and known
             total_bytes += size
             rows.append(TrialRow(
@@ -251,16 +296,42 @@ class CheckpointApp(App[None]):
                 size_bytes=size if known else None,
                 warnings=len(trial.warnings) if trial is not None else 0,
             ))
-        self._totals = (kept_all, delete_all, plan.reclaim_bytes, total_bytes)
+        self._totals = (kept_all, delete_all, self._reclaim_now_or_soon(plan), total_bytes)
         all_row = TrialRow(None, "all trials", f"{len(rows)} trials", kept_all, kept_all + delete_all, "",
                            total_bytes if sizes_known else None)
         return [all_row] + rows
 
-    def _trial_size(self, tid: str, ordered: list[Checkpoint]) -> tuple[int, bool]:
-        """(bytes, all sizes known) of a trial; cached until a re-read or a sizes pass."""
+    def _reclaim_now_or_soon(self, plan: Plan) -> Optional[int]:
+        """The bytes ``plan`` frees, or None ("…") while it is being summed: summing 100,000
+        sizes scattered over memory takes ~40 ms, so a big plan's figure follows one frame
+        after its marks (and a config seen before is answered from a cache)."""
+        key = (plan.config, plan.pinned)
+        if not self._sizes_settled:  # sizes still filling in: the figure changes as they do
+            self._reclaim_cache.clear()
+        if key in self._reclaim_cache:
+            return self._reclaim_cache[key]
+        if plan.delete_count <= RECLAIM_INLINE:
+            value = self._reclaim_cache[key] = plan.reclaim_bytes
+            return value
+        self.call_after_refresh(self._fill_reclaim, plan)
+        return None
+
+    def _fill_reclaim(self, plan: Plan) -> None:
+        if plan is not self.plan:
+            return  # a newer plan asked for its own
+        with self.run_lock:
+            value = plan.reclaim_bytes
+        self._reclaim_cache[(plan.config, plan.pinned)] = value
+        kept, delete, _, total = self._totals
+        self._totals = (kept, delete, value, total)
+        self._update_summary()
+
+    def _trial_size(self, tid: str, trial, ordered: list[Checkpoint]) -> tuple[int, bool]:
+        """(bytes, all sizes known) of a trial; cached per Trial object (a re-read makes a new
+        one) until a sizes pass; the same whatever the order, so a re-plan reuses it."""
         cached = self._size_cache.get(tid)
-        if cached is not None and cached[0] is ordered:
-            return cached[1], cached[2]
+        if cached is not None and cached[0] is trial and cached[1] == len(ordered):
+            return cached[2], True
         size = 0
         known = True
         for ckpt in ordered:
@@ -268,8 +339,8 @@ class CheckpointApp(App[None]):
                 known = False
             else:
                 size += ckpt.size_bytes
-        if known:
-            self._size_cache[tid] = (ordered, size, known)
+        if known and trial is not None:
+            self._size_cache[tid] = (trial, len(ordered), size)
         return size, known
 
     def _warnings(self) -> list[str]:
@@ -651,6 +722,8 @@ class CheckpointApp(App[None]):
 
     def on_sizes_filled(self, message: SizesFilled) -> None:
         self._size_cache.clear()
+        self._reclaim_cache.clear()
+        self._sizes_settled = True
         if self.activity.startswith("sizing"):
             self.activity = ""
         self.replan()
@@ -731,6 +804,8 @@ class CheckpointApp(App[None]):
 
     def on_run_reread(self, message: RunReread) -> None:
         self.reread_trials = message.trial_ids
+        self._reclaim_cache.clear()
+        self._sizes_settled = message.sizes_known and not self.activity.startswith("sizing")
         self._keys_cache = None
         self.replan()
         gc.freeze()  # the re-read trials are long-lived too

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from functools import lru_cache
 from typing import Optional
 
 from ckpt_tui.core.metrics import MISSING, is_number
@@ -15,6 +16,7 @@ _TUNE_TRIAL_RE = re.compile(
 )
 
 
+@lru_cache(maxsize=65536)  # asked for every visible row and every trial at each re-plan
 def short_trial(trial_id: str) -> str:
     """A Tune trial dir name without the trainable and date: '00000_0_seed=1'."""
     m = _TUNE_TRIAL_RE.match(trial_id)

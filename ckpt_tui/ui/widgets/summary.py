@@ -44,4 +44,5 @@ class Summary(Static):
             text.append(f"! {warnings} warning{'s' if warnings != 1 else ''} (w)",
                         style=self.get_component_rich_style("summary--warn"))
         text.append(f" · {scope}")
-        self.update(text)
+        # Three lines, always (fixed height in app.tcss): no layout pass for new figures.
+        self.update(text, layout=False)

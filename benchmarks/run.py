@@ -12,7 +12,8 @@ It generates (or reuses, see generate.py) a Ray Tune run and prints one table:
               parse every result.json line, sum each checkpoint's file sizes), each a subprocess
               of this same python, alternated, best of --repeat. Target: ratio <= 1.5.
 * first-rows  spawn -> the first frame with checkpoint rows (the app run headless in a child
-              process, exactly as ``ckpt-tui RUN`` starts it, watcher included) against the
+              process, exactly as ``ckpt-tui RUN`` starts it: the first trials read before the
+              app, the rest by the app after its first frame, watcher included) against the
               minimal reader without sizes, spawn -> done. Target: ratio <= 1.5.
 * replan      a change of num_to_keep, order and attribute on every checkpoint: ``plan()`` alone
               (in this process), and key press -> the frame showing the new plan (in the app).
@@ -205,10 +206,18 @@ def app_child(mode: str, root: str, opts: dict) -> None:
 
     tune.read_trial = counting_read_trial
 
-    run = read_run(root, sizes=False)  # as launch.run_app does: sizes fill in afterwards
+    try:  # as launch.run_app does: the first trials, then the rest read by the app, then sizes
+        from ckpt_tui.ui.launch import start_reading
+    except ImportError:  # an app without progressive reading
+        start_reading = None
+    if start_reading is not None:
+        run, reading = start_reading(root)
+        extra = {"reading": reading}
+    else:
+        run, extra = read_run(root, sizes=False), {}
     config = run.run_config or CheckpointConfig()
     watch = mode in ("first-rows", "live", "memory")
-    app = CheckpointApp(run, config, watch=watch)
+    app = CheckpointApp(run, config, watch=watch, **extra)
     frames = Frames(app)
 
     async def main() -> None:
@@ -218,7 +227,9 @@ def app_child(mode: str, root: str, opts: dict) -> None:
             emit({"event": "rows", "rows": table.row_count})
             if mode == "first-rows":
                 return
-            # Let start-up settle: sizes summed (and, when watching, the watch in place).
+            # Let start-up settle: every trial read, sizes summed (and, when watching, the watch
+            # in place).
+            await wait_until(lambda: not getattr(app, "reading", False), 600)
             await wait_until(lambda: not app.activity.startswith("sizing")
                              and all(c.size_bytes is not None for c in app.run_model.checkpoints()), 600)
             if watch:

@@ -14,7 +14,8 @@ import math
 import os
 import threading
 import time
-from typing import Callable, Optional
+from itertools import islice
+from typing import Callable, Iterator, Optional
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -33,6 +34,7 @@ from ckpt_tui.ui.messages import (
     DeletionFinished,
     DeletionPrepared,
     DeletionProgress,
+    ReadProgress,
     RunChanged,
     RunReread,
     SizesFilled,
@@ -51,6 +53,15 @@ from ckpt_tui.ui.widgets.filter_input import FilterInput
 from ckpt_tui.ui.widgets.line_table import LineTable
 from ckpt_tui.ui.widgets.summary import Summary
 from ckpt_tui.ui.widgets.trial_list import TrialList, TrialRow
+
+def _count_dirs(root: str) -> Optional[int]:
+    """Visible directories in the run root: the "N" of "reading n/N trials" (d_type, no stat)."""
+    try:
+        with os.scandir(root) as it:
+            return sum(1 for e in it if not e.name.startswith(".") and e.is_dir())
+    except OSError:
+        return None
+
 
 def _trial_metric_keys(trial) -> dict[str, bool]:
     """Flattened metric keys of one trial's reports -> whether any value is a number."""
@@ -74,6 +85,7 @@ UI_BUSY_SECONDS = 0.4
 NARROW_WIDTH = 110  # below this the trial pane starts hidden (t shows it)
 SHORT_HEIGHT = 30  # below this the detail pane is shorter
 RECLAIM_INLINE = 5000  # plans deleting more than this sum their bytes one frame later
+READ_UPDATE_SECONDS = 0.5  # while a big run is read, the table grows at most this often
 DETAIL_REST = 0.05  # while the cursor moves faster than this, the detail pane waits for it to rest
 
 
@@ -93,8 +105,25 @@ class CheckpointApp(App[None]):
         watch: bool = True,
         now: Optional[Callable[[], float]] = None,
         shown_root: Optional[str] = None,
+        reading: Optional[Iterator[Run]] = None,
     ) -> None:
+        """``reading``: the rest of a progressive read (``read_run_progressively`` after its
+        first yield, which is ``run``); the app shows the first trials at once and adds the
+        others as they are read. Without it, ``run`` is complete."""
         super().__init__()
+        self._reading = reading
+        self.reading = reading is not None  # tests and benchmarks read it
+        self.read_progress = (len(run.trials), None)  # trials read, trial dirs seen (None: unknown)
+        if reading is not None:
+            # The reader keeps filling its own Run in its thread; the app's is a separate one
+            # that only the app thread grows, from the trials the reader hands over.
+            self._reader_run = run
+            run = Run(root=run.root, layout=run.layout, trials=dict(run.trials), run_config=run.run_config,
+                      warnings=list(run.warnings), leftovers=list(run.leftovers))
+        self._read_queue: list = []
+        self._read_dirs: Optional[int] = None
+        self._read_lock = threading.Lock()
+        self._closing = False
         self.run_model = run
         self.config = config
         self.grace_seconds = grace_seconds
@@ -152,20 +181,115 @@ class CheckpointApp(App[None]):
     def on_mount(self) -> None:
         self.main_screen = self.screen  # size classes go here even while a dialog is open
         self._apply_size_classes()
+        if self.reading:
+            self.activity = "reading trials…"
         self.replan()
         # A run of 100,000 checkpoints is millions of long-lived objects (report dicts): without
         # this, every full collection walks them all and a key press stalls for a second.
         gc.freeze()
         self.table.focus()
+        if self.reading:
+            # First frame first: the rest of the run, then sizes, are read after it.
+            self.call_after_refresh(self._read_worker)
+        else:
+            self._start_sizing()
+        if self.watch_enabled and not self.reading:
+            # Not needed for the first frame (1,000 inotify watches on a big run).
+            self.call_after_refresh(self._start_watch_worker)
+        if not self.fixed_clock:
+            self.set_interval(10, self._tick)
+
+    def _start_sizing(self) -> None:
         if any(c.size_bytes is None for c in self.run_model.checkpoints()):
             self.activity = "sizing…"
+            self._update_summary()
             self._fill_sizes_worker()
         else:
             self._sizes_settled = True
-        if self.watch_enabled:
-            self._start_watch_worker()
-        if not self.fixed_clock:
-            self.set_interval(10, self._tick)
+
+    # ---- progressive reading ------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="read")
+    def _read_worker(self) -> None:
+        reading, run = self._reading, self._reader_run
+        assert reading is not None
+        try:
+            dirs = _count_dirs(run.root)
+            with self._read_lock:
+                self._read_dirs = dirs
+            self.post_message(ReadProgress())
+            seen = len(run.trials)
+            posted = time.monotonic()
+            for _ in reading:
+                if self._closing:
+                    break
+                fresh = list(islice(run.trials.items(), seen, None))
+                seen += len(fresh)
+                # Queued at every yield, shown at most every READ_UPDATE_SECONDS: each update
+                # re-plans and redraws, which the read would otherwise wait for (the GIL).
+                now = time.monotonic()
+                post = now - posted >= READ_UPDATE_SECONDS
+                if post:
+                    posted = now
+                self._read_queue_put((fresh, (list(run.warnings), list(run.leftovers), run.run_config), False, None),
+                                     post=post)
+            else:
+                self._read_queue_put(([], (list(run.warnings), list(run.leftovers), run.run_config), True, None))
+        except Exception as exc:  # a trial that vanished mid-read is the reader's business; this is worse
+            self._read_queue_put(([], None, True, str(exc) or type(exc).__name__))
+        finally:
+            reading.close()  # ends its gc pause even when the app quits mid-read
+
+    def _read_queue_put(self, item, post: bool = True) -> None:
+        with self._read_lock:
+            self._read_queue.append(item)
+        if post:
+            self.post_message(ReadProgress())
+
+    def on_read_progress(self, message: ReadProgress) -> None:
+        with self._read_lock:
+            items, self._read_queue = self._read_queue, []
+            dirs = self._read_dirs
+        if not self.reading:
+            return
+        done = False
+        error = None
+        run = self.run_model
+        with self.run_lock:
+            for fresh, run_level, finished, failed in items:
+                for tid, trial in fresh:
+                    run.trials[tid] = trial
+                if run_level is not None:
+                    run.warnings, run.leftovers, run.run_config = run_level
+                done = done or finished
+                error = error or failed
+        n = len(run.trials)
+        self.read_progress = (n, dirs)
+        self._keys_cache = None
+        if done:
+            self.reading = False
+            self._reading = None
+            self._reader_run = None
+            self.activity = ""
+            if error:
+                self.notify(f"reading the run stopped after {n} trials: {error}", severity="error", timeout=15)
+        else:
+            total = f"/{max(dirs, n):,}" if dirs else ""
+            self.activity = f"reading {n:,}{total} trials"
+        if any(fresh for fresh, *_ in items) or done:
+            self.replan()
+        else:
+            self._update_summary()
+        if done:
+            gc.freeze()  # the trials read since the first frame are long-lived too
+            self._start_sizing()
+            if self.watch_enabled:
+                # Only now: the reader's own opens would raise events in every trial dir, and
+                # a trial re-read before the reader hands it over would be overwritten.
+                self._start_watch_worker()
+            with self._pending_lock:
+                waiting = bool(self._pending)
+            if waiting:
+                self.queue_reread(set())
 
     def on_resize(self, event) -> None:
         self._apply_size_classes(event.size)
@@ -591,6 +715,11 @@ class CheckpointApp(App[None]):
         if self.deleting:
             self.notify("a deletion is already running")
             return
+        if self.reading:
+            n, dirs = self.read_progress
+            self.notify(f"still reading the run ({n}{f'/{dirs}' if dirs else ''} trials): "
+                        "delete once every trial is ranked", severity="warning")
+            return
         plan = self.plan
         doomed = plan.to_delete()
         if self.trial_filter is not None or self.text_filter.strip():
@@ -776,7 +905,7 @@ class CheckpointApp(App[None]):
         by the same worker, so none is lost and at most one re-read runs at a time."""
         with self._pending_lock:
             self._pending |= set(changed)
-            if self._reread_busy:
+            if self._reread_busy or self.reading:  # after the read, on_read_progress flushes
                 return
             self._reread_busy = True
         self._reread_worker()
@@ -820,4 +949,5 @@ class CheckpointApp(App[None]):
                 pass
 
     def on_unmount(self) -> None:
+        self._closing = True
         self.stop_watching()

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from ckpt_tui.cli import EXIT_OK, config_from_args
 
+READ_EVERY = 50  # trials read between two updates of the table while a run is being read
+
+
+def start_reading(path: str):
+    """The run's first trial(s) and the rest of the read: ``(run, reading)`` for CheckpointApp.
+    A RunError (not a run, unreadable) is raised here, before any screen is drawn; the app
+    reads the other trials after its first frame and sums sizes after that."""
+    from ckpt_tui.core.readers import read_run_progressively
+
+    reading = read_run_progressively(path, every=READ_EVERY)
+    try:
+        run = next(reading)
+    except BaseException:
+        reading.close()
+        raise
+    return run, reading
+
 
 def run_app(args) -> int:
     """Run the app for parsed CLI ``args``; a RunError from reading escapes to the CLI, which
     prints it as one line before any screen is drawn."""
-    from ckpt_tui.core.readers import read_run
-
     demo = None
     path = args.run_dir
     if getattr(args, "demo", False):
@@ -19,8 +34,7 @@ def run_app(args) -> int:
         path = demo.create()
         demo.start()
     try:
-        # Sizes are summed afterwards in a worker, so the first rows show at once.
-        run = read_run(path, sizes=False)
+        run, reading = start_reading(path)
         config = config_from_args(args, run.run_config)
 
         from ckpt_tui.ui.app import CheckpointApp
@@ -30,6 +44,7 @@ def run_app(args) -> int:
             config,
             grace_seconds=args.grace,
             poll_interval=args.poll,
+            reading=reading,
         )
         app.run()
         app.stop_watching()

@@ -23,6 +23,15 @@ class SizesProgress(Message):
 
 
 @dataclass
+class ReadProgress(Message):
+    """The progressive reader has more trials queued for the app (or has finished): the app
+    drains its queue. Replaces its queued predecessor, so a busy app takes them in one go."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ReadProgress)
+
+
+@dataclass
 class SizesFilled(Message):
     """Every checkpoint known at that time now has a size."""
 

@@ -20,7 +20,6 @@ from typing import Callable, Iterator, Optional
 from textual import work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer
 
 from ckpt_tui.core.config import CheckpointConfig, ConfigError, parse_num_to_keep
 from ckpt_tui.core.metrics import MISSING, flatten, is_number, lookup
@@ -50,6 +49,7 @@ from ckpt_tui.ui.screens.text_list import TextListScreen
 from ckpt_tui.ui.widgets.checkpoint_table import CheckpointTable
 from ckpt_tui.ui.widgets.detail import DetailPane, is_bookkeeping
 from ckpt_tui.ui.widgets.filter_input import FilterInput
+from ckpt_tui.ui.widgets.footer import KeyFooter
 from ckpt_tui.ui.widgets.line_table import LineTable
 from ckpt_tui.ui.widgets.summary import Summary
 from ckpt_tui.ui.widgets.trial_list import TrialList, TrialRow
@@ -122,6 +122,7 @@ class CheckpointApp(App[None]):
                       warnings=list(run.warnings), leftovers=list(run.leftovers))
         self._read_queue: list = []
         self._read_dirs: Optional[int] = None
+        self._read_timer = None
         self._read_lock = threading.Lock()
         self._closing = False
         self.run_model = run
@@ -176,7 +177,7 @@ class CheckpointApp(App[None]):
                 yield self.table
                 yield self.filter_input
         yield self.detail
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.main_screen = self.screen  # size classes go here even while a dialog is open
@@ -191,6 +192,7 @@ class CheckpointApp(App[None]):
         if self.reading:
             # First frame first: the rest of the run, then sizes, are read after it.
             self.call_after_refresh(self._read_worker)
+            self._read_timer = self.set_interval(READ_UPDATE_SECONDS, self._take_read_trials)
         else:
             self._start_sizing()
         if self.watch_enabled and not self.reading:
@@ -218,20 +220,15 @@ class CheckpointApp(App[None]):
                 self._read_dirs = dirs
             self.post_message(ReadProgress())
             seen = len(run.trials)
-            posted = time.monotonic()
             for _ in reading:
                 if self._closing:
                     break
                 fresh = list(islice(run.trials.items(), seen, None))
                 seen += len(fresh)
-                # Queued at every yield, shown at most every READ_UPDATE_SECONDS: each update
-                # re-plans and redraws, which the read would otherwise wait for (the GIL).
-                now = time.monotonic()
-                post = now - posted >= READ_UPDATE_SECONDS
-                if post:
-                    posted = now
+                # Queued at every yield; the app takes them every READ_UPDATE_SECONDS (a timer):
+                # each update re-plans and redraws, which the read would otherwise wait for.
                 self._read_queue_put((fresh, (list(run.warnings), list(run.leftovers), run.run_config), False, None),
-                                     post=post)
+                                     post=False)
             else:
                 self._read_queue_put(([], (list(run.warnings), list(run.leftovers), run.run_config), True, None))
         except Exception as exc:  # a trial that vanished mid-read is the reader's business; this is worse
@@ -245,7 +242,13 @@ class CheckpointApp(App[None]):
         if post:
             self.post_message(ReadProgress())
 
-    def on_read_progress(self, message: ReadProgress) -> None:
+    def _take_read_trials(self) -> None:
+        with self._read_lock:
+            waiting = bool(self._read_queue)
+        if waiting:
+            self.on_read_progress(None)
+
+    def on_read_progress(self, message: Optional[ReadProgress]) -> None:
         with self._read_lock:
             items, self._read_queue = self._read_queue, []
             dirs = self._read_dirs
@@ -267,6 +270,7 @@ class CheckpointApp(App[None]):
         self._keys_cache = None
         if done:
             self.reading = False
+            self._read_timer.stop()
             self._reading = None
             self._reader_run = None
             self.activity = ""

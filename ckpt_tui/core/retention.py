@@ -96,7 +96,7 @@ class _TrialRanking:
     list slices per trial, and a trial that was not re-read is never ranked twice."""
 
     __slots__ = ("ordered", "ranks", "values", "notes", "_pos", "n", "ranked_count", "latest_pos",
-                 "failing", "keys", "appended", "report_pos", "counts", "names")
+                 "failing", "keys", "appended", "report_pos", "counts", "names", "replays")
 
     def __init__(self):
         self.ordered: list[Checkpoint] = []  # registered checkpoints best first, then unreported
@@ -115,6 +115,7 @@ class _TrialRanking:
         self.report_pos: dict[int, int] = {}  # report index -> position in `ordered`
         self.counts = (0, 0, 0, 0)  # missing, nested, nan, present
         self.names: list[str] = []  # checkpoint names by report index (for literal-replay reasons)
+        self.replays: dict = {}  # literal replay: num_to_keep -> (top, deleted_by)
 
 
     @property
@@ -140,8 +141,11 @@ class _TrialOutcome:
         deleted: list[int] = []
         if k is not None and ranking.failing is None and ranking.n:
             if ranking.keys is not None:
-                _full, top, self.deleted_by = _replay_literally(ranking.n, ranking.keys, ranking.appended, k,
-                                                                want_full=False)
+                replayed = ranking.replays.get(k)
+                if replayed is None:  # cached: stepping num_to_keep back and forth is free
+                    replayed = ranking.replays[k] = _replay_literally(
+                        ranking.n, ranking.keys, ranking.appended, k, want_full=False)[1:]
+                top, self.deleted_by = replayed
                 self.top_set = top
                 rp = ranking.report_pos
                 deleted = sorted(rp[i] for i in self.deleted_by if i in rp)

@@ -28,6 +28,7 @@ from ckpt_tui.core.readers import fill_sizes, reread
 from ckpt_tui.core.retention import Plan, plan as make_plan
 from ckpt_tui.ui import keys
 from ckpt_tui.ui.commands import CheckpointCommands
+from ckpt_tui.ui.crash import crash_line, write_crash_report
 from ckpt_tui.ui.format import fast_is_number, home_short, human_bytes, metric_text, relative_path, short_trial
 from ckpt_tui.ui.messages import (
     DeletionFinished,
@@ -178,6 +179,18 @@ class CheckpointApp(App[None]):
                 yield self.filter_input
         yield self.detail
         yield KeyFooter()
+
+    def _fatal_error(self) -> None:
+        """An unhandled exception: one line for the user instead of Textual's traceback; the
+        traceback goes to a file the line names. (Pilot tests still see the exception.)"""
+        error = self._exception
+        if error is None:
+            super()._fatal_error()
+            return
+        self.bell()
+        self.crash_message = crash_line(error, write_crash_report(error))
+        self._exit_renderables.append(self.crash_message)
+        self._close_messages_no_wait()
 
     def on_mount(self) -> None:
         self.main_screen = self.screen  # size classes go here even while a dialog is open

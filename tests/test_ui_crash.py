@@ -1,0 +1,46 @@
+"""An unexpected error inside the app reaches the user as one line, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+RUNS = Path(__file__).parent / "ray_runs"
+
+
+def test_internal_error_is_one_line_and_the_traceback_goes_to_a_file(tmp_path):
+    script = textwrap.dedent(f"""
+        import asyncio
+        from ckpt_tui.core.readers import read_run
+        from ckpt_tui.ui.app import CheckpointApp
+
+        run = read_run({str(RUNS / 'keep_all')!r})
+        app = CheckpointApp(run, run.run_config, watch=False)
+
+        def broken():
+            raise RuntimeError("boom in a key handler")
+
+        app.action_toggle_order = broken  # a bug in a key handler, as far as the app knows
+
+        async def main():
+            async with app.run_test() as pilot:
+                await pilot.press("o")
+                await pilot.pause()
+        try:
+            asyncio.run(main())
+        except RuntimeError:
+            pass  # run_test re-raises for test frameworks; a user's app.run() does not
+        print("LINE:", app.crash_message)
+    """)
+    script_file = tmp_path / "broken_app.py"
+    script_file.write_text(script)
+    proc = subprocess.run([sys.executable, str(script_file)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "TMPDIR": str(tmp_path)})
+    line = next((l for l in proc.stdout.splitlines() if l.startswith("LINE:")), proc.stdout + proc.stderr)
+    assert "ckpt-tui: internal error: RuntimeError: boom in a key handler (details in " in line
+    report = line.split("(details in ")[1].rstrip(")")
+    assert Path(report).parent == tmp_path and "Traceback" in Path(report).read_text()
+    assert "Traceback" not in proc.stdout + proc.stderr

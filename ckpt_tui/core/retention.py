@@ -406,17 +406,32 @@ def _disk_index(trial: Trial) -> tuple[dict[int, Checkpoint], list[Checkpoint]]:
     return by_report, unreported
 
 
-def _rank_trial(trial: Trial, attr: Optional[str], order: str, train_v2: bool) -> _TrialRanking:
+class _Scores:
+    """A trial's reports scored under one attribute: what does not depend on max/min, so
+    toggling the order re-sorts without reading 100,000 reports again."""
+
+    __slots__ = ("values", "raw", "plain", "nan", "bad", "appended", "notes", "counts", "failing")
+
+
+def _scores(trial: Trial, attr: Optional[str], train_v2: bool) -> _Scores:
+    cache = trial.__dict__.setdefault("_scores", {})
+    key = (attr, train_v2, len(trial.reports))
+    scored = cache.get(key)
+    if scored is None:
+        if len(cache) > 8:
+            cache.clear()
+        scored = cache[key] = _score_trial(trial, attr, train_v2)
+    return scored
+
+
+def _score_trial(trial: Trial, attr: Optional[str], train_v2: bool) -> _Scores:
     reports = trial.reports
     n = len(reports)
-    factor = 1.0 if order == MAX else -1.0
-    r = _TrialRanking()
-    r.n = n
-
+    sc = _Scores()
     values = [MISSING] * n
+    raw: list = [_NEG_INF] * n  # the score before the sign: a missing metric is -inf
     notes: list = [None] * n
     appended = [True] * n
-    floats: list = [0.0] * n  # sort key: the signed score, NaN as -inf (fixed up below)
     nan = [False] * n
     bad = [False] * n
     missing = nested = nans = present = 0
@@ -431,13 +446,12 @@ def _rank_trial(trial: Trial, attr: Optional[str], order: str, train_v2: bool) -
             # An int beyond float range makes Ray's `1.0 * value` raise: not plain.
             plain = all(-_FLOAT_MAX <= v <= _FLOAT_MAX for v in values if type(v) is int)
         if plain:
-            floats = values[:] if factor > 0 else list(map(neg, values))
+            raw = values
             appended = [False] * n
             if float in types:
                 nan = list(map(isnan, values))
                 if True in nan:
                     for i in (i for i, flag in enumerate(nan) if flag):
-                        floats[i] = _NEG_INF
                         notes[i] = NOTE_NAN
                         nans += 1
             present = n - nans
@@ -449,16 +463,13 @@ def _rank_trial(trial: Trial, attr: Optional[str], order: str, train_v2: bool) -
                 value = lookup(metrics, attr)
             values[i] = value
             if value is MISSING:
-                s = factor * _NEG_INF
+                pass  # raw stays -inf
             elif is_number(value) and _scalable(value):
-                s = factor * value
+                raw[i] = value
+                if value != value:
+                    nan[i] = True
             else:
-                s = _NEG_INF
                 bad[i] = True
-            if s != s:
-                s = _NEG_INF
-                nan[i] = True
-            floats[i] = s
             if train_v2 or attr in metrics:
                 appended[i] = False
                 if value is MISSING:
@@ -477,14 +488,35 @@ def _rank_trial(trial: Trial, attr: Optional[str], order: str, train_v2: bool) -
             else:
                 notes[i] = NOTE_MISSING_TUNE
                 missing += 1
-    r.counts = (missing, nested, nans, present)
-
+    sc.values, sc.raw, sc.plain, sc.nan, sc.bad = values, raw, plain, nan, bad
+    sc.appended, sc.notes, sc.counts = appended, notes, (missing, nested, nans, present)
+    sc.failing = None
     for i in range(n):
         if bad[i] and not appended[i]:
             report = reports[i]
             where = f"line {report.line}" if report.line else f"report {report.index + 1}"
-            r.failing = f"'{attr}' is {_type_phrase(values[i])} in {where}"
+            sc.failing = f"'{attr}' is {_type_phrase(values[i])} in {where}"
             break
+    return sc
+
+
+def _rank_trial(trial: Trial, attr: Optional[str], order: str, train_v2: bool) -> _TrialRanking:
+    reports = trial.reports
+    n = len(reports)
+    r = _TrialRanking()
+    r.n = n
+    sc = _scores(trial, attr, train_v2)
+    values, notes, appended, nan, bad = sc.values, sc.notes, sc.appended, sc.nan, sc.bad
+    plain = sc.plain
+    r.counts = sc.counts
+    r.failing = sc.failing
+    # The sort key: the signed score, NaN (and unscorable) as -inf, fixed up below.
+    floats = sc.raw[:] if order == MAX else list(map(neg, sc.raw))
+    any_low = True in nan or True in bad
+    if any_low:
+        for i in range(n):
+            if nan[i] or bad[i]:
+                floats[i] = _NEG_INF
 
     any_append = any(appended)
     all_append = all(appended)
@@ -502,7 +534,7 @@ def _rank_trial(trial: Trial, attr: Optional[str], order: str, train_v2: bool) -
         # Stable sort on the signed score: equal keys stay oldest first, so the newer ranks
         # higher, as Ray's insert-to-the-right does. Then NaN (and unscorable) go below -inf.
         ascending = sorted(range(n), key=floats.__getitem__)
-        if nans or any(bad):
+        if any_low:
             low = [i for i in ascending if nan[i] or bad[i]]
             if low:
                 low_set = set(low)
@@ -576,6 +608,10 @@ def _replay_literally(n: int, keys: list, appended: list, k: Optional[int], want
     kept: list[int] = []
     kept_max: list[int] = []
     deleted_by: dict[int, tuple[int, int]] = {}
+    if k is None:  # nothing is ever deleted: Ray's list is the full ranking
+        for i in range(n):
+            insert(full, full_max, i)
+        return full[::-1], set(full), {}
     for i in range(n):
         if want_full:
             insert(full, full_max, i)

@@ -615,11 +615,30 @@ def _replay_literally(n: int, keys: list, appended: list, k: Optional[int], want
     for i in range(n):
         if want_full:
             insert(full, full_max, i)
-        insert(kept, kept_max, i)
+        # insert(kept, kept_max, i), inlined: this loop runs for every report of the trial
+        x = ik[i]
+        if appended[i]:
+            kept.append(i)
+            kept_max.append(x if not kept_max or x > kept_max[-1] else kept_max[-1])
+        else:
+            j = bisect_right(kept_max, x)
+            kept.insert(j, i)
+            kept_max.insert(j, x)
         size = len(kept)
-        if k is not None and size > k:
+        if size > k:
             # Everything below the top k goes, except the checkpoint just registered.
             cut = size - k
+            if cut == 1 and kept[0] == i:
+                continue  # the newest is the worst: it stays as the latest, nothing else goes
+            if cut == 1:  # the usual step: the worst one goes
+                deleted_by[kept[0]] = (i, size)
+                first = ik[kept[0]]
+                del kept[0]
+                if first <= ik[kept[0]]:
+                    del kept_max[0]  # it never raised the running maximum
+                else:
+                    kept_max = list(accumulate(map(ik.__getitem__, kept), max))
+                continue
             for pos in range(cut):
                 x = kept[pos]
                 if x != i:

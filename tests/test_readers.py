@@ -253,3 +253,14 @@ def test_read_run_progressively_yields_a_growing_run(tmp_path):
     assert [c.path for c in run.checkpoints()] == [c.path for c in full.checkpoints()]
     # other layouts arrive in one piece
     assert [len(r.trials) for r in read_run_progressively(str(RAY_RUNS / "train_v2_k2_score_max"))] == [1]
+
+
+def test_a_dir_that_is_no_trial_is_not_listed(tmp_path):
+    root = write_tune_run(tmp_path / "run", [[{"m": 1.0}]])
+    (root / "driver_artifacts").mkdir()
+    (root / "driver_artifacts" / "notes.txt").write_text("x")
+    (root / "empty_trial_dir_with_params").mkdir()
+    (root / "empty_trial_dir_with_params" / "params.json").write_text("{}")
+    run = read_run(str(root))
+    assert "driver_artifacts" not in run.trials
+    assert "empty_trial_dir_with_params" in run.trials  # a trial that has not reported yet

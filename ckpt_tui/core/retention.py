@@ -491,7 +491,7 @@ def _score_trial(trial: Trial, attr: Optional[str], train_v2: bool) -> _Scores:
     sc.values, sc.raw, sc.plain, sc.nan, sc.bad = values, raw, plain, nan, bad
     sc.appended, sc.notes, sc.counts = appended, notes, (missing, nested, nans, present)
     sc.failing = None
-    for i in range(n):
+    for i in (range(n) if True in bad else ()):
         if bad[i] and not appended[i]:
             report = reports[i]
             where = f"line {report.line}" if report.line else f"report {report.index + 1}"

@@ -54,9 +54,12 @@ def iter_experiment(run: Run):
                 continue
         except OSError:
             continue
-        if entry.name.startswith(".") or not looks_like_trial(entry.path):
+        if entry.name.startswith("."):
             continue
         trial = read_trial(run, entry.path, entry.name)
+        if not (trial.checkpoints or trial.report_count or trial.params) \
+                and not looks_like_trial(entry.path):
+            continue  # not a trial dir (driver_artifacts/ and the like): listed only when needed
         trial.status = statuses.get(entry.name)
         run.trials[entry.name] = trial
         yield trial
@@ -179,11 +182,10 @@ def _read_results(trial: Trial, path: str) -> None:
         _read_results_line_by_line(trial, shown, lines)
     first = min((i for i in (data.find(b"NaN"), data.find(b"Infinity")) if i >= 0), default=-1)
     if first >= 0:
-        literals = data.count(b"NaN") + data.count(b"Infinity")
         line_number = data.count(b"\n", 0, first) + 1
         trial.warnings.append(
-            f"{shown} line {line_number}: NaN/Infinity literal (not standard "
-            f"JSON; {literals} in all): read as Ray reads it"
+            f"{shown} line {line_number}: NaN/Infinity literal (not standard JSON; the first of "
+            "the file): read as Ray reads it"
         )
 
 

@@ -424,6 +424,26 @@ def _scores(trial: Trial, attr: Optional[str], train_v2: bool) -> _Scores:
     return scored
 
 
+def _walk_all(metrics_list: list[dict], attr: str) -> list:
+    """``lookup(m, attr)`` for every report: the path walked directly, the full flatten only
+    where the walk finds nothing (a key that itself contains '/')."""
+    parts = attr.split("/")
+    out = []
+    for metrics in metrics_list:
+        node = metrics
+        for part in parts:
+            if type(node) is not dict:
+                node = MISSING
+                break
+            node = node.get(part, MISSING)
+            if node is MISSING:
+                break
+        if node is MISSING or type(node) is dict:
+            node = lookup(metrics, attr)
+        out.append(node)
+    return out
+
+
 def _score_trial(trial: Trial, attr: Optional[str], train_v2: bool) -> _Scores:
     reports = trial.reports
     n = len(reports)
@@ -455,7 +475,15 @@ def _score_trial(trial: Trial, attr: Optional[str], train_v2: bool) -> _Scores:
                         notes[i] = NOTE_NAN
                         nans += 1
             present = n - nans
-    if attr is not None and not plain:
+    if attr is not None and not plain and not train_v2 and "/" in attr \
+            and not any(map(dict.__contains__, _metrics_list(trial), repeat(attr, n))):
+        # Tune never sorts on a nested attribute (no report has it at the top level): every
+        # report appends, so the values only serve the display and the warnings.
+        values = _walk_all(_metrics_list(trial), attr)
+        nested = n - values.count(MISSING)
+        missing = n - nested
+        notes = [NOTE_MISSING_TUNE if v is MISSING else NOTE_NESTED_TUNE for v in values]
+    elif attr is not None and not plain:
         for i, report in enumerate(reports):
             metrics = report.metrics
             value = metrics.get(attr, MISSING)

@@ -144,7 +144,7 @@ class _TrialOutcome:
                 replayed = ranking.replays.get(k)
                 if replayed is None:  # cached: stepping num_to_keep back and forth is free
                     replayed = ranking.replays[k] = _replay_literally(
-                        ranking.n, ranking.keys, ranking.appended, k, want_full=False)[1:]
+                        ranking.n, ranking.keys, ranking.appended, k)[1:]
                 top, self.deleted_by = replayed
                 self.top_set = top
                 rp = ranking.report_pos
@@ -603,13 +603,13 @@ def _appends_keep_order(keys: list, appended: list) -> bool:
     return True
 
 
-def _replay_literally(n: int, keys: list, appended: list, k: Optional[int], want_full: bool = True):
+def _replay_literally(n: int, keys: list, appended: list, k: Optional[int]):
     """Ray's register_checkpoint, step by step, for a trial that mixes inserts and appends.
 
     Returns (ranking best first without deletions, the top num_to_keep of Ray's final list,
     deleted_by) where deleted_by maps a report index to (the report index whose registration
-    deleted it, its rank then). ``want_full=False`` skips the ranking (None in its place): a
-    change of num_to_keep needs only the deletions.
+    deleted it, its rank then). With ``k`` None nothing is deleted and the ranking is Ray's
+    list; with ``k`` set only the deletions are computed (None in the ranking's place).
 
     Ray inserts before the first item whose key is greater, scanning from the left of a list
     that appends have left unsorted. That position is also the first place where the running
@@ -631,18 +631,16 @@ def _replay_literally(n: int, keys: list, appended: list, k: Optional[int], want
             lst.insert(j, i)
             runmax.insert(j, x)
 
-    full: list[int] = []
-    full_max: list[int] = []
     kept: list[int] = []
     kept_max: list[int] = []
     deleted_by: dict[int, tuple[int, int]] = {}
     if k is None:  # nothing is ever deleted: Ray's list is the full ranking
+        full: list[int] = []
+        full_max: list[int] = []
         for i in range(n):
             insert(full, full_max, i)
         return full[::-1], set(full), {}
     for i in range(n):
-        if want_full:
-            insert(full, full_max, i)
         # insert(kept, kept_max, i), inlined: this loop runs for every report of the trial
         x = ik[i]
         if appended[i]:
@@ -676,7 +674,7 @@ def _replay_literally(n: int, keys: list, appended: list, k: Optional[int], want
             else:
                 del kept[:cut]
             kept_max = list(accumulate(map(ik.__getitem__, kept), max))
-    return (full[::-1] if want_full else None), set(kept[-k:] if k is not None else kept), deleted_by
+    return None, set(kept[-k:]), deleted_by
 
 
 def _run_warnings(result: Plan, config: CheckpointConfig, train_v2: bool, counts: dict) -> None:

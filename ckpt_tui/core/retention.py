@@ -619,37 +619,22 @@ def _replay_literally(n: int, keys: list, appended: list, k: Optional[int]):
     code = {kv: r for r, kv in enumerate(sorted(set(k2 if k2 is not None else _NAN_KEY for k2 in keys)))}
     ik = [code[kv if kv is not None else _NAN_KEY] for kv in keys]  # keys as comparable ints
 
-    def insert(lst: list, runmax: list, i: int) -> None:
-        x = ik[i]
-        if appended[i]:
-            lst.append(i)
-            runmax.append(x if not runmax or x > runmax[-1] else runmax[-1])
-        else:
-            # Everything before j has running max <= x, so the new running max at j is x, and
-            # everything after j already had one greater than x: one insert keeps it exact.
-            j = bisect_right(runmax, x)
-            lst.insert(j, i)
-            runmax.insert(j, x)
-
-    kept: list[int] = []
-    kept_max: list[int] = []
+    kept: list[int] = []  # Ray's list, as report indices
+    kept_max: list[int] = []  # the running maximum of their keys
     deleted_by: dict[int, tuple[int, int]] = {}
-    if k is None:  # nothing is ever deleted: Ray's list is the full ranking
-        full: list[int] = []
-        full_max: list[int] = []
-        for i in range(n):
-            insert(full, full_max, i)
-        return full[::-1], set(full), {}
     for i in range(n):
-        # insert(kept, kept_max, i), inlined: this loop runs for every report of the trial
         x = ik[i]
         if appended[i]:
             kept.append(i)
             kept_max.append(x if not kept_max or x > kept_max[-1] else kept_max[-1])
         else:
+            # Everything before j has running max <= x, so the new running max at j is x, and
+            # everything after j already had one greater than x: one insert keeps it exact.
             j = bisect_right(kept_max, x)
             kept.insert(j, i)
             kept_max.insert(j, x)
+        if k is None:
+            continue  # nothing is ever deleted: the list becomes the full ranking
         size = len(kept)
         if size > k:
             # Everything below the top k goes, except the checkpoint just registered.
@@ -674,6 +659,8 @@ def _replay_literally(n: int, keys: list, appended: list, k: Optional[int]):
             else:
                 del kept[:cut]
             kept_max = list(accumulate(map(ik.__getitem__, kept), max))
+    if k is None:
+        return kept[::-1], set(kept), {}
     return None, set(kept[-k:]), deleted_by
 
 

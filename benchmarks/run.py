@@ -40,7 +40,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -221,7 +220,7 @@ def app_child(mode: str, root: str, opts: dict) -> None:
     frames = Frames(app)
 
     async def main() -> None:
-        async with app.run_test(size=SIZE) as pilot:  # noqa: F841
+        async with app.run_test(size=SIZE):
             table = app.table
             await frames.wait(lambda: table.row_count > 0, timeout=300)
             emit({"event": "rows", "rows": table.row_count})

@@ -3,8 +3,6 @@ cases of DESIGN.md's rules, and a property test against tests/ray_reference.py."
 
 from __future__ import annotations
 
-import math
-import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings

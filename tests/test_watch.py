@@ -74,6 +74,14 @@ def add_checkpoint(trial_dir, index: int, files: int = 1) -> str:
 MODES = [pytest.param(None, id="events"), pytest.param(0.2, id="polling")]
 
 
+def watch_levels(watch, root):
+    """A watcher of the run root and each trial dir; skips where watchdog watches recursively."""
+    w, batches = watch(root)
+    if w._strategy != watcher_mod.LEVELS:
+        pytest.skip("this watchdog watches recursively (not inotify, or watchdog < 7)")
+    return w, batches
+
+
 @pytest.fixture
 def watch(request):
     started: list[RunWatcher] = []
@@ -241,9 +249,7 @@ def test_a_trial_dir_written_at_once_with_its_first_checkpoint_is_read_whole(ray
 def test_one_watch_for_the_root_and_one_per_trial_dir(ray_run, watch):
     root = ray_run("keep_all")
     before = fs.inotify_watch_count()
-    w, batches = watch(root)
-    if w._strategy != watcher_mod.LEVELS:
-        pytest.skip("this watchdog watches recursively (not inotify, or watchdog < 7)")
+    w, batches = watch_levels(watch, root)
     trials = trials_of(root)
     assert len(trials) == 3
     assert w.watched_paths == [str(root)] + [str(root / t) for t in trials]
@@ -255,9 +261,7 @@ def test_one_watch_for_the_root_and_one_per_trial_dir(ray_run, watch):
 def test_a_trial_dir_that_goes_loses_its_watch_and_events_go_on(ray_run, watch):
     root = ray_run("keep_all")
     before = fs.inotify_watch_count()
-    w, batches = watch(root)
-    if w._strategy != watcher_mod.LEVELS:
-        pytest.skip("this watchdog watches recursively (not inotify, or watchdog < 7)")
+    w, batches = watch_levels(watch, root)
     gone, kept = trials_of(root)[0], trials_of(root)[1]
     shutil.rmtree(root / gone)
     batches.wait_for(lambda b: "" in b.union)
@@ -273,9 +277,7 @@ def test_a_trial_dir_that_goes_loses_its_watch_and_events_go_on(ray_run, watch):
 
 def test_a_trial_dir_renamed_is_watched_under_its_new_name(ray_run, watch):
     root = ray_run("keep_all")
-    w, batches = watch(root)
-    if w._strategy != watcher_mod.LEVELS:
-        pytest.skip("this watchdog watches recursively (not inotify, or watchdog < 7)")
+    w, batches = watch_levels(watch, root)
     old = trials_of(root)[0]
     new = old.replace("seed=1", "seed=9")
     os.rename(root / old, root / new)
@@ -290,9 +292,7 @@ def test_a_trial_dir_renamed_is_watched_under_its_new_name(ray_run, watch):
 
 def test_a_new_trial_dir_that_cannot_be_watched_means_polling(ray_run, watch, monkeypatch):
     root = ray_run("keep_all")
-    w, batches = watch(root)
-    if w._strategy != watcher_mod.LEVELS:
-        pytest.skip("this watchdog watches recursively (not inotify, or watchdog < 7)")
+    w, batches = watch_levels(watch, root)
     real = w._schedule
 
     def full(observer, path, recursive, follow_symlink=False):

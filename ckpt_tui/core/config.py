@@ -66,10 +66,6 @@ class CheckpointConfig:
                 parts.append(f"{name}={_py_literal(value)}")
         return f"CheckpointConfig({', '.join(parts)})"
 
-    def describe_order(self) -> str:
-        attr = self.checkpoint_score_attribute
-        return f"{attr} ({self.checkpoint_score_order})" if attr else "recency"
-
 
 def _py_literal(value) -> str:
     if isinstance(value, str):

@@ -50,7 +50,3 @@ def is_number(value) -> bool:
 def is_nan(value) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
-
-def numeric_keys(metrics: dict) -> list[str]:
-    """Flattened keys of a report whose values Ray could score."""
-    return [k for k, v in flatten(metrics).items() if is_number(v)]

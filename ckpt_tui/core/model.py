@@ -10,7 +10,6 @@ from ckpt_tui.core.config import CheckpointConfig
 TUNE = "tune"
 TUNE_TRIAL = "tune-trial"
 TRAIN_V2 = "train-v2"
-LAYOUTS = (TUNE, TUNE_TRIAL, TRAIN_V2)
 
 
 @dataclass(eq=False, slots=True)

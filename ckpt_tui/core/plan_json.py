@@ -7,7 +7,7 @@ from json.encoder import encode_basestring_ascii
 from typing import IO
 
 from ckpt_tui.core.readers.common import gc_paused
-from ckpt_tui.core.retention import Plan, explain, note_text
+from ckpt_tui.core.retention import DELETE_BELOW, NOTE_NOT_NUMERIC, Plan, explain, note_text
 
 SCHEMA_VERSION = 1
 
@@ -54,8 +54,8 @@ def _rows(plan: Plan):
         trial_id = ckpt.trial_id
         report = ckpt.report
         why_failing = failing.get(trial_id)
-        key = (d.code, d.rank if d.code == "below" else None, d.of, d.note, d.deleted_by, d.rank_then,
-               why_failing, type(d.value) if d.note == "not-numeric" else None)
+        key = (d.code, d.rank if d.code == DELETE_BELOW else None, d.of, d.note, d.deleted_by, d.rank_then,
+               why_failing, type(d.value) if d.note == NOTE_NOT_NUMERIC else None)
         texts = reasons.get(key)
         if texts is None:
             texts = reasons[key] = (explain(d, config, layout, why_failing), note_text(d, config, layout))

@@ -56,8 +56,6 @@ KEEP_PINNED = "pinned"  # the user pinned it; the plan would delete it otherwise
 KEEP_FAILING = "failing"  # Ray would fail this trial on a non-numeric score
 DELETE_BELOW = "below"  # below the top num_to_keep
 
-KEEP_CODES = {KEEP_ALL, KEEP_TOP, KEEP_LATEST, KEEP_UNREPORTED, KEEP_PINNED, KEEP_FAILING}
-
 # Per-report notes: where Ray's behaviour surprises. Each names the rule in DESIGN.md terms.
 NOTE_NAN = "nan"
 NOTE_MISSING_TUNE = "missing-tune"
@@ -410,7 +408,7 @@ class _Scores:
     """A trial's reports scored under one attribute: what does not depend on max/min, so
     toggling the order re-sorts without reading 100,000 reports again."""
 
-    __slots__ = ("values", "raw", "plain", "nan", "bad", "appended", "notes", "counts", "failing")
+    __slots__ = ("values", "raw", "nan", "bad", "appended", "notes", "counts", "failing")
 
 
 def _scores(trial: Trial, attr: Optional[str], train_v2: bool) -> _Scores:
@@ -516,7 +514,7 @@ def _score_trial(trial: Trial, attr: Optional[str], train_v2: bool) -> _Scores:
             else:
                 notes[i] = NOTE_MISSING_TUNE
                 missing += 1
-    sc.values, sc.raw, sc.plain, sc.nan, sc.bad = values, raw, plain, nan, bad
+    sc.values, sc.raw, sc.nan, sc.bad = values, raw, nan, bad
     sc.appended, sc.notes, sc.counts = appended, notes, (missing, nested, nans, present)
     sc.failing = None
     for i in (range(n) if True in bad else ()):
@@ -535,7 +533,6 @@ def _rank_trial(trial: Trial, attr: Optional[str], order: str, train_v2: bool) -
     r.n = n
     sc = _scores(trial, attr, train_v2)
     values, notes, appended, nan, bad = sc.values, sc.notes, sc.appended, sc.nan, sc.bad
-    plain = sc.plain
     r.counts = sc.counts
     r.failing = sc.failing
     # The sort key: the signed score, NaN (and unscorable) as -inf, fixed up below.

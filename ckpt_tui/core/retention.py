@@ -19,7 +19,8 @@ an append leaves Ray's list unsorted and later inserts depend on where things la
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from bisect import bisect_right
 from itertools import accumulate, repeat
 from math import isnan
@@ -125,43 +126,62 @@ class _TrialRanking:
 
 
 class _TrialOutcome:
-    """A ranking under one num_to_keep and set of pins: which positions are deleted."""
+    """A ranking under one num_to_keep and set of pins: which positions are deleted.
 
-    __slots__ = ("ranking", "k", "top_upto", "deleted", "top_set", "deleted_by", "pinned")
+    In the common (sorted) case the deletions are counted, not listed: everything from
+    ``top_upto`` on except the latest. The list is built when someone asks for it, so a
+    num_to_keep change over 1,000 trials costs a subtraction per trial."""
 
-    def __init__(self, ranking: _TrialRanking, k: Optional[int], pinned: set[str]):
+    __slots__ = ("ranking", "k", "top_upto", "_deleted", "delete_n", "top_set", "deleted_by", "pinned")
+
+    def __init__(self, ranking: _TrialRanking, k: Optional[int], pinned: frozenset):
         self.ranking = ranking
         self.k = k
         self.top_upto = ranking.ranked_count  # positions < top_upto are in the top k
         self.top_set: Optional[set[int]] = None  # literal replay: report indices in the top
         self.deleted_by: dict[int, tuple[int, int]] = {}
         self.pinned: set[int] = set()
-        deleted: list[int] = []
-        if k is not None and ranking.failing is None and ranking.n:
-            if ranking.keys is not None:
-                replayed = ranking.replays.get(k)
-                if replayed is None:  # cached: stepping num_to_keep back and forth is free
-                    replayed = ranking.replays[k] = _replay_literally(
-                        ranking.n, ranking.keys, ranking.appended, k)[1:]
-                top, self.deleted_by = replayed
-                self.top_set = top
-                rp = ranking.report_pos
-                deleted = sorted(rp[i] for i in self.deleted_by if i in rp)
+        self._deleted: Optional[list[int]] = []
+        self.delete_n = 0
+        if k is None or ranking.failing is not None or not ranking.n:
+            return
+        if ranking.keys is not None:
+            replayed = ranking.replays.get(k)
+            if replayed is None:  # cached: stepping num_to_keep back and forth is free
+                replayed = ranking.replays[k] = _replay_literally(
+                    ranking.n, ranking.keys, ranking.appended, k)[1:]
+            top, self.deleted_by = replayed
+            self.top_set = top
+            rp = ranking.report_pos
+            self._deleted = sorted(rp[i] for i in self.deleted_by if i in rp)
+            self.delete_n = len(self._deleted)
+        else:
+            ranks = ranking.ranks
+            if ranks is None:  # every registration on disk: rank = position + 1
+                upto = min(k, ranking.ranked_count)
             else:
-                ranks = ranking.ranks
-                if ranks is None:  # every registration on disk: rank = position + 1
-                    upto = min(k, ranking.ranked_count)
-                else:
-                    upto = 0
-                    while upto < ranking.ranked_count and ranks[upto] <= k:
-                        upto += 1
-                self.top_upto = upto
-                deleted = [p for p in range(upto, ranking.ranked_count) if p != ranking.latest_pos]
-        if pinned and deleted:
+                upto = 0
+                while upto < ranking.ranked_count and ranks[upto] <= k:
+                    upto += 1
+            self.top_upto = upto
+            latest = ranking.latest_pos
+            self.delete_n = ranking.ranked_count - upto - (latest is not None and latest >= upto)
+            self._deleted = None  # listed on demand
+        if pinned and self.delete_n:
             ordered = ranking.ordered
+            deleted = self.deleted
             self.pinned = {p for p in deleted if ordered[p].path in pinned}
-            deleted = [p for p in deleted if p not in self.pinned]
-        self.deleted = deleted
+            if self.pinned:
+                self._deleted = [p for p in deleted if p not in self.pinned]
+                self.delete_n = len(self._deleted)
+
+    @property
+    def deleted(self) -> list[int]:
+        """Positions in ``ranking.ordered`` that the plan deletes."""
+        if self._deleted is None:
+            latest = self.ranking.latest_pos
+            self._deleted = [p for p in range(self.top_upto, self.ranking.ranked_count) if p != latest]
+        return self._deleted
 
     def decision(self, pos: int) -> Decision:
         r = self.ranking
@@ -195,11 +215,11 @@ class _Decisions(Mapping):
     """``plan.decisions[ckpt]``: built on demand, so a plan over 100,000 checkpoints costs
     only what the screen (or the JSON writer) actually looks at."""
 
-    def __init__(self, outcomes: dict[str, _TrialOutcome]):
-        self._outcomes = outcomes
+    def __init__(self, plan: "Plan"):
+        self._plan = plan
 
     def __getitem__(self, ckpt: Checkpoint) -> Decision:
-        outcome = self._outcomes.get(ckpt.trial_id)
+        outcome = self._plan.outcome(ckpt.trial_id)
         if outcome is None:
             raise KeyError(ckpt)
         pos = outcome.ranking.pos.get(ckpt)
@@ -208,76 +228,232 @@ class _Decisions(Mapping):
         return outcome.decision(pos)
 
     def __iter__(self):
-        for outcome in self._outcomes.values():
-            yield from outcome.ranking.ordered
+        for ckpts in self._plan.order.values():
+            yield from ckpts
 
     def __len__(self) -> int:
-        return sum(len(o.ranking.ordered) for o in self._outcomes.values())
+        return self._plan.checkpoint_count
+
+
+class _Order(Mapping):
+    """``plan.order[trial_id]``: that trial's checkpoints best first, ranked on first access.
+    Which trials there are, and how many checkpoints each has, is known without ranking."""
+
+    def __init__(self, plan: "Plan"):
+        self._plan = plan
+
+    def __getitem__(self, trial_id: str) -> list[Checkpoint]:
+        outcome = self._plan.outcome(trial_id)
+        if outcome is None:
+            raise KeyError(trial_id)
+        return outcome.ranking.ordered
+
+    def __contains__(self, trial_id) -> bool:
+        return trial_id in self._plan.trials
+
+    def __iter__(self):
+        return iter(self._plan.trials)
+
+    def __len__(self) -> int:
+        return len(self._plan.trials)
 
 
 class Plan:
-    """What Ray would keep and delete: per trial, best first, with a reason for each."""
+    """What Ray would keep and delete: per trial, best first, with a reason for each.
 
-    def __init__(self, run: Run, config: CheckpointConfig, outcomes: dict[str, _TrialOutcome],
-                 pinned: frozenset):
+    Each trial is ranked when something first asks about it (a row on screen, a count, the
+    JSON writer), against the trials as they were when the plan was made. ``finish()`` ranks
+    the rest, within a time budget if given; every total asks for it. So a screen can show
+    the trials in view at once and fill in the run's totals a few frames later."""
+
+    def __init__(self, run: Run, config: CheckpointConfig, pinned: frozenset = frozenset()):
         self.run = run
         self.config = config
         self.pinned = pinned  # paths the user pinned
-        self._outcomes = outcomes
-        self.decisions = _Decisions(outcomes)
-        # Per trial, best first. These lists are shared with the ranking cache: do not mutate.
-        self.order: dict[str, list[Checkpoint]] = {tid: o.ranking.ordered for tid, o in outcomes.items()}
-        self.failing_trials: dict[str, str] = {
-            tid: o.ranking.failing for tid, o in outcomes.items() if o.ranking.failing is not None}
-        self.warnings: list[str] = []
-        self.delete_count = sum(len(o.deleted) for o in outcomes.values())
-        self.checkpoint_count = sum(len(o.ranking.ordered) for o in outcomes.values())
-        self.keep_count = self.checkpoint_count - self.delete_count
+        self.trials: dict[str, Trial] = dict(run.trials)  # the run as this plan sees it
+        self._train_v2 = run.layout == TRAIN_V2
+        self._outcomes: dict[str, _TrialOutcome] = {}
+        self._unranked = iter(self.trials)  # finish() goes through the trials once, in order
+        self._totals: Optional[tuple] = None  # (checkpoints, delete, warnings, failing) when complete
+
+    # The views are made on each access rather than kept: a Plan that referred to views that
+    # refer back to it would be a reference cycle, which only the full collector frees.
+    @property
+    def decisions(self) -> Mapping:
+        """``decisions[ckpt]``: why ``ckpt`` is kept or deleted."""
+        return _Decisions(self)
+
+    @property
+    def order(self) -> Mapping:
+        """``order[trial_id]``: the trial's checkpoints best first. The lists are shared with
+        the ranking cache: do not mutate them."""
+        return _Order(self)
+
+    # ---- ranking on demand ---------------------------------------------------------------
+    def outcome(self, trial_id: str) -> Optional[_TrialOutcome]:
+        o = self._outcomes.get(trial_id)
+        if o is None:
+            trial = self.trials.get(trial_id)
+            if trial is None:
+                return None
+            config = self.config
+            ranking = _ranking(trial, config.checkpoint_score_attribute, config.checkpoint_score_order,
+                               self._train_v2)
+            o = self._outcomes[trial_id] = _TrialOutcome(ranking, config.num_to_keep, self.pinned)
+        return o
+
+    @property
+    def ranked_trials(self) -> int:
+        return len(self._outcomes)
+
+    @property
+    def complete(self) -> bool:
+        return len(self._outcomes) == len(self.trials)
+
+    def finish(self, budget: Optional[float] = None) -> bool:
+        """Rank every trial not ranked yet; with ``budget`` (seconds), stop once it is spent.
+        True when the plan is complete."""
+        if self.complete:
+            return True
+        deadline = None if budget is None else time.perf_counter() + budget
+        for tid in self._unranked:
+            if tid not in self._outcomes:
+                self.outcome(tid)
+                if deadline is not None and time.perf_counter() >= deadline:
+                    break
+        return self.complete
+
+    def _outcomes_in_order(self):
+        outcome = self.outcome
+        return [outcome(tid) for tid in self.trials]
+
+    # ---- totals: they need every trial ---------------------------------------------------
+    def _complete_totals(self) -> tuple:
+        if self._totals is None:
+            outcomes = self._outcomes_in_order()
+            checkpoints = sum(len(o.ranking.ordered) for o in outcomes)
+            delete = sum(o.delete_n for o in outcomes)
+            failing = {tid: o.ranking.failing for tid, o in zip(self.trials, outcomes)
+                       if o.ranking.failing is not None}
+            counts = [0, 0, 0, 0]
+            for o in outcomes:
+                for i, c in enumerate(o.ranking.counts):
+                    counts[i] += c
+            warnings = _run_warnings(self.config, self._train_v2, failing, checkpoints,
+                                     dict(zip(("missing", "nested", "nan", "present"), counts)))
+            self._totals = (checkpoints, delete, warnings, failing)
+        return self._totals
+
+    @property
+    def checkpoint_count(self) -> int:
+        return self._complete_totals()[0]
+
+    @property
+    def delete_count(self) -> int:
+        return self._complete_totals()[1]
+
+    @property
+    def keep_count(self) -> int:
+        return self.checkpoint_count - self.delete_count
+
+    @property
+    def warnings(self) -> list[str]:
+        return self._complete_totals()[2]
+
+    @property
+    def failing_trials(self) -> dict[str, str]:
+        return self._complete_totals()[3]
 
     def to_delete(self) -> list[Checkpoint]:
         out: list[Checkpoint] = []
-        for o in self._outcomes.values():
-            ordered = o.ranking.ordered
-            out.extend(ordered[p] for p in o.deleted)
+        for o in self._outcomes_in_order():
+            if o.delete_n:
+                out.extend(map(o.ranking.ordered.__getitem__, o.deleted))
         return out
 
     def walk(self):
         """(checkpoint, decision) for every checkpoint, trial by trial, best first: the cheap
         way to visit all of them (no lookup per checkpoint)."""
-        for o in self._outcomes.values():
+        for tid in self.trials:
+            o = self.outcome(tid)
             decide = o.decision
             for pos, ckpt in enumerate(o.ranking.ordered):
                 yield ckpt, decide(pos)
 
     def trial_counts(self, trial_id: str) -> tuple[int, int]:
         """(checkpoints, to delete) of one trial."""
-        o = self._outcomes.get(trial_id)
-        return (len(o.ranking.ordered), len(o.deleted)) if o is not None else (0, 0)
+        o = self.outcome(trial_id)
+        return (len(o.ranking.ordered), o.delete_n) if o is not None else (0, 0)
+
+    def trial_size(self, trial_id: str) -> int:
+        """How many checkpoints (rows) a trial has, without ranking it."""
+        trial = self.trials.get(trial_id)
+        return len(trial.checkpoints) if trial is not None else 0
 
     @property
     def reclaim_bytes(self) -> int:
         """Bytes the deletions free. Not cached: sizes may fill in after the plan was made."""
         total = 0
-        for o in self._outcomes.values():
-            if o.deleted:
+        for o in self._outcomes_in_order():
+            if o.delete_n:
                 total += sum(filter(None, map(_SIZE, map(o.ranking.ordered.__getitem__, o.deleted))))
         return total
 
     @property
     def total_bytes(self) -> int:
-        return sum(sum(filter(None, map(_SIZE, o.ranking.ordered))) for o in self._outcomes.values())
+        return sum(sum(filter(None, map(_SIZE, t.checkpoints))) for t in self.trials.values())
 
-    def ordered(self, trial_id: Optional[str] = None) -> list[Checkpoint]:
-        """Checkpoints best first: one trial's, or every trial's one after another."""
+    def ordered(self, trial_id: Optional[str] = None) -> Sequence[Checkpoint]:
+        """Checkpoints best first: one trial's list, or every trial's one after another
+        (a PlanRows, which ranks a trial only when one of its rows is read)."""
         if trial_id is not None:
             return self.order.get(trial_id, [])
-        out: list[Checkpoint] = []
-        for ckpts in self.order.values():
-            out.extend(ckpts)
-        return out
+        return PlanRows(self)
+
+    def failing_reason(self, trial_id: str) -> Optional[str]:
+        o = self.outcome(trial_id)
+        return o.ranking.failing if o is not None else None
 
     def reason(self, ckpt: Checkpoint) -> str:
-        return explain(self.decisions[ckpt], self.config, self.run.layout, self.failing_trials.get(ckpt.trial_id))
+        return explain(self.decisions[ckpt], self.config, self.run.layout, self.failing_reason(ckpt.trial_id))
+
+
+class PlanRows(Sequence):
+    """Every checkpoint of a plan as one list: trial after trial, each best first. A row's
+    trial is found from the trials' sizes, which need no ranking, so reading rows ranks only
+    the trials they belong to: a screen of rows ranks one or two trials, not 1,000."""
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self._ids = list(plan.trials)
+        self._starts = list(accumulate(map(plan.trial_size, self._ids), initial=0))
+        self._trial_index: Optional[dict[str, int]] = None
+
+    def __len__(self) -> int:
+        return self._starts[-1]
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        t = bisect_right(self._starts, index) - 1
+        return self.plan.order[self._ids[t]][index - self._starts[t]]
+
+    def __iter__(self):
+        for ckpts in self.plan.order.values():
+            yield from ckpts
+
+    def position(self, ckpt: Checkpoint) -> Optional[int]:
+        """The row of ``ckpt``, ranking only its trial; None when the plan does not have it."""
+        if self._trial_index is None:
+            self._trial_index = {tid: t for t, tid in enumerate(self._ids)}
+        t = self._trial_index.get(ckpt.trial_id)
+        outcome = self.plan.outcome(ckpt.trial_id) if t is not None else None
+        pos = outcome.ranking.pos.get(ckpt) if outcome is not None else None
+        return None if pos is None else self._starts[t] + pos
 
 
 def _attr_phrase(config: CheckpointConfig) -> str:
@@ -348,22 +524,13 @@ def _type_phrase(value) -> str:
     return f"a {type(value).__name__}"
 
 
-def plan(run: Run, config: CheckpointConfig, pinned: Iterable[str] = ()) -> Plan:
-    """What Ray would keep and delete under ``config``: a pure function of the run."""
-    pinned_paths = frozenset(pinned)
-    train_v2 = run.layout == TRAIN_V2
-    attr = config.checkpoint_score_attribute
-    order = config.checkpoint_score_order
-    outcomes: dict[str, _TrialOutcome] = {}
-    totals = [0, 0, 0, 0]
-    for tid, trial in run.trials.items():
-        ranking = _ranking(trial, attr, order, train_v2)
-        outcomes[tid] = _TrialOutcome(ranking, config.num_to_keep, pinned_paths)
-        for i, c in enumerate(ranking.counts):
-            totals[i] += c
-    result = Plan(run, config, outcomes, pinned_paths)
-    counts = dict(zip(("missing", "nested", "nan", "present"), totals))
-    _run_warnings(result, config, train_v2, counts)
+def plan(run: Run, config: CheckpointConfig, pinned: Iterable[str] = (), lazy: bool = False) -> Plan:
+    """What Ray would keep and delete under ``config``: a pure function of the run.
+
+    ``lazy``: rank each trial when first asked about (see Plan); otherwise all of them now."""
+    result = Plan(run, config, frozenset(pinned))
+    if not lazy:
+        result.finish()
     return result
 
 
@@ -661,11 +828,12 @@ def _replay_literally(n: int, keys: list, appended: list, k: Optional[int]):
     return None, set(kept[-k:]), deleted_by
 
 
-def _run_warnings(result: Plan, config: CheckpointConfig, train_v2: bool, counts: dict) -> None:
+def _run_warnings(config: CheckpointConfig, train_v2: bool, failing: dict[str, str], checkpoints: int,
+                  counts: dict) -> list[str]:
     attr = config.checkpoint_score_attribute
+    w: list[str] = []
     if attr is None:
-        return
-    w = result.warnings
+        return w
     if counts["nested"]:
         w.append(
             f"'{attr}' is nested: Tune sorts only on top-level keys, so it ignores it and keeps the "
@@ -684,7 +852,8 @@ def _run_warnings(result: Plan, config: CheckpointConfig, train_v2: bool, counts
             )
     if counts["nan"]:
         w.append(f"{counts['nan']} report(s) have NaN '{attr}': NaN ranks below everything, -inf included")
-    for tid, why in result.failing_trials.items():
+    for tid, why in failing.items():
         w.append(f"trial {tid}: {why}: Ray would fail this trial (rule 5); nothing in it is deleted")
-    if not counts["present"] and not counts["nested"] and not counts["nan"] and result.run.checkpoint_count:
+    if not counts["present"] and not counts["nested"] and not counts["nan"] and checkpoints:
         w.append(f"no report has a '{attr}' metric")
+    return w

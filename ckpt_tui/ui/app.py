@@ -10,7 +10,6 @@ then swaps its row list, so no widget is created per row.
 from __future__ import annotations
 
 import gc
-import math
 import os
 import threading
 import time
@@ -22,14 +21,14 @@ from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 
 from ckpt_tui.core.config import CheckpointConfig, ConfigError, parse_num_to_keep
-from ckpt_tui.core.metrics import MISSING, flatten, is_number, lookup
+from ckpt_tui.core.metrics import flatten, is_number
 from ckpt_tui.core.model import Checkpoint, Run
 from ckpt_tui.core.readers import fill_sizes, reread
 from ckpt_tui.core.retention import Plan, plan as make_plan
 from ckpt_tui.ui import keys
 from ckpt_tui.ui.commands import CheckpointCommands
 from ckpt_tui.ui.crash import crash_line, write_crash_report
-from ckpt_tui.ui.format import fast_is_number, home_short, human_bytes, metric_text, relative_path, short_trial
+from ckpt_tui.ui.format import home_short, human_bytes, relative_path, short_trial
 from ckpt_tui.ui.messages import (
     DeletionFinished,
     DeletionPrepared,
@@ -53,7 +52,8 @@ from ckpt_tui.ui.widgets.filter_input import FilterInput
 from ckpt_tui.ui.widgets.footer import KeyFooter
 from ckpt_tui.ui.widgets.line_table import LineTable
 from ckpt_tui.ui.widgets.summary import Summary
-from ckpt_tui.ui.widgets.trial_list import TrialList, TrialRow
+from ckpt_tui.ui.widgets.trial_list import TrialList
+from ckpt_tui.ui.trial_rows import TrialRows, TrialStats
 
 def _count_dirs(root: str) -> Optional[int]:
     """Visible directories in the run root: the "N" of "reading n/N trials" (d_type, no stat)."""
@@ -86,6 +86,9 @@ UI_BUSY_SECONDS = 0.4
 NARROW_WIDTH = 110  # below this the trial pane starts hidden (t shows it)
 SHORT_HEIGHT = 30  # below this the detail pane is shorter
 RECLAIM_INLINE = 5000  # plans deleting more than this sum their bytes one frame later
+PLAN_FIRST_SLICE_SECONDS = 0.008  # ranking before the first frame of a new plan
+PLAN_SLICE_SECONDS = 0.02  # then ranking between two looks at the keyboard and the screen
+PLAN_SLICE_GAP = 0.001
 READ_UPDATE_SECONDS = 0.5  # while a big run is read, the table grows at most this often
 DETAIL_REST = 0.05  # while the cursor moves faster than this, the detail pane waits for it to rest
 
@@ -153,10 +156,12 @@ class CheckpointApp(App[None]):
         self._reread_busy = False
         self._keys_cache: Optional[list[tuple[str, bool]]] = None
         self._trial_keys: dict[str, tuple[object, dict[str, bool]]] = {}
-        self._size_cache: dict[str, tuple[object, int, int]] = {}  # tid -> (Trial, count, bytes)
+        self._trial_stats = TrialStats()  # per-trial bytes and best scores, across plans
+        self.trial_rows: Optional[TrialRows] = None
+        self.totals_plan: Optional[Plan] = None  # the plan whose totals the summary shows
+        self._delete_all_count = 0
         self._sizes_settled = False  # every size known (set by the sizes pass)
         self._reclaim_cache: dict[tuple, int] = {}  # (config, pinned) -> bytes, for this run state
-        self._best_cache: dict[tuple, tuple[list, str]] = {}  # (tid, (attr, order)) -> (ordered, best)
         self._ui_busy_until = 0.0  # background sizing pauses until then
         self._totals = (0, 0, 0, 0)
         self._last_move = 0.0
@@ -327,17 +332,49 @@ class CheckpointApp(App[None]):
 
     # ---- planning and the view ----------------------------------------------------------
     def replan(self) -> None:
-        """Re-run the plan in full and show it; the cursor stays on the same checkpoint."""
+        """Plan afresh and show it; the cursor stays on the same checkpoint.
+
+        The plan ranks a trial when something first asks about it: what is on screen now,
+        the rest in slices between frames (``_finish_plan``), then the run's totals. A config
+        seen before is all cached and completes at once; a new attribute over 100,000
+        checkpoints shows its rows at once and its totals a few hundred ms later."""
         self._ui_busy_until = time.monotonic() + UI_BUSY_SECONDS
         keep_path = self._current_path()
-        with self.run_lock:
-            self.plan = make_plan(self.run_model, self.config, pinned=self.pinned)
-            trial_rows = self._trial_rows(self.plan)
+        with self.run_lock:  # the plan copies the trial dict; readers replace Trials, never edit them
+            plan = self.plan = make_plan(self.run_model, self.config, pinned=self.pinned, lazy=True)
         self.replan_count += 1
-        if self.trial_filter is not None and self.trial_filter not in self.plan.order:
+        if self.trial_filter is not None and self.trial_filter not in plan.order:
             self.trial_filter = None
-        self.trial_list.show(trial_rows, self.trial_filter)
+        self.totals_plan = None
+        plan.finish(PLAN_FIRST_SLICE_SECONDS)  # enough for a config whose rankings are cached
+        if plan.complete:
+            self._take_totals(plan)
+        else:
+            self.call_after_refresh(self._finish_plan, plan)
+        self.trial_rows = TrialRows(plan, self._trial_stats)
+        self.trial_list.show(self.trial_rows, self.trial_filter)
         self._show_rows(keep_path)
+
+    def _finish_plan(self, plan: Plan) -> None:
+        """Rank the rest of ``plan`` a slice at a time; keys and frames go between slices."""
+        if plan is not self.plan:
+            return  # a newer plan replaced it (its rankings so far stay cached on the trials)
+        if not plan.finish(PLAN_SLICE_SECONDS):
+            self.set_timer(PLAN_SLICE_GAP, lambda: self._finish_plan(plan))
+            return
+        self._take_totals(plan)
+        self.trial_list.refresh()
+        self._update_summary()
+
+    def _take_totals(self, plan: Plan) -> None:
+        total_bytes, _known = self._trial_stats.run_size(plan)
+        self._totals = (plan.keep_count, plan.delete_count, self._reclaim_now_or_soon(plan), total_bytes)
+        self.totals_plan = plan
+        # A new attribute's rankings are ~10,000 lists over 100,000 reports that live as long
+        # as the run: left to the collector, each full collection walks them (~130 ms, a key
+        # press stalls). Frozen, it never looks at them. Plans hold no reference cycles, so
+        # nothing frozen here leaks when it is dropped.
+        gc.freeze()
 
     def _current_path(self) -> Optional[str]:
         try:
@@ -355,9 +392,14 @@ class CheckpointApp(App[None]):
         if needle:
             rows = [c for c in rows if needle in c.path.lower() or needle in c.trial_id.lower()]
         else:
-            if self.trial_filter is None:
-                rows = list(rows)
-            keep_index = self._index_in_plan(keep_path)
+            current = self._current_ckpt
+            if current is not None and current.path == keep_path:
+                position = getattr(rows, "position", None)
+                if position is not None:
+                    keep_index = position(current)
+                else:
+                    outcome = self.plan.outcome(current.trial_id)
+                    keep_index = outcome.ranking.pos.get(current) if outcome is not None else None
         self.table.show(
             rows,
             self.plan,
@@ -367,80 +409,6 @@ class CheckpointApp(App[None]):
             keep_index=keep_index,
         )
         self._update_summary()
-
-    def _index_in_plan(self, path: Optional[str]) -> Optional[int]:
-        """Row of ``path`` in the unfiltered view of the plan, found through its trial (one
-        pass over the trials, not over 100,000 rows); None if it is not there."""
-        current = self._current_ckpt
-        if path is None or current is None or current.path != path or self.plan is None:
-            return None
-        order = self.plan.order
-        tid = current.trial_id
-        if self.trial_filter is not None:
-            if tid != self.trial_filter:
-                return None
-            offset = 0
-        else:
-            offset = 0
-            for other, ckpts in order.items():
-                if other == tid:
-                    break
-                offset += len(ckpts)
-        for i, ckpt in enumerate(order.get(tid, ())):
-            if ckpt.path == path:
-                return offset + i
-        return None
-
-    def _trial_rows(self, plan: Plan) -> list[TrialRow]:
-        """One row per trial, and the run's totals into ``self._totals`` on the way (the plan
-        counts kept/deleted without building a Decision per checkpoint; bytes and the best
-        score come from per-trial caches, so a num_to_keep change costs a pass over 1,000
-        trials, not over 100,000 checkpoints)."""
-        run = self.run_model
-        kept_all, delete_all = plan.keep_count, plan.delete_count
-        sizes_known = True
-        rows: list[TrialRow] = []
-        total_bytes = 0
-        attr = plan.config.checkpoint_score_attribute
-        best_cache = self._best_cache
-        order_key = (attr, plan.config.checkpoint_score_order)
-        if len(best_cache) > 8 * len(plan.order):
-            best_cache.clear()
-        trials = run.trials
-        for tid, ordered in plan.order.items():
-            trial = trials.get(tid)
-            count, doomed = plan.trial_counts(tid)
-            size, known = self._trial_size(tid, trial, ordered)
-            best = "—"
-            if attr:
-                cached = best_cache.get((tid, order_key))
-                if cached is not None and cached[0] is ordered:
-                    best = cached[1]
-                else:
-                    # Best first: the first finite score is the trial's best (NaN ranks last).
-                    # Read from the report, not plan.decisions, which would build a Decision.
-                    for ckpt in ordered:
-                        value = lookup(ckpt.report.metrics, attr) if ckpt.report is not None else MISSING
-                        if value is not MISSING and fast_is_number(value) and math.isfinite(value):
-                            best = metric_text(value, 7)
-                            break
-                    best_cache[(tid, order_key)] = (ordered, best)
-            sizes_known = sizes_known and known
-            total_bytes += size
-            rows.append(TrialRow(
-                trial_id=tid,
-                label=short_trial(tid),
-                status=(trial.status if trial is not None and trial.status else "—"),
-                kept=count - doomed,
-                total=count,
-                best=best,
-                size_bytes=size if known else None,
-                warnings=len(trial.warnings) if trial is not None else 0,
-            ))
-        self._totals = (kept_all, delete_all, self._reclaim_now_or_soon(plan), total_bytes)
-        all_row = TrialRow(None, "all trials", f"{len(rows)} trials", kept_all, kept_all + delete_all, "",
-                           total_bytes if sizes_known else None)
-        return [all_row] + rows
 
     def _reclaim_now_or_soon(self, plan: Plan) -> Optional[int]:
         """The bytes ``plan`` frees, or None ("…") while it is being summed: summing 100,000
@@ -460,33 +428,16 @@ class CheckpointApp(App[None]):
     def _fill_reclaim(self, plan: Plan) -> None:
         if plan is not self.plan:
             return  # a newer plan asked for its own
-        with self.run_lock:
-            value = plan.reclaim_bytes
+        value = plan.reclaim_bytes
         self._reclaim_cache[(plan.config, plan.pinned)] = value
         kept, delete, _, total = self._totals
         self._totals = (kept, delete, value, total)
         self._update_summary()
 
-    def _trial_size(self, tid: str, trial, ordered: list[Checkpoint]) -> tuple[int, bool]:
-        """(bytes, all sizes known) of a trial; cached per Trial object (a re-read makes a new
-        one) until a sizes pass; the same whatever the order, so a re-plan reuses it."""
-        cached = self._size_cache.get(tid)
-        if cached is not None and cached[0] is trial and cached[1] == len(ordered):
-            return cached[2], True
-        size = 0
-        known = True
-        for ckpt in ordered:
-            if ckpt.size_bytes is None:
-                known = False
-            else:
-                size += ckpt.size_bytes
-        if known and trial is not None:
-            self._size_cache[tid] = (trial, len(ordered), size)
-        return size, known
-
     def _warnings(self) -> list[str]:
+        """The plan's warnings need every trial ranked: until then, the run's alone."""
         out: list[str] = []
-        if self.plan is not None:
+        if self.plan is not None and self.plan.complete:
             out.extend(self.plan.warnings)
         out.extend(self.run_model.all_warnings())
         for path in self.run_model.leftovers:
@@ -494,7 +445,11 @@ class CheckpointApp(App[None]):
         return out
 
     def _update_summary(self) -> None:
-        kept, delete, reclaim, total = self._totals
+        if self.totals_plan is self.plan:
+            kept, delete, reclaim, total = self._totals
+        else:  # still ranking: the marks on screen are right, the run's totals follow
+            kept = delete = reclaim = None
+            total = self._totals[3]
         scope = "all trials" if self.trial_filter is None else f"trial {short_trial(self.trial_filter)}"
         if self.text_filter.strip():
             scope += f" · filter '{self.text_filter.strip()}' ({self.table.row_count} shown)"
@@ -719,6 +674,8 @@ class CheckpointApp(App[None]):
         self.trial_list.move_cursor(0)
 
     def action_show_warnings(self) -> None:
+        if self.plan is not None:
+            self.plan.finish()
         self.push_screen(TextListScreen("Warnings", self._warnings(), "no warnings: Ray's rules apply plainly"))
 
     def action_help(self) -> None:
@@ -739,6 +696,7 @@ class CheckpointApp(App[None]):
             return
         plan = self.plan
         doomed = plan.to_delete()
+        self._delete_all_count = plan.delete_count
         if self.trial_filter is not None or self.text_filter.strip():
             shown = set(self.table.rows)  # Checkpoints hash by identity
             doomed = [c for c in doomed if c in shown]
@@ -770,7 +728,7 @@ class CheckpointApp(App[None]):
             self._update_summary()
             self.notify(f"nothing deleted: {message.error or 'nothing to delete'}", severity="error")
             return
-        all_doomed = self._totals[1]
+        all_doomed = self._delete_all_count
         count = len(request.items)
         scope = "Everything marked ✗ delete in the table" + (
             f" ({count} of {all_doomed} marked in the run: the view is filtered)."
@@ -867,7 +825,7 @@ class CheckpointApp(App[None]):
             self._update_summary()
 
     def on_sizes_filled(self, message: SizesFilled) -> None:
-        self._size_cache.clear()
+        self._trial_stats.forget_sizes()
         self._reclaim_cache.clear()
         self._sizes_settled = True
         if self.activity.startswith("sizing"):

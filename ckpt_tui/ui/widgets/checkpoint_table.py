@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Callable, Optional
 
 from rich.style import Style
 
 from ckpt_tui.core.metrics import MISSING, lookup
 from ckpt_tui.core.model import Checkpoint
-from ckpt_tui.core.retention import KEEP_PINNED, Plan
+from ckpt_tui.core.retention import KEEP_PINNED, Plan, PlanRows
 from ckpt_tui.ui.format import age_since, human_bytes, metric_text, short_trial
 from ckpt_tui.ui.widgets.line_table import Cells, Column, LineTable
 
@@ -40,7 +41,7 @@ class CheckpointTable(LineTable):
 
     def __init__(self, *, now: Callable[[], float] = time.time, id=None, classes=None) -> None:
         super().__init__(id=id, classes=classes)
-        self.rows: list[Checkpoint] = []
+        self.rows: Sequence[Checkpoint] = []  # a list, or a PlanRows for the whole run
         self.plan: Optional[Plan] = None
         self.metric_columns: list[str] = []
         self.show_trial = True
@@ -56,7 +57,7 @@ class CheckpointTable(LineTable):
 
     def show(
         self,
-        rows: list[Checkpoint],
+        rows: Sequence[Checkpoint],
         plan: Plan,
         *,
         show_trial: bool,
@@ -75,11 +76,10 @@ class CheckpointTable(LineTable):
         cursor = old_cursor
         if keep_index is not None and 0 <= keep_index < len(rows) and rows[keep_index].path == keep_path:
             cursor = keep_index
-        elif keep_path is not None:
-            for i, ckpt in enumerate(rows):
-                if ckpt.path == keep_path:
-                    cursor = i
-                    break
+        elif keep_path is not None and isinstance(rows, list):
+            # (A PlanRows is never searched: that would rank every trial. The caller asks it
+            # for the position instead.)
+            cursor = next((i for i, ckpt in enumerate(rows) if ckpt.path == keep_path), cursor)
         self.set_shape(self._columns(), len(rows), cursor)
 
     def refresh_rows(self) -> None:
@@ -109,31 +109,28 @@ class CheckpointTable(LineTable):
         return cols
 
     def _name_width(self) -> int:
-        """The longest checkpoint name shown. For a whole trial (or all of them) it comes from a
-        per-trial cache: reading .name from 100,000 objects spread over memory takes ~30 ms."""
+        """The longest checkpoint name shown. When the view is whole trials it comes from a
+        per-trial cache: reading .name from 100,000 objects spread over memory takes ~30 ms.
+        Names do not depend on the ranking, so this ranks nothing."""
         plan, rows = self.plan, self.rows
         if plan is None or not rows:
             return max((len(c.name) for c in rows), default=10)
-        order = plan.order
-        if len(rows) == plan.checkpoint_count:
-            lists = order.items()
+        if isinstance(rows, PlanRows):
+            trials = plan.trials.values()
         else:
-            tid = rows[0].trial_id
-            ckpts = order.get(tid)
-            if ckpts is None or len(ckpts) != len(rows) or rows[-1].trial_id != tid:
+            trial = plan.trials.get(rows[0].trial_id)
+            if trial is None or len(trial.checkpoints) != len(rows) or rows[-1].trial_id != trial.id:
                 return max((len(c.name) for c in rows), default=10)
-            lists = [(tid, ckpts)]
+            trials = [trial]
         cache = self._name_widths
-        trials = plan.run.trials
         width = 0
-        for tid, ckpts in lists:
-            trial = trials.get(tid)
-            cached = cache.get(tid)
-            if cached is not None and cached[0] is trial and cached[1] == len(ckpts):
+        for trial in trials:
+            cached = cache.get(trial.id)
+            if cached is not None and cached[0] is trial and cached[1] == len(trial.checkpoints):
                 w = cached[2]
             else:
-                w = max((len(c.name) for c in ckpts), default=0)
-                cache[tid] = (trial, len(ckpts), w)
+                w = max((len(c.name) for c in trial.checkpoints), default=0)
+                cache[trial.id] = (trial, len(trial.checkpoints), w)
             if w > width:
                 width = w
         return width or 10

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from rich.text import Text
 from textual.widgets import Static
 
@@ -19,8 +21,8 @@ class Summary(Static):
         trials: int,
         watch: str,
         config_line: str,
-        kept: int,
-        delete: int,
+        kept: Optional[int],  # None: still ranking ("…")
+        delete: Optional[int],
         reclaim: str,
         total: str,
         sizing: str,
@@ -33,9 +35,10 @@ class Summary(Static):
         text.append(root)
         text.append(f"  {layout} · {trials} trial{'s' if trials != 1 else ''} · {watch}\n")
         text.append(config_line + "\n", style=self.get_component_rich_style("summary--config"))
-        text.append(f"✓ {kept} kept", style=self.get_component_rich_style("summary--keep"))
+        text.append(f"✓ {'…' if kept is None else kept} kept", style=self.get_component_rich_style("summary--keep"))
         text.append(" · ")
-        text.append(f"✗ {delete} to delete", style=self.get_component_rich_style("summary--delete"))
+        text.append(f"✗ {'…' if delete is None else delete} to delete",
+                    style=self.get_component_rich_style("summary--delete"))
         text.append(f" · frees {reclaim} of {total}")
         if sizing:
             text.append(f" ({sizing})")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Optional
 
 from rich.style import Style
@@ -18,7 +19,7 @@ class TrialRow:
     trial_id: Optional[str]  # None: the "all trials" row
     label: str
     status: str
-    kept: int
+    kept: Optional[int]  # None: the run's totals are still being ranked
     total: int
     best: str
     size_bytes: Optional[int]  # None while sizes are unknown
@@ -35,7 +36,7 @@ class TrialList(LineTable):
 
     def __init__(self, *, id=None, classes=None) -> None:
         super().__init__(id=id, classes=classes)
-        self.rows: list[TrialRow] = []
+        self.rows: Sequence[TrialRow] = []
 
     @property
     def current(self) -> Optional[TrialRow]:
@@ -43,14 +44,17 @@ class TrialList(LineTable):
             return self.rows[self.cursor]
         return None
 
-    def show(self, rows: list[TrialRow], keep_trial: Optional[str]) -> None:
+    def show(self, rows: Sequence[TrialRow], keep_trial: Optional[str]) -> None:
+        """``rows``: a list, or a sequence that builds rows as they are drawn and has
+        ``index_of(trial_id)`` and ``label_width`` (so showing it builds none)."""
         self.rows = rows
-        cursor = 0
-        for i, row in enumerate(rows):
-            if row.trial_id == keep_trial:
-                cursor = i
-                break
-        label_width = max((len(r.label) for r in rows), default=5)
+        index_of = getattr(rows, "index_of", None)
+        if index_of is not None:
+            cursor = index_of(keep_trial)
+            label_width = rows.label_width
+        else:
+            cursor = next((i for i, row in enumerate(rows) if row.trial_id == keep_trial), 0)
+            label_width = max((len(r.label) for r in rows), default=5)
         columns = [
             Column("warn", "!", 1),
             Column("trial", "trial", max(10, min(label_width, 14))),
@@ -77,7 +81,7 @@ class TrialList(LineTable):
             ("!" if row.warnings else "", self.get_component_rich_style("trial-list--warning")),
             (row.label, None),
             (row.status, status_style),
-            (f"{row.kept}/{row.total}", None),
+            (f"{'…' if row.kept is None else row.kept}/{row.total}", None),
             (fit(row.best, 7), None),
             (human_bytes(row.size_bytes), None),
         ]

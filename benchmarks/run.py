@@ -258,25 +258,33 @@ async def key_to_frame(app, frames: Frames, key: str, predicate) -> float:
 
 
 async def replan_steps(app, frames: Frames, quiet: bool = False) -> None:
-    """From the reference plan (keep 3 by loss, min), change num_to_keep, order, attribute."""
+    """From the reference plan (keep 3 by loss, min), change num_to_keep, order, attribute, each
+    the first time it is asked for (as a user would). Per step: key -> the frame whose table
+    shows the new plan, and key -> the frame whose summary shows the new plan's totals."""
     import asyncio
 
     app.set_config(num_to_keep=3, checkpoint_score_attribute="loss", checkpoint_score_order="min")
+    await wait_until(lambda: getattr(app, "totals_plan", app.plan) is app.plan, 60)
     await asyncio.sleep(0.2)
     steps = []
 
+    def totals_shown() -> bool:
+        return getattr(app, "totals_plan", app.plan) is app.plan
+
     async def step(label, key, check):
         before = app.replan_count
-        ms = 1000 * await key_to_frame(
-            app, frames, key, lambda: app.replan_count > before and check() and app.table.plan is app.plan)
-        steps.append({"step": label, "ms": round(ms, 1)})
+        shown = lambda: app.replan_count > before and check() and app.table.plan is app.plan  # noqa: E731
+        totals: list = []
+        frames.waiters.append((lambda: shown() and totals_shown(), totals))
+        t0 = time.perf_counter()
+        press(app, key)
+        t1 = await frames.wait(shown)
+        await wait_until(lambda: bool(totals), 60, 0.002)
+        steps.append({"step": label, "ms": round(1000 * (t1 - t0), 1),
+                      "totals_ms": round(1000 * (totals[0] - t0), 1)})
         await asyncio.sleep(0.1)
 
-    await step("num_to_keep 3 -> 2 (-)", "minus", lambda: app.config.num_to_keep == 2)
-    await step("num_to_keep 2 -> 3 (+)", "plus", lambda: app.config.num_to_keep == 3)
-    await step("order min -> max (o)", "o", lambda: app.config.checkpoint_score_order == "max")
-    await step("order max -> min (o)", "o", lambda: app.config.checkpoint_score_order == "min")
-    for attr in ("acc", "nested/val", "loss"):
+    async def choose(attr):
         # s opens the attribute list; move to the option, then time enter -> frame.
         press(app, "s")
         from textual.widgets import OptionList
@@ -290,6 +298,26 @@ async def replan_steps(app, frames: Frames, quiet: bool = False) -> None:
         await asyncio.sleep(0.1)
         await step(f"attribute -> {attr} (s, enter)", "enter",
                    lambda a=attr: app.config.checkpoint_score_attribute == a)
+
+    def order_is(o):
+        return lambda: app.config.checkpoint_score_order == o
+
+    def keep_is(k):
+        return lambda: app.config.num_to_keep == k
+
+    await step("num_to_keep 3 -> 2 (-)", "minus", keep_is(2))
+    await step("num_to_keep 2 -> 3 (+)", "plus", keep_is(3))
+    await step("order min -> max (o)", "o", order_is("max"))
+    await step("order max -> min (o)", "o", order_is("min"))
+    await choose("acc")
+    # acc under max: Tune's list goes unsorted (acc is missing from some reports), so every
+    # trial is replayed report by report, and again for each new num_to_keep: the worst case.
+    await step("acc: order min -> max (o)", "o", order_is("max"))
+    await step("acc max: num_to_keep 3 -> 2 (-)", "minus", keep_is(2))
+    await step("acc max: num_to_keep 2 -> 3 (+)", "plus", keep_is(3))
+    await step("acc: order max -> min (o)", "o", order_is("min"))
+    await choose("nested/val")
+    await choose("loss")
     if not quiet:
         emit({"event": "replan-ui", "steps": steps})
 
@@ -477,6 +505,10 @@ REPLAN_STEPS = [
     ("order min -> max", {"checkpoint_score_order": "max"}),
     ("order max -> min", {"checkpoint_score_order": "min"}),
     ("attribute -> acc", {"checkpoint_score_attribute": "acc"}),
+    ("acc: order min -> max", {"checkpoint_score_order": "max"}),
+    ("acc max: num_to_keep 3 -> 2", {"num_to_keep": 2}),
+    ("acc max: num_to_keep 2 -> 3", {"num_to_keep": 3}),
+    ("acc: order max -> min", {"checkpoint_score_order": "min"}),
     ("attribute -> nested/val", {"checkpoint_score_attribute": "nested/val"}),
     ("attribute -> loss", {"checkpoint_score_attribute": "loss"}),
 ]
@@ -525,23 +557,33 @@ def bench_replan(root: str, repeat: int, results: dict, ui_ok: bool, ui_why: str
     worst = best[worst_label]
     results["replan"] = {"core_steps_ms": best, "first_plan_ms": first_ms}
     detail = ", ".join(f"{k}: {v:.0f}" for k, v in best.items() if "(again)" not in k)
-    rows = [row("replan: plan()", f"{worst:.0f} ms", "—", f"{worst / 100:.2f} of target", "<= 100 ms",
-                worst <= 100, f"worst step ({worst_label}); ms per step, first time: {detail}; "
-                              f"first plan at start-up {first_ms:.0f} ms; best of {len(runs)} fresh processes")]
+    # Information, not the target: ranking all 100,000 checkpoints at once, as --json and
+    # --prune do. The app ranks what is on screen first and the rest between frames.
+    rows = [row("replan: whole-run plan() (info)", f"{worst:.0f} ms", note=(
+        f"worst step ({worst_label}); ms per step, first time: {detail}; first plan at start-up "
+        f"{first_ms:.0f} ms; best of {len(runs)} fresh processes"))]
     if not ui_ok:
         rows.append(row("replan: key -> frame", "SKIPPED", note=ui_why))
         return rows
     ui_runs = [app_run("replan", root) for _ in range(max(1, min(repeat, 2)))]
-    ui_best = {}
+    ui_best: dict = {}
+    totals_best: dict = {}
     for r in ui_runs:
         for s in r["events"]["replan-ui"]["steps"]:
             ui_best[s["step"]] = min(ui_best.get(s["step"], 1e9), s["ms"])
+            totals_best[s["step"]] = min(totals_best.get(s["step"], 1e9), s.get("totals_ms", s["ms"]))
     label = max(ui_best, key=ui_best.get)
     w = ui_best[label]
     results["replan"]["ui_steps_ms"] = ui_best
+    results["replan"]["ui_totals_ms"] = totals_best
     rows.append(row("replan: key -> frame", f"{w:.0f} ms", "—", f"{w / 100:.2f} of target", "<= 100 ms",
-                    w <= 100, f"worst step ({label}); " + ", ".join(f"{k}: {v:.0f}" for k, v in ui_best.items())
+                    w <= 100, f"the table shows the new plan; worst step ({label}); "
+                    + ", ".join(f"{k}: {v:.0f}" for k, v in ui_best.items())
                     + f"; best of {len(ui_runs)} app processes"))
+    t_label = max(totals_best, key=totals_best.get)
+    rows.append(row("replan: key -> totals (info)", f"{totals_best[t_label]:.0f} ms", note=(
+        f"the summary shows the new plan's counts (every trial ranked); worst step ({t_label}); "
+        + ", ".join(f"{k}: {v:.0f}" for k, v in totals_best.items()))))
     return rows
 
 

@@ -36,6 +36,7 @@ _NEG_INF = float("-inf")
 _NAN_KEY = (False, _NEG_INF)
 _SIZE = attrgetter("size_bytes")
 _PLAIN_NUMBER_TYPES = {float, int}
+_PLAIN_OR_MISSING_TYPES = {float, int, type(MISSING)}
 _FLOAT_MAX = 1.7976931348623157e308
 
 
@@ -640,6 +641,27 @@ def _score_trial(trial: Trial, attr: Optional[str], train_v2: bool) -> _Scores:
                         notes[i] = NOTE_NAN
                         nans += 1
             present = n - nans
+        elif types <= _PLAIN_OR_MISSING_TYPES and "/" not in attr and all(
+                -_FLOAT_MAX <= v <= _FLOAT_MAX for v in values if type(v) is int):
+            # The next most common case: a plain number where the key is there, nothing where
+            # it is not (without '/', absent at the top level is absent everywhere).
+            absent = [v is MISSING for v in values]
+            missing = absent.count(True)
+            raw = [_NEG_INF if v is MISSING else v for v in values]
+            nan = [v != v for v in raw]  # NaN is the one float unequal to itself
+            if train_v2:
+                appended = [False] * n
+                missing_note = NOTE_MISSING_V2
+            else:
+                appended = absent  # Tune appends a report whose attribute is absent (rule 3)
+                missing_note = NOTE_MISSING_TUNE
+            notes = [missing_note if flag else None for flag in absent]
+            if True in nan:
+                for i in (i for i, flag in enumerate(nan) if flag):
+                    notes[i] = NOTE_NAN
+                    nans += 1
+            plain = True  # handled: skip the report-by-report path below
+            present = n - missing - nans
     if attr is not None and not plain and not train_v2 and "/" in attr \
             and not any(map(dict.__contains__, _metrics_list(trial), repeat(attr, n))):
         # Tune never sorts on a nested attribute (no report has it at the top level): every

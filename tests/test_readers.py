@@ -264,3 +264,56 @@ def test_a_dir_that_is_no_trial_is_not_listed(tmp_path):
     run = read_run(str(root))
     assert "driver_artifacts" not in run.trials
     assert "empty_trial_dir_with_params" in run.trials  # a trial that has not reported yet
+
+
+# ---- sizes summed by a second process while the reports are parsed -------------------------
+
+from ckpt_tui.core.readers import common as readers_common  # noqa: E402
+
+
+def _sizes(run) -> dict:
+    return {c.path: (c.size_bytes, c.file_count, c.mtime) for c in run.checkpoints()}
+
+
+def _messy_sized_run(tmp_path):
+    """Trials with nested files, a symlinked checkpoint and an empty one."""
+    root = write_tune_run(tmp_path / "run", [[{"loss": float(i)} for i in range(4)] for _ in range(6)])
+    trial = sorted(p for p in root.iterdir() if p.is_dir())[0]
+    (trial / "checkpoint_000001" / "sub").mkdir()
+    (trial / "checkpoint_000001" / "sub" / "opt.bin").write_bytes(b"o" * 300)
+    for f in (trial / "checkpoint_000002").iterdir():
+        f.unlink()
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "big.bin").write_bytes(b"b" * 5000)
+    os.symlink(outside, trial / "checkpoint_000009")
+    with open(trial / "result.json", "a") as f:
+        f.write(json.dumps({"loss": 9.0, "checkpoint_dir_name": "checkpoint_000009", "training_iteration": 10}) + "\n")
+    return root
+
+
+def test_sizes_from_the_second_process_equal_those_measured_here(tmp_path, monkeypatch):
+    root = _messy_sized_run(tmp_path)
+    here = _sizes(read_run(str(root)))  # a small run: measured in this process
+    monkeypatch.setattr(readers_common.MeasureInBackground, "MIN_ENTRIES", 0)
+    measuring = readers_common.MeasureInBackground(str(root), tune_reader.CHECKPOINT_RE.pattern, True, 10)
+    measured = measuring.result()
+    if os.cpu_count() and os.cpu_count() > 1 and os.name == "posix" and os.uname().sysname == "Linux":
+        assert measured is not None and len(measured) == 6 * 4  # the symlinked one is not walked
+    assert _sizes(read_run(str(root))) == here
+    link = next(p for p in here if p.endswith("checkpoint_000009"))
+    assert here[link][0] == 0  # a link is unlinked on delete, so it frees nothing
+
+
+def test_sizes_are_measured_here_when_no_second_process_can_start(tmp_path, monkeypatch):
+    import concurrent.futures
+
+    root = _messy_sized_run(tmp_path)
+    expected = _sizes(read_run(str(root)))
+
+    def refuse(*args, **kwargs):
+        raise OSError("no semaphores in this sandbox")
+
+    monkeypatch.setattr(readers_common.MeasureInBackground, "MIN_ENTRIES", 0)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", refuse)
+    assert _sizes(read_run(str(root))) == expected

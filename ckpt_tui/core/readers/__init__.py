@@ -7,13 +7,18 @@ from typing import Callable, Iterable, Optional
 
 from ckpt_tui.core.model import TRAIN_V2, TUNE, TUNE_TRIAL, Run, RunError
 from ckpt_tui.core.readers import train_v2, tune
-from ckpt_tui.core.readers.common import fill_sizes, gc_paused
+from ckpt_tui.core.readers.common import MeasureInBackground, fill_sizes, gc_paused
 
 __all__ = ["detect_layout", "read_run", "read_run_progressively", "reread", "fill_sizes", "RunError"]
 
 
 def detect_layout(root: str) -> str:
     """Which of Ray's layouts ``root`` holds; RunError when none."""
+    return _detect(root)[0]
+
+
+def _detect(root: str) -> tuple[str, int]:
+    """(layout, entries in ``root``)."""
     try:
         names = os.listdir(root)
     except FileNotFoundError:
@@ -25,15 +30,15 @@ def detect_layout(root: str) -> str:
     except OSError as exc:
         raise RunError(f"cannot read {root}: {exc.strerror or exc}") from None
     if train_v2.SNAPSHOT in names or any(train_v2.CHECKPOINT_RE.match(n) for n in names):
-        return TRAIN_V2
+        return TRAIN_V2, len(names)
     if tune.RESULT in names or any(tune.CHECKPOINT_RE.match(n) for n in names):
-        return TUNE_TRIAL
+        return TUNE_TRIAL, len(names)
     if any(n.startswith("experiment_state-") and n.endswith(".json") for n in names):
-        return TUNE
+        return TUNE, len(names)
     for n in names:
         p = os.path.join(root, n)
         if os.path.isdir(p) and tune.looks_like_trial(p):
-            return TUNE
+            return TUNE, len(names)
     raise RunError(
         f"{root} is not a Ray run: no experiment_state-*.json, trial directories with "
         "result.json, or checkpoint_manager_snapshot.json"
@@ -43,7 +48,11 @@ def detect_layout(root: str) -> str:
 def read_run(path: str, sizes: bool = True, progress: Optional[Callable[[int, int], None]] = None) -> Run:
     """Read the whole run at ``path``. ``sizes=False`` leaves ``size_bytes`` None (see fill_sizes)."""
     root = os.path.realpath(path)
-    layout = detect_layout(root)
+    layout, entries = _detect(root)
+    measuring = None
+    if sizes:
+        pattern = (train_v2.CHECKPOINT_RE if layout == TRAIN_V2 else tune.CHECKPOINT_RE).pattern
+        measuring = MeasureInBackground(root, pattern, nested=layout == TUNE, entries=entries)
     with gc_paused():  # 100,000 reports: the collector would walk them again and again
         if layout == TRAIN_V2:
             run = train_v2.read(root)
@@ -51,8 +60,8 @@ def read_run(path: str, sizes: bool = True, progress: Optional[Callable[[int, in
             run = tune.read_single_trial(root)
         else:
             run = tune.read_experiment(root)
-    if sizes:
-        fill_sizes(run, run.checkpoints(), progress)
+    if measuring is not None:
+        fill_sizes(run, run.checkpoints(), progress, measured=measuring.result())
     return run
 
 

@@ -281,3 +281,19 @@ def test_int_too_large_for_a_float_fails_the_trial_like_ray():
     p = plan(run, CheckpointConfig(num_to_keep=1, checkpoint_score_attribute="m"))
     assert p.delete_count == 0 and "t" in p.failing_trials
     assert kept_indices([{"m": 10 ** 300}, {"m": 1}], 1, "m") == [0, 1]  # big but fine
+
+
+def test_literal_replay_says_which_registration_deleted_each_checkpoint():
+    """Tune, max, a report without the metric in second place: Ray's list goes unsorted, so
+    each deletion happens at a particular registration, and the reason names it (worked by
+    hand from register_checkpoint: [0] -> [0,1] -> [0,1,2] del 0 -> [1,3,2] del 1 -> [3,4,2] del 3)."""
+    run = in_memory_run([{"m": 1.0}, {"x": 1}, {"m": 3.0}, {"m": 0.5}, {"m": 2.0}])
+    p = plan(run, CheckpointConfig(num_to_keep=2, checkpoint_score_attribute="m", checkpoint_score_order="max"))
+    reasons = [p.reason(c) for c in run.trials["t"].checkpoints]
+    assert reasons[0].startswith("rank 3 when checkpoint_000002 was registered, below the top 2")
+    assert reasons[1].startswith("rank 3 when checkpoint_000003 was registered")
+    assert reasons[1].endswith("no 'm' in this report: Ray keeps it as if it were best")
+    assert reasons[2] == "top 2 by m (max)"
+    assert reasons[3].startswith("rank 3 when checkpoint_000004 was registered")
+    assert reasons[4] == "top 2 by m (max)"
+    assert p.delete_count == 3

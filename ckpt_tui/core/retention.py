@@ -110,7 +110,7 @@ class _TrialRanking:
         self.ranked_count = 0  # entries of `ordered` that have a rank
         self.latest_pos: Optional[int] = None  # position of the newest registration, if on disk
         self.failing: Optional[str] = None
-        self.keys: Optional[list] = None  # kept only for trials that need the literal replay
+        self.keys: Optional[list] = None  # literal replay only: each report's key as a small int
         self.appended: Optional[list] = None
         self.report_pos: dict[int, int] = {}  # report index -> position in `ordered`
         self.counts = (0, 0, 0, 0)  # missing, nested, nan, present
@@ -133,14 +133,19 @@ class _TrialOutcome:
     ``top_upto`` on except the latest. The list is built when someone asks for it, so a
     num_to_keep change over 1,000 trials costs a subtraction per trial."""
 
-    __slots__ = ("ranking", "k", "top_upto", "_deleted", "delete_n", "top_set", "deleted_by", "pinned")
+    __slots__ = ("ranking", "k", "top_upto", "_deleted", "delete_n", "top_set", "deleted_by", "rank_then",
+                 "pinned")
 
     def __init__(self, ranking: _TrialRanking, k: Optional[int], pinned: frozenset):
         self.ranking = ranking
         self.k = k
         self.top_upto = ranking.ranked_count  # positions < top_upto are in the top k
         self.top_set: Optional[set[int]] = None  # literal replay: report indices in the top
-        self.deleted_by: dict[int, tuple[int, int]] = {}
+        # Literal replay, by report index: the report whose registration deleted it (-1: not
+        # deleted) and its rank at that moment. Lists of small ints: 100,000 reports' worth
+        # costs under a megabyte per num_to_keep.
+        self.deleted_by: Optional[list[int]] = None
+        self.rank_then: Optional[list[int]] = None
         self.pinned: set[int] = set()
         self._deleted: Optional[list[int]] = []
         self.delete_n = 0
@@ -151,10 +156,9 @@ class _TrialOutcome:
             if replayed is None:  # cached: stepping num_to_keep back and forth is free
                 replayed = ranking.replays[k] = _replay_literally(
                     ranking.n, ranking.keys, ranking.appended, k)[1:]
-            top, self.deleted_by = replayed
-            self.top_set = top
+            self.top_set, self.deleted_by, self.rank_then = replayed
             rp = ranking.report_pos
-            self._deleted = sorted(rp[i] for i in self.deleted_by if i in rp)
+            self._deleted = sorted(rp[i] for i, by in enumerate(self.deleted_by) if by >= 0 and i in rp)
             self.delete_n = len(self._deleted)
         else:
             ranks = ranking.ranks
@@ -198,10 +202,9 @@ class _TrialOutcome:
         elif pos in self.pinned:
             code = KEEP_PINNED
         elif self.top_set is not None:
-            index = r.ordered[pos].report.index
-            if index in self.deleted_by:
-                by, then = self.deleted_by[index]
-                return Decision(False, DELETE_BELOW, value, rank, r.n, note, r.names[by], then)
+            by = self.deleted_by[index]
+            if by >= 0:
+                return Decision(False, DELETE_BELOW, value, rank, r.n, note, r.names[by], self.rank_then[index])
             code = KEEP_TOP if index in self.top_set else KEEP_LATEST
         elif pos < self.top_upto:
             code = KEEP_TOP
@@ -742,8 +745,8 @@ def _rank_trial(trial: Trial, attr: Optional[str], order: str, train_v2: bool) -
             keys := [(False, _NEG_INF) if nan[i] or bad[i] else (True, floats[i]) for i in range(n)],
             appended):
         # Ray's list goes unsorted after an append: replay it step by step (per num_to_keep).
-        r.keys, r.appended = keys, appended
-        ranking, _top, _by = _replay_literally(n, keys, appended, None)
+        r.keys, r.appended = _key_codes(keys), appended
+        ranking = _replay_literally(n, r.keys, appended, None)[0]
     else:
         # Stable sort on the signed score: equal keys stay oldest first, so the newer ranks
         # higher, as Ray's insert-to-the-right does. Then NaN (and unscorable) go below -inf.
@@ -789,25 +792,31 @@ def _appends_keep_order(keys: list, appended: list) -> bool:
     return True
 
 
-def _replay_literally(n: int, keys: list, appended: list, k: Optional[int]):
+def _key_codes(keys: list) -> list[int]:
+    """Each sort key as its rank among the distinct keys: ints compare like the keys did, and
+    a list of small ints is a fraction of the memory of a list of tuples."""
+    code = {kv: r for r, kv in enumerate(sorted(set(keys)))}
+    return [code[kv] for kv in keys]
+
+
+def _replay_literally(n: int, ik: list[int], appended: list, k: Optional[int]):
     """Ray's register_checkpoint, step by step, for a trial that mixes inserts and appends.
 
-    Returns (ranking best first without deletions, the top num_to_keep of Ray's final list,
-    deleted_by) where deleted_by maps a report index to (the report index whose registration
-    deleted it, its rank then). With ``k`` None nothing is deleted and the ranking is Ray's
-    list; with ``k`` set only the deletions are computed (None in the ranking's place).
+    ``ik``: each report's key as an int (see _key_codes). Returns (ranking best first without
+    deletions, the top num_to_keep of Ray's final list, deleted_by, rank_then): per report
+    index, the report whose registration deleted it (-1 when none) and its rank then. With
+    ``k`` None nothing is deleted and the ranking is Ray's list (the two lists are None);
+    with ``k`` set only the deletions are computed (None in the ranking's place).
 
     Ray inserts before the first item whose key is greater, scanning from the left of a list
     that appends have left unsorted. That position is also the first place where the running
     maximum of the keys exceeds the new key, and the running maximum stays sorted whatever
     the list looks like, so a bisect on it finds the spot without the scan.
     """
-    code = {kv: r for r, kv in enumerate(sorted(set(k2 if k2 is not None else _NAN_KEY for k2 in keys)))}
-    ik = [code[kv if kv is not None else _NAN_KEY] for kv in keys]  # keys as comparable ints
-
     kept: list[int] = []  # Ray's list, as report indices
     kept_max: list[int] = []  # the running maximum of their keys
-    deleted_by: dict[int, tuple[int, int]] = {}
+    deleted_by = [-1] * n if k is not None else None
+    rank_then = [0] * n if k is not None else None
     for i in range(n):
         x = ik[i]
         if appended[i]:
@@ -828,10 +837,11 @@ def _replay_literally(n: int, keys: list, appended: list, k: Optional[int]):
             if cut == 1 and kept[0] == i:
                 continue  # the newest is the worst: it stays as the latest, nothing else goes
             if cut == 1:  # the usual step: the worst one goes
-                deleted_by[kept[0]] = (i, size)
-                first = ik[kept[0]]
+                first = kept[0]
+                deleted_by[first] = i
+                rank_then[first] = size
                 del kept[0]
-                if first <= ik[kept[0]]:
+                if ik[first] <= ik[kept[0]]:
                     del kept_max[0]  # it never raised the running maximum
                 else:
                     kept_max = list(accumulate(map(ik.__getitem__, kept), max))
@@ -839,15 +849,16 @@ def _replay_literally(n: int, keys: list, appended: list, k: Optional[int]):
             for pos in range(cut):
                 x = kept[pos]
                 if x != i:
-                    deleted_by[x] = (i, size - pos)
+                    deleted_by[x] = i
+                    rank_then[x] = size - pos
             if i in kept[:cut]:
                 kept = [x for x in kept[:cut] if x == i] + kept[cut:]
             else:
                 del kept[:cut]
             kept_max = list(accumulate(map(ik.__getitem__, kept), max))
     if k is None:
-        return kept[::-1], set(kept), {}
-    return None, set(kept[-k:]), deleted_by
+        return kept[::-1], set(kept), None, None
+    return None, set(kept[-k:]), deleted_by, rank_then
 
 
 def _run_warnings(config: CheckpointConfig, train_v2: bool, failing: dict[str, str], checkpoints: int,

@@ -26,6 +26,15 @@ def short_trial(trial_id: str) -> str:
     return f"{m.group('num')}_{tag}" if tag else m.group("num")
 
 
+def short_count(n: int) -> str:
+    """A count in at most five characters: 9999, 100k, 12M (rounded down)."""
+    if n < 10_000:
+        return str(n)
+    if n < 10_000_000:
+        return f"{n // 1000}k"
+    return f"{n // 1_000_000}M"
+
+
 def human_bytes(n: Optional[int]) -> str:
     if n is None:
         return "…"

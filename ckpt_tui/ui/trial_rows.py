@@ -15,7 +15,7 @@ from ckpt_tui.core.metrics import MISSING, lookup
 from ckpt_tui.core.model import Trial
 from ckpt_tui.core.retention import Plan
 from ckpt_tui.ui.format import fast_is_number, metric_text, short_trial
-from ckpt_tui.ui.widgets.trial_list import TrialRow
+from ckpt_tui.ui.widgets.trial_list import TrialRow, kept_text
 
 
 class TrialStats:
@@ -112,12 +112,22 @@ class TrialRows(Sequence):
     def label_width(self) -> int:
         return max((len(short_trial(t)) for t in self.ids), default=5)
 
+    @property
+    def kept_width(self) -> int:
+        """Wide enough for any trial's "total/total"."""
+        widest = max(map(self.plan.trial_size, self.ids), default=0)
+        return len(kept_text(widest, widest))
+
+    def _all_status(self) -> str:
+        n = len(self.ids)
+        return f"{n} trials" if n < 1000 else f"{n:,}"  # the status column is 10 wide
+
     def _all_row(self) -> TrialRow:
         plan = self.plan
         total_bytes, known = self.stats.run_size(plan)
         count = sum(map(plan.trial_size, self.ids))
         kept = plan.keep_count if plan.complete else None
-        return TrialRow(None, "all trials", f"{len(self.ids)} trials", kept, count, "",
+        return TrialRow(None, "all trials", self._all_status(), kept, count, "",
                         total_bytes if known else None)
 
     def _trial_row(self, trial_id: str) -> TrialRow:

@@ -8,7 +8,7 @@ from typing import Optional
 
 from rich.style import Style
 
-from ckpt_tui.ui.format import fit, human_bytes, short_trial
+from ckpt_tui.ui.format import fit, human_bytes, short_count, short_trial
 from ckpt_tui.ui.widgets.line_table import Cells, Column, LineTable
 
 
@@ -45,25 +45,20 @@ class TrialList(LineTable):
         return None
 
     def show(self, rows: Sequence[TrialRow], keep_trial: Optional[str]) -> None:
-        """``rows``: a list, or a sequence that builds rows as they are drawn and has
-        ``index_of(trial_id)`` and ``label_width`` (so showing it builds none)."""
+        """``rows``: a sequence that builds rows as they are drawn (TrialRows), and says where a
+        trial is and how wide the columns must be without building any."""
         self.rows = rows
-        index_of = getattr(rows, "index_of", None)
-        if index_of is not None:
-            cursor = index_of(keep_trial)
-            label_width = rows.label_width
-        else:
-            cursor = next((i for i, row in enumerate(rows) if row.trial_id == keep_trial), 0)
-            label_width = max((len(r.label) for r in rows), default=5)
+        kept_width = max(5, rows.kept_width)
+        self.set_class(kept_width > 5, "-wide-counts")
         columns = [
             Column("warn", "!", 1),
-            Column("trial", "trial", max(10, min(label_width, 14))),
+            Column("trial", "trial", max(10, min(rows.label_width, 14))),
             Column("status", "status", 10),
-            Column("ckpts", "kept", 5, "right"),
+            Column("ckpts", "kept", kept_width, "right"),
             Column("best", "best", 7, "right"),
             Column("size", "size", 7, "right"),
         ]
-        self.set_shape(columns, len(rows), cursor)
+        self.set_shape(columns, len(rows), rows.index_of(keep_trial))
 
     def row_style(self, index: int) -> Optional[Style]:
         if self.rows[index].trial_id is None:
@@ -81,10 +76,18 @@ class TrialList(LineTable):
             ("!" if row.warnings else "", self.get_component_rich_style("trial-list--warning")),
             (row.label, None),
             (row.status, status_style),
-            (f"{'…' if row.kept is None else row.kept}/{row.total}", None),
+            (kept_text(row.kept, row.total, self.columns[3].width), None),
             (fit(row.best, 7), None),
             (human_bytes(row.size_bytes), None),
         ]
+
+
+def kept_text(kept: Optional[int], total: int, width: int = 0) -> str:
+    """"kept/total" (counts of 10,000 and more in thousands); just "kept" when that does not
+    fit ``width`` (the run's row of a big run: the summary line has both in full)."""
+    kept_part = "…" if kept is None else short_count(kept)
+    text = f"{kept_part}/{short_count(total)}"
+    return kept_part if width and len(text) > width else text
 
 
 def trial_label(trial_id: str) -> str:

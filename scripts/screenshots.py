@@ -58,6 +58,30 @@ async def shoot(tmp: Path, name: str, size: tuple[int, int], keys: list[str], wa
     print(f"wrote screenshots/{name}.svg")
 
 
+async def shoot_big_run(tmp: Path) -> None:
+    """A sweep as the benchmarks write it (60 trials x 100 checkpoints; the reference run is
+    1,000 x 100), keep 3 by acc under max: Tune replays trials whose acc is missing here and
+    there report by report."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import generate
+
+    root = Path(generate.generate(60, 100, str(tmp / "sweep"), quiet=True))
+    for ckpt in root.glob("*/checkpoint_*"):
+        for f in ckpt.rglob("*"):
+            os.utime(f, (WRITTEN, WRITTEN))
+        os.utime(ckpt, (WRITTEN, WRITTEN))
+    run = read_run(str(root), sizes=True)
+    config = CheckpointConfig(num_to_keep=3, checkpoint_score_attribute="acc", checkpoint_score_order="max")
+    app = CheckpointApp(run, config, watch=False, now=lambda: NOW, shown_root="sweep")
+    async with app.run_test(size=(120, 35)) as pilot:
+        deadline = time.monotonic() + 20
+        while app.totals_plan is not app.plan and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        await pilot.pause()
+        app.save_screenshot(filename="big-run.svg", path=str(OUT))
+    print("wrote screenshots/big-run.svg")
+
+
 async def main() -> None:
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -67,6 +91,7 @@ async def main() -> None:
         await shoot(t, "one-trial", (120, 35), ["right_square_bracket", "m", "space", "down", "space", "enter"])
         await shoot(t, "confirm-delete", (120, 35), ["d"], lambda app: isinstance(app.screen, ConfirmDeleteScreen))
         await shoot(t, "help", (120, 35), ["question_mark"])
+        await shoot_big_run(t)
 
 
 if __name__ == "__main__":

@@ -159,6 +159,7 @@ class CheckpointApp(App[None]):
         self._trial_stats = TrialStats()  # per-trial bytes and best scores, across plans
         self.trial_rows: Optional[TrialRows] = None
         self.totals_plan: Optional[Plan] = None  # the plan whose totals the summary shows
+        self._plan_warnings: list[str] = []  # totals_plan's warnings
         self._delete_all_count = 0
         self._sizes_settled = False  # every size known (set by the sizes pass)
         self._reclaim_cache: dict[tuple, int] = {}  # (config, pinned) -> bytes, for this run state
@@ -370,6 +371,7 @@ class CheckpointApp(App[None]):
         total_bytes, _known = self._trial_stats.run_size(plan)
         self._totals = (plan.keep_count, plan.delete_count, self._reclaim_now_or_soon(plan), total_bytes)
         self.totals_plan = plan
+        self._plan_warnings = plan.warnings
         # A new attribute's rankings are ~10,000 lists over 100,000 reports that live as long
         # as the run: left to the collector, each full collection walks them (~130 ms, a key
         # press stalls). Frozen, it never looks at them. Plans hold no reference cycles, so
@@ -435,10 +437,9 @@ class CheckpointApp(App[None]):
         self._update_summary()
 
     def _warnings(self) -> list[str]:
-        """The plan's warnings need every trial ranked: until then, the run's alone."""
-        out: list[str] = []
-        if self.plan is not None and self.plan.complete:
-            out.extend(self.plan.warnings)
+        """The plan's warnings need every trial ranked: while a new plan is being ranked, the
+        last complete plan's stand in (so the count does not flicker)."""
+        out: list[str] = list(self._plan_warnings)
         out.extend(self.run_model.all_warnings())
         for path in self.run_model.leftovers:
             out.append(f"interrupted deletion left {relative_path(path, self.run_model.root, self.shown_root)}")
@@ -674,8 +675,10 @@ class CheckpointApp(App[None]):
         self.trial_list.move_cursor(0)
 
     def action_show_warnings(self) -> None:
-        if self.plan is not None:
+        if self.plan is not None and self.totals_plan is not self.plan:
             self.plan.finish()
+            self._take_totals(self.plan)
+            self._update_summary()
         self.push_screen(TextListScreen("Warnings", self._warnings(), "no warnings: Ray's rules apply plainly"))
 
     def action_help(self) -> None:

@@ -57,7 +57,9 @@ async def test_opens_with_every_checkpoint_and_fills_sizes(tmp_path):
         await wait_for(pilot, lambda: app.table.row_count == 24, what="24 rows")
         await wait_for(pilot, lambda: all(c.size_bytes is not None for c in app.table.rows), what="sizes")
         assert all(marks(app).values())  # the run's own config keeps everything
-        assert app.activity == ""
+        # The indicator goes when the sizes pass reports it is done, a message after the last
+        # size lands: wait for it rather than race it.
+        await wait_for(pilot, lambda: app.activity == "", what="the sizing indicator to go")
 
 
 async def test_changing_num_to_keep_changes_the_marks(tmp_path):
@@ -267,3 +269,31 @@ async def test_metric_columns(tmp_path):
         await pilot.press("space", "down", "space", "enter")  # loss and acc
         await wait_for(pilot, lambda: app.metric_columns == ["loss", "acc"], what="columns")
         assert [c.key for c in app.table.columns if c.key.startswith("metric:")] == ["metric:loss", "metric:acc"]
+
+
+async def test_filter_matches_the_path_within_the_run_and_keeps_the_ranking(tmp_path):
+    """The filter looks at "trial/checkpoint" (not the run's own location, which every row
+    shares), ignores case, and keeps each trial's rows best first."""
+    path = copy_run("keep_all", tmp_path)
+    app = make_app(path, K3_MIN)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.table.row_count == 24, what="rows")
+        ranked = [c.path for c in app.plan.ordered()]
+
+        async def shown(text: str) -> list[str]:
+            app.query_one("#filter").value = text
+            await pilot.pause()
+            return [c.path for c in app.table.rows]
+
+        # The run's directory name is in every absolute path, and matches nothing here.
+        assert await shown(path.name) == []
+        # A checkpoint name: one row per trial, each trial's in ranked order.
+        rows = await shown("CHECKPOINT_000005")
+        assert len(rows) == 3 and all(p.endswith("checkpoint_000005") for p in rows)
+        assert rows == [p for p in ranked if p in rows]
+        # Across the trial id and the name.
+        trial = next(iter(app.plan.trials))
+        assert await shown(f"{trial}/Checkpoint_00000") == [
+            p for p in ranked if f"/{trial}/checkpoint_00000" in p]
+        # A whole trial by part of its id, best first.
+        assert await shown("seed=3") == [p for p in ranked if "seed=3" in p]

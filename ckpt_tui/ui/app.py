@@ -160,6 +160,7 @@ class CheckpointApp(App[None]):
         self.trial_rows: Optional[TrialRows] = None
         self.totals_plan: Optional[Plan] = None  # the plan whose totals the summary shows
         self._plan_warnings: list[str] = []  # totals_plan's warnings
+        self._names_lower: dict[str, tuple] = {}  # tid -> (Trial, lowercased names, joined by newlines)
         self._delete_all_count = 0
         self._sizes_settled = False  # every size known (set by the sizes pass)
         self._reclaim_cache: dict[tuple, int] = {}  # (config, pinned) -> bytes, for this run state
@@ -388,12 +389,12 @@ class CheckpointApp(App[None]):
 
     def _show_rows(self, keep_path: Optional[str]) -> None:
         assert self.plan is not None
-        rows = self.plan.ordered(self.trial_filter)
         needle = self.text_filter.strip().lower()
         keep_index = None
         if needle:
-            rows = [c for c in rows if needle in c.path.lower() or needle in c.trial_id.lower()]
+            rows = self._matching_rows(needle)
         else:
+            rows = self.plan.ordered(self.trial_filter)
             current = self._current_ckpt
             if current is not None and current.path == keep_path:
                 position = getattr(rows, "position", None)
@@ -411,6 +412,32 @@ class CheckpointApp(App[None]):
             keep_index=keep_index,
         )
         self._update_summary()
+
+    def _matching_rows(self, needle: str) -> list[Checkpoint]:
+        """The view's rows whose path within the run ("trial/checkpoint") contains ``needle``
+        (lowercase), best first. Each trial's names are kept lowercased, and as one string, so
+        a trial without a match costs one substring search (typing a filter on 100,000 rows)."""
+        plan = self.plan
+        assert plan is not None
+        ids = [self.trial_filter] if self.trial_filter is not None else list(plan.trials)
+        out: list[Checkpoint] = []
+        for tid in ids:
+            trial = plan.trials.get(tid)
+            if trial is None:
+                continue
+            if "/" in needle:  # may span the trial id and the name
+                out.extend(c for c in plan.order[tid] if needle in f"{tid}/{c.name}".lower())
+                continue
+            cached = self._names_lower.get(tid)
+            if cached is None or cached[0] is not trial or len(cached[1]) != len(trial.checkpoints):
+                lowered = [c.name.lower() for c in trial.checkpoints]
+                cached = self._names_lower[tid] = (trial, lowered, "\n".join(lowered))
+            if needle in tid.lower():
+                out.extend(plan.order[tid])
+            elif needle in cached[2]:
+                hits = {c for c, name in zip(trial.checkpoints, cached[1]) if needle in name}
+                out.extend(c for c in plan.order[tid] if c in hits)
+        return out
 
     def _reclaim_now_or_soon(self, plan: Plan) -> Optional[int]:
         """The bytes ``plan`` frees, or None ("…") while it is being summed: summing 100,000

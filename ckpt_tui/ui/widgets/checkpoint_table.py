@@ -17,6 +17,7 @@ from ckpt_tui.ui.widgets.line_table import Cells, Column, LineTable
 KEEP_MARK = "✓ keep"
 DELETE_MARK = "✗ delete"
 PINNED_MARK = "✓ pinned"
+NAME_SCAN_LIMIT = 2000  # filtered views up to this many rows measure their own names
 
 
 def mark_text(plan: Plan, ckpt: Checkpoint) -> str:
@@ -115,13 +116,15 @@ class CheckpointTable(LineTable):
         plan, rows = self.plan, self.rows
         if plan is None or not rows:
             return max((len(c.name) for c in rows), default=10)
-        if isinstance(rows, PlanRows):
+        trial = plan.trials.get(rows[0].trial_id)
+        if isinstance(rows, PlanRows) or len(rows) > NAME_SCAN_LIMIT:
+            # A big filtered list: the widest name of the whole run, from the cache, is a
+            # bound that costs nothing to find.
             trials = plan.trials.values()
-        else:
-            trial = plan.trials.get(rows[0].trial_id)
-            if trial is None or len(trial.checkpoints) != len(rows) or rows[-1].trial_id != trial.id:
-                return max((len(c.name) for c in rows), default=10)
+        elif trial is not None and len(trial.checkpoints) == len(rows) and rows[-1].trial_id == trial.id:
             trials = [trial]
+        else:
+            return max((len(c.name) for c in rows), default=10)
         cache = self._name_widths
         width = 0
         for trial in trials:

@@ -40,6 +40,16 @@ def summary_text(app) -> str:
     return str(app.summary.content)
 
 
+async def first_plan_then_slow_slices(pilot, app, slices) -> None:
+    await wait_for(pilot, lambda: app.totals_plan is app.plan, what="the first plan's totals")
+    slices(1.0)
+
+
+async def let_the_ranking_finish(pilot, app, slices) -> None:
+    slices(0.001)
+    await wait_for(pilot, lambda: app.totals_plan is app.plan, what="totals")
+
+
 def eager(path, config: CheckpointConfig):
     return plan(read_run(str(path), sizes=False), config)
 
@@ -48,8 +58,7 @@ async def test_rows_show_the_new_plan_at_once_and_totals_follow(tmp_path, slices
     path = many_trials(tmp_path)
     app = make_app(path, K3_MIN)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.totals_plan is app.plan, what="the first plan's totals")
-        slices(1.0)
+        await first_plan_then_slow_slices(pilot, app, slices)
         await pilot.press("minus")
         assert app.config.num_to_keep == 2
         assert not app.plan.complete and app.totals_plan is not app.plan
@@ -62,8 +71,7 @@ async def test_rows_show_the_new_plan_at_once_and_totals_follow(tmp_path, slices
         for i in range(top, min(table.row_count, top + table.size.height - 1)):
             ckpt = table.rows[i]
             assert app.plan.decisions[ckpt].keep == truth[ckpt.path]
-        slices(0.001)
-        await wait_for(pilot, lambda: app.totals_plan is app.plan, what="totals")
+        await let_the_ranking_finish(pilot, app, slices)
         assert f"✓ {expected.keep_count} kept" in summary_text(app)
         assert f"✗ {expected.delete_count} to delete" in summary_text(app)
         assert marks(app) == truth
@@ -73,15 +81,13 @@ async def test_a_key_while_ranking_starts_over_and_ends_with_the_right_totals(tm
     path = many_trials(tmp_path)
     app = make_app(path, K3_MIN)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.totals_plan is app.plan, what="the first plan's totals")
-        slices(1.0)
+        await first_plan_then_slow_slices(pilot, app, slices)
         await pilot.press("o")
         superseded = app.plan
         assert not superseded.complete
         await pilot.press("minus")
         assert app.plan is not superseded
-        slices(0.001)
-        await wait_for(pilot, lambda: app.totals_plan is app.plan, what="totals")
+        await let_the_ranking_finish(pilot, app, slices)
         expected = eager(path, K3_MIN.with_changes(num_to_keep=2, checkpoint_score_order="max"))
         assert f"✓ {expected.keep_count} kept" in summary_text(app)
         assert marks(app) == {c.path: d.keep for c, d in expected.walk()}
@@ -95,8 +101,7 @@ async def test_delete_while_ranking_asks_about_the_whole_plan(tmp_path, slices):
     path = many_trials(tmp_path)
     app = make_app(path, K3_MIN)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.totals_plan is app.plan, what="the first plan's totals")
-        slices(1.0)
+        await first_plan_then_slow_slices(pilot, app, slices)
         await pilot.press("minus")
         assert not app.plan.complete
         await pilot.press("d")

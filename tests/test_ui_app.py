@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -297,3 +298,26 @@ async def test_filter_matches_the_path_within_the_run_and_keeps_the_ranking(tmp_
             p for p in ranked if f"/{trial}/checkpoint_00000" in p]
         # A whole trial by part of its id, best first.
         assert await shown("seed=3") == [p for p in ranked if "seed=3" in p]
+
+
+async def test_a_deletion_rereads_only_the_trials_it_deleted_from(tmp_path):
+    """All trials in view, one of them over the limit: the table follows by re-reading that
+    one trial, not the whole run (1,000 trials on a big sweep)."""
+    from tests.conftest import write_tune_run
+
+    old = time.time() - 3600  # past the grace period
+    root = write_tune_run(tmp_path / "run", [[{"loss": float(i)} for i in range(n)] for n in (6, 2, 2)])
+    for p in root.rglob("*"):
+        os.utime(p, (old, old))
+    app = make_app(root, CheckpointConfig(num_to_keep=3, checkpoint_score_attribute="loss"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.table.row_count == 10, what="rows")
+        doomed = {c.path for c in app.plan.to_delete()}
+        assert {os.path.basename(os.path.dirname(p)) for p in doomed} == {list(app.plan.trials)[0]}
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDeleteScreen), what="confirm dialog")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not app.deleting, what="deletion done")
+        await wait_for(pilot, lambda: app.table.row_count == 10 - len(doomed), what="table follows")
+        assert app.reread_trials == [list(app.plan.trials)[0]]
+        assert not any(os.path.exists(p) for p in doomed)

@@ -804,9 +804,10 @@ class CheckpointApp(App[None]):
                     failed.append((outcome.path, outcome.reason))
                 self.post_message(DeletionProgress(done, total, outcome.path, outcome.deleted, outcome.reason))
         except Exception as exc:  # execute promises not to raise; if it does, say so in one line
-            self.post_message(DeletionFinished(deleted, failed, freed, error=str(exc) or type(exc).__name__))
+            self.post_message(DeletionFinished(deleted, failed, freed, error=str(exc) or type(exc).__name__,
+                                               trial_ids=request.trials))
             return
-        self.post_message(DeletionFinished(deleted, failed, freed))
+        self.post_message(DeletionFinished(deleted, failed, freed, trial_ids=request.trials))
 
     def on_deletion_progress(self, message: DeletionProgress) -> None:
         self.activity = f"deleting {message.done}/{message.total}"
@@ -827,9 +828,9 @@ class CheckpointApp(App[None]):
             else:
                 self.notify(text)
         # The watcher will see the directories go too; re-reading now makes the table follow
-        # even when nothing watches the run.
-        affected = {c.trial_id for c in self.table.rows} | {""}
-        self.queue_reread(affected)
+        # even when nothing watches the run. Only the trials it deleted from: on a big run the
+        # others are most of 1,000.
+        self.queue_reread(set(message.trial_ids) | {""})
 
     # ---- sizes ----------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="sizes")

@@ -76,6 +76,7 @@ class DeletionFinished(Message):
     failed: list[tuple[str, str]]  # (path, reason)
     freed_bytes: int
     error: str | None = None  # the whole deletion could not start (e.g. prepare refused)
+    trial_ids: list[str] = field(default_factory=list)  # the trials it touched
 
 
 @dataclass

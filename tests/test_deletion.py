@@ -208,7 +208,10 @@ def test_never_tune_restore_point(ray_run, monkeypatch):
 
 
 def _set_status(root: Path, status: str) -> None:
-    state = next(root.glob("experiment_state-*.json"))
+    _set_status_in(next(root.glob("experiment_state-*.json")), status)
+
+
+def _set_status_in(state: Path, status: str) -> None:
     data = json.loads(state.read_text())
     for item in data["trial_data"]:
         info = json.loads(item[0])
@@ -227,6 +230,63 @@ def test_running_trial_grace(ray_run):
     assert all("RUNNING" in o.reason for o in out)
     old_enough = prepare(plan(read_run(str(root)), K3), grace_seconds=0)
     assert all(o.deleted for o in execute(old_enough))
+
+
+def test_a_trial_is_read_once_for_all_its_deletions_while_nothing_changes(ray_run, monkeypatch):
+    """13 deletions in 3 trials: 3 fresh reads (a big sweep deletes ~96 per trial)."""
+    from ckpt_tui.core.readers import tune
+
+    root = ray_run("keep_all")
+    request = prepare(plan(read_run(str(root)), K3))
+    reads: list[str] = []
+    original = tune.read_trial
+    monkeypatch.setattr(tune, "read_trial", lambda run, path, tid: reads.append(tid) or original(run, path, tid))
+    out = list(execute(request))
+    assert len(out) == 13 and all(o.deleted for o in out)
+    assert sorted(reads) == sorted({i.trial_id for i in request.items})
+
+
+def test_a_report_appended_between_two_deletions_of_a_trial_is_seen(ray_run):
+    """The fresh read is reused only while result.json is unchanged: the second item of a
+    trial, made the best by a rewrite after the first was deleted, is kept."""
+    root = ray_run("keep_all")
+    request = prepare(plan(read_run(str(root)), K3))
+    first = request.items[0]
+    second = next(i for i in request.items[1:] if i.trial_id == first.trial_id)
+    result = Path(os.path.dirname(first.path)) / "result.json"
+    outcomes = {}
+    for outcome in execute(request):
+        outcomes[outcome.path] = outcome
+        if outcome.path == first.path:
+            lines = result.read_text().splitlines()
+            lines = [json.dumps({**json.loads(line), "loss": -1.0})
+                     if f'"checkpoint_dir_name": "{second.name}"' in line else line for line in lines]
+            result.write_text("\n".join(lines) + "\n")
+    assert outcomes[first.path].deleted
+    assert not outcomes[second.path].deleted and "keeps it now" in outcomes[second.path].reason
+    assert os.path.isdir(second.path)
+
+
+@pytest.mark.parametrize("how", ["rewritten", "new file"])
+def test_experiment_state_changed_between_two_deletions_is_seen(ray_run, how):
+    """Tune marks the trials RUNNING after the first deletion, by rewriting its state file or
+    by writing a newer one: every later item is young for a RUNNING trial, and kept."""
+    root = ray_run("keep_all")
+    request = prepare(plan(read_run(str(root)), K3), grace_seconds=1e9)
+    _set_status(root, "TERMINATED")  # as it was; the change comes after the first deletion
+    outcomes = []
+    for outcome in execute(request):
+        outcomes.append(outcome)
+        if len(outcomes) == 1:
+            if how == "new file":
+                state = next(root.glob("experiment_state-*.json"))
+                newer = root / "experiment_state-2099-01-01_00-00-00.json"
+                newer.write_text(state.read_text())
+                _set_status_in(newer, "RUNNING")
+            else:
+                _set_status(root, "RUNNING")
+    assert outcomes[0].deleted
+    assert outcomes[1:] and all(not o.deleted and "RUNNING" in o.reason for o in outcomes[1:])
 
 
 def test_train_v2_snapshot_rewritten_with_backup(ray_run, tmp_path):

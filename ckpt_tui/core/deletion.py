@@ -314,6 +314,8 @@ class _Context:
         self.own_snapshot: Optional[tuple] = None  # (ino, mtime_ns) of the snapshot we last wrote
         self.foreign_snapshot_mtime: Optional[float] = None  # its mtime before we first wrote it
         self._state_cache: dict = {}
+        self._state_files: dict = {}  # directory -> (mtime_ns, listed_at_ns, newest state file)
+        self._fresh: dict = {}  # trial id -> (signature, Run, Trial, Plan): see fresh_plan
 
     # --- fresh reads -----------------------------------------------------------------------
     def fresh_trial(self, trial_id: str) -> tuple[Run, Optional[Trial]]:
@@ -339,13 +341,74 @@ class _Context:
         run.trials[trial_id] = trial
         return run, trial
 
+    def fresh_plan(self, trial_id: str):
+        """(Run, Trial or None, Plan or None): the trial read from disk and planned, as
+        ``fresh_trial`` and ``plan`` give them, reused while nothing a decision depends on has
+        changed: the trial dir (same inode), its result.json (size, mtime, ctime, inode) and
+        the experiment state (statuses, restore points). Which checkpoint dirs exist does not
+        enter a decision (ranks count the history), so deleting 96 checkpoints of a trial
+        reads it once, not 96 times. Train v2 rewrites its snapshot at each deletion: read
+        afresh every time."""
+        from ckpt_tui.core.retention import plan
+
+        req = self.request
+        key = self._fresh_signature(trial_id)
+        cached = self._fresh.get(trial_id)
+        if key is not None and cached is not None and cached[0] == key:
+            return cached[1:]
+        run, trial = self.fresh_trial(trial_id)
+        fresh_plan = plan(run, req.config, pinned=req.pinned) if trial is not None else None
+        if key is not None:
+            self._fresh[trial_id] = (key, run, trial, fresh_plan)
+        return run, trial, fresh_plan
+
+    def _fresh_signature(self, trial_id: str) -> Optional[tuple]:
+        from ckpt_tui.core.readers import tune
+
+        req = self.request
+        if req.layout == TUNE:
+            trial_dir, state_dir = os.path.join(req.root, trial_id), req.root
+        elif req.layout == TUNE_TRIAL:
+            trial_dir, state_dir = req.root, os.path.dirname(req.root)
+        else:
+            return None
+        try:
+            d = os.stat(trial_dir)
+            r = os.stat(os.path.join(trial_dir, tune.RESULT))
+        except OSError:
+            return None  # read afresh, and let the reader say what is wrong
+        state = self._state_file(state_dir)
+        try:
+            st = os.stat(state) if state is not None else None
+        except OSError:
+            return None
+        return ((d.st_dev, d.st_ino), (r.st_size, r.st_mtime_ns, r.st_ctime_ns, r.st_ino),
+                state, None if st is None else (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+
+    def _state_file(self, directory: str) -> Optional[str]:
+        """The newest experiment_state-*.json in ``directory``. The listing (1,000 entries in a
+        big run's root) is reused while the directory's mtime is unchanged and was already
+        in the past when we listed it: a change in the same clock tick as the listing would
+        not move the mtime, so a listing made that close to the last change is not trusted."""
+        try:
+            mtime_ns = os.stat(directory).st_mtime_ns
+        except OSError:
+            return None
+        cached = self._state_files.get(directory)
+        if cached is not None and cached[0] == mtime_ns and cached[1] - mtime_ns > _SETTLED_NS:
+            return cached[2]
+        listed_at = time.time_ns()
+        files = sorted(glob.glob(os.path.join(glob.escape(directory), "experiment_state-*.json")))
+        newest = files[-1] if files else None
+        self._state_files[directory] = (mtime_ns, listed_at, newest)
+        return newest
+
     def tune_state(self, directory: str) -> tuple[dict, dict]:
         """(status by trial dir, restore-from checkpoint name by trial dir) from the newest
         experiment_state-*.json, cached while that file is unchanged."""
-        files = sorted(glob.glob(os.path.join(glob.escape(directory), "experiment_state-*.json")))
-        if not files:
+        path = self._state_file(directory)
+        if path is None:
             return {}, {}
-        path = files[-1]
         try:
             st = os.stat(path)
         except OSError:
@@ -409,12 +472,15 @@ def read_tune_state(path: str) -> tuple[dict, dict]:
     return statuses, points
 
 
+_SETTLED_NS = 100_000_000  # a directory listing this long after its mtime can be reused
+
+
 def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _delete_one(ctx: _Context, item: Item) -> Outcome:
-    from ckpt_tui.core.retention import explain, plan
+    from ckpt_tui.core.retention import explain
 
     req = ctx.request
     path = item.path
@@ -439,13 +505,12 @@ def _delete_one(ctx: _Context, item: Item) -> Outcome:
             raise _Skip(f"resolves outside the run directory ({display_name(real)})")
 
     # 3. a fresh read and a fresh plan still delete it; not the latest; not Tune's restore point
-    fresh_run, trial = ctx.fresh_trial(item.trial_id)
+    fresh_run, trial, fresh_plan = ctx.fresh_plan(item.trial_id)
     if trial is None:
         raise _Skip("its trial is no longer on disk")
     fresh = next((c for c in trial.checkpoints if c.path == path or c.name == item.name), None)
     if fresh is None:
         raise _Skip("no longer listed as a checkpoint of its trial")
-    fresh_plan = plan(fresh_run, req.config, pinned=req.pinned)
     decision = fresh_plan.decisions.get(fresh)
     if decision is None:
         raise _Skip("no longer planned (not found in a fresh plan)")

@@ -359,6 +359,8 @@ class _Context:
         run, trial = self.fresh_trial(trial_id)
         fresh_plan = plan(run, req.config, pinned=req.pinned) if trial is not None else None
         if key is not None:
+            if len(self._fresh) >= 4:  # items come trial by trial: a few trials' worth is enough
+                self._fresh.clear()
             self._fresh[trial_id] = (key, run, trial, fresh_plan)
         return run, trial, fresh_plan
 

@@ -321,3 +321,25 @@ async def test_a_deletion_rereads_only_the_trials_it_deleted_from(tmp_path):
         await wait_for(pilot, lambda: app.table.row_count == 10 - len(doomed), what="table follows")
         assert app.reread_trials == [list(app.plan.trials)[0]]
         assert not any(os.path.exists(p) for p in doomed)
+
+
+async def test_deletion_progress_is_shown_a_few_times_a_second_and_ends_at_the_total(tmp_path, monkeypatch):
+    """One progress update per checkpoint would mean 96,000 summary redraws on a big prune."""
+    seen: list[tuple[int, int]] = []
+    original = CheckpointApp.on_deletion_progress
+
+    def counting(self, message) -> None:
+        seen.append((message.done, message.total))
+        original(self, message)
+
+    monkeypatch.setattr(CheckpointApp, "on_deletion_progress", counting)
+    root = copy_run("keep_all", tmp_path)
+    app = make_app(root, K3_MIN)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.table.row_count == 24, what="rows")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDeleteScreen), what="confirm dialog")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not app.deleting, what="deletion done")
+    assert seen and seen[-1] == (13, 13)
+    assert len(seen) < 13

@@ -109,3 +109,25 @@ async def test_delete_while_ranking_asks_about_the_whole_plan(tmp_path, slices):
         expected = eager(path, K3_MIN.with_changes(num_to_keep=2))
         assert app.screen.count == expected.delete_count
         await pilot.press("escape")
+
+
+async def test_a_dismissed_dialog_is_not_frozen_alive_with_the_new_rankings(tmp_path, slices):
+    """After new rankings the app freezes the collector's view (so full collections never walk
+    them); it collects first, or garbage such as a dismissed dialog would stay for good."""
+    import weakref
+
+    from ckpt_tui.ui.screens.choose_attribute import ChooseAttributeScreen
+
+    app = make_app(many_trials(tmp_path), K3_MIN)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.totals_plan is app.plan, what="the first plan's totals")
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChooseAttributeScreen), what="the attribute list")
+        dialog = weakref.ref(app.screen)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ChooseAttributeScreen), what="the list gone")
+        await pilot.pause(0.2)
+        app.set_config(checkpoint_score_attribute="training_iteration")  # never ranked before
+        assert not app.plan.complete
+        await wait_for(pilot, lambda: app.totals_plan is app.plan, what="totals")
+        assert dialog() is None

@@ -305,7 +305,9 @@ class CheckpointApp(App[None]):
         else:
             self._update_summary()
         if done:
-            gc.freeze()  # the trials read since the first frame are long-lived too
+            # The trials read since the first frame are long-lived too. No collection first: it
+            # would walk every one of them, and reading leaves next to no garbage.
+            gc.freeze()
             self._start_sizing()
             if self.watch_enabled:
                 # Only now: the reader's own opens would raise events in every trial dir, and
@@ -368,17 +370,27 @@ class CheckpointApp(App[None]):
         self._take_totals(plan)
         self.trial_list.refresh()
         self._update_summary()
+        self._collect_and_freeze()  # new rankings: thousands of long-lived lists
+
+    def _collect_and_freeze(self) -> None:
+        """Collect, then freeze the collector's view of everything alive. New rankings (an
+        attribute over 100,000 reports: ~10,000 lists) live as long as the run; left to the
+        collector, every full collection walks them, and a key press stalls ~130 ms. Frozen,
+        they are never looked at again. The collection first (tens of ms: it walks only what
+        is not frozen yet) frees what is already garbage (dismissed dialogs, timers), which
+        frozen would stay for good."""
+        if self.reading:
+            # The trials read so far are not frozen yet: a collection would walk them all. The
+            # freeze at the end of the read covers them.
+            return
+        gc.collect()
+        gc.freeze()
 
     def _take_totals(self, plan: Plan) -> None:
         total_bytes, _known = self._trial_stats.run_size(plan)
         self._totals = (plan.keep_count, plan.delete_count, self._reclaim_now_or_soon(plan), total_bytes)
         self.totals_plan = plan
         self._plan_warnings = plan.warnings
-        # A new attribute's rankings are ~10,000 lists over 100,000 reports that live as long
-        # as the run: left to the collector, each full collection walks them (~130 ms, a key
-        # press stalls). Frozen, it never looks at them. Plans hold no reference cycles, so
-        # nothing frozen here leaks when it is dropped.
-        gc.freeze()
 
     def _current_path(self) -> Optional[str]:
         try:
@@ -950,7 +962,7 @@ class CheckpointApp(App[None]):
         self._sizes_settled = message.sizes_known and not self.activity.startswith("sizing")
         self._keys_cache = None
         self.replan()
-        gc.freeze()  # the re-read trials are long-lived too
+        self._collect_and_freeze()  # the re-read trials are long-lived too
 
     # ---- exit -----------------------------------------------------------------------------
     def stop_watching(self) -> None:

@@ -247,10 +247,6 @@ class DemoRun:
                        "_finished": True}, f)
 
     # ---- growing -----------------------------------------------------------------------------
-    @property
-    def running_trials(self) -> list[str]:
-        return [t.dirname for t in self.trials if t.status == "RUNNING"]
-
     def step(self) -> Optional[tuple[str, str]]:
         """One new report with a checkpoint for one RUNNING trial: (trial dir name, checkpoint
         name), or None when no trial is running."""

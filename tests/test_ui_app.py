@@ -343,3 +343,12 @@ async def test_deletion_progress_is_shown_a_few_times_a_second_and_ends_at_the_t
         await wait_for(pilot, lambda: not app.deleting, what="deletion done")
     assert seen and seen[-1] == (13, 13)
     assert len(seen) < 13
+
+
+def test_metric_keys_inside_nested_dicts_are_all_offered(tmp_path):
+    """Two reports with the same top-level shape ({"eval": {...}}) but different keys inside."""
+    from tests.conftest import write_tune_run
+
+    root = write_tune_run(tmp_path / "run", [[{"eval": {"acc": 0.5}}, {"eval": {"loss": 2.0}}]])
+    keys = dict(make_app(root).metric_keys())
+    assert keys["eval/acc"] is True and keys["eval/loss"] is True

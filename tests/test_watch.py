@@ -534,3 +534,18 @@ def test_polling_sees_files_landing_in_the_newest_checkpoint(ray_run):
     future = time.time() + 5
     os.utime(newest, (future, future))  # whatever the filesystem's timestamp granularity
     assert signatures.diff(before, scanner.scan()) == {trial}
+
+
+def test_a_trial_dir_gone_between_listing_and_watching_is_not_the_inotify_limit(ray_run, watch, monkeypatch):
+    """The root is listed, then one trial dir vanishes before its watch is made: there is
+    nothing to watch there, so events stay on (counting it as a watch made read as the limit)."""
+    root = ray_run("keep_all")
+    listed = watcher_mod.RunWatcher._trial_dirs
+
+    def with_a_ghost(self):
+        return listed(self) + [str(root / "trainable_gone_00009")]
+
+    monkeypatch.setattr(watcher_mod.RunWatcher, "_trial_dirs", with_a_ghost)
+    w, batches = watch_levels(watch, root)
+    assert w.mode == "events" and w.fallback_reason is None
+    assert len(w.watched_paths) == 1 + len(trials_of(root))

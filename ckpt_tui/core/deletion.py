@@ -51,7 +51,7 @@ from datetime import datetime, timezone
 from typing import Iterable, Iterator, Optional
 
 from ckpt_tui.core.config import CheckpointConfig
-from ckpt_tui.core.disk import display_name
+from ckpt_tui.core.disk import SETTLED_NS, display_name
 from ckpt_tui.core.model import ASIDE_PREFIX, TRAIN_V2, TUNE, TUNE_TRIAL, Checkpoint, Run, Trial, is_aside
 
 STATE_DIR = ".ckpt-tui"  # hidden: Ray's scans look for checkpoint_* / experiment_state-*.json
@@ -275,7 +275,7 @@ def prepare(plan, checkpoints: Optional[Iterable[Checkpoint]] = None, grace_seco
                 stale = "a file in it was written after the plan was read"
         request.items.append(Item(
             checkpoint=ckpt, path=ckpt.path, trial_id=ckpt.trial_id, name=ckpt.name,
-            bytes=0 if fp.root[2:3] == ("l",) else fp.bytes, reason=plan.reason(ckpt),
+            bytes=fp.bytes, reason=plan.reason(ckpt),
             fingerprint=fp, stale=stale,
         ))
     return request
@@ -390,14 +390,13 @@ class _Context:
     def _state_file(self, directory: str) -> Optional[str]:
         """The newest experiment_state-*.json in ``directory``. The listing (1,000 entries in a
         big run's root) is reused while the directory's mtime is unchanged and was already
-        in the past when we listed it: a change in the same clock tick as the listing would
-        not move the mtime, so a listing made that close to the last change is not trusted."""
+        SETTLED_NS old when we listed it (see core/disk.py)."""
         try:
             mtime_ns = os.stat(directory).st_mtime_ns
         except OSError:
             return None
         cached = self._state_files.get(directory)
-        if cached is not None and cached[0] == mtime_ns and cached[1] - mtime_ns > _SETTLED_NS:
+        if cached is not None and cached[0] == mtime_ns and cached[1] - mtime_ns > SETTLED_NS:
             return cached[2]
         listed_at = time.time_ns()
         files = sorted(glob.glob(os.path.join(glob.escape(directory), "experiment_state-*.json")))
@@ -474,16 +473,11 @@ def read_tune_state(path: str) -> tuple[dict, dict]:
     return statuses, points
 
 
-_SETTLED_NS = 100_000_000  # a directory listing this long after its mtime can be reused
-
-
 def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _delete_one(ctx: _Context, item: Item) -> Outcome:
-    from ckpt_tui.core.retention import explain
-
     req = ctx.request
     path = item.path
     # 1. exists
@@ -517,8 +511,7 @@ def _delete_one(ctx: _Context, item: Item) -> Outcome:
     if decision is None:
         raise _Skip("no longer planned (not found in a fresh plan)")
     if decision.keep:
-        why = explain(decision, req.config, fresh_run.layout, fresh_plan.failing_trials.get(trial.id))
-        raise _Skip(f"a fresh read keeps it now: {why}")
+        raise _Skip(f"a fresh read keeps it now: {fresh_plan.reason(fresh)}")
     if trial.reports and trial.reports[-1].checkpoint_name == item.name:
         raise _Skip("latest checkpoint of its trial: Ray never deletes it")
     restore = ctx.restore_point(trial)

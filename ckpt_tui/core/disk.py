@@ -6,6 +6,12 @@ import os
 from typing import Optional
 
 
+# A directory listing is reused only while the directory's mtime is unchanged and was at least
+# this old when the listing was made: a change in the same timestamp tick (1 s or 2 s on some
+# filesystems) would not move the mtime.
+SETTLED_NS = 3_000_000_000
+
+
 def display_name(name: str) -> str:
     """A name that prints: undecodable bytes (kept by surrogateescape) shown as U+FFFD."""
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import numbers
 
 MISSING = object()
@@ -47,6 +46,4 @@ def is_number(value) -> bool:
     return isinstance(value, numbers.Number) and not isinstance(value, complex)
 
 
-def is_nan(value) -> bool:
-    return isinstance(value, float) and math.isnan(value)
 

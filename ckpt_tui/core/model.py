@@ -61,10 +61,6 @@ class Trial:
     warnings: list[str] = field(default_factory=list)
     report_count: int = 0  # every result line, with or without a checkpoint
 
-    @property
-    def size_bytes(self) -> int:
-        return sum(c.size_bytes or 0 for c in self.checkpoints)
-
 
 @dataclass(eq=False)
 class Run:

@@ -742,7 +742,7 @@ def _rank_trial(trial: Trial, attr: Optional[str], order: str, train_v2: bool) -
     elif all_append:
         ranking = list(range(n - 1, -1, -1))  # best first: newest first
     elif any_append and not _appends_keep_order(
-            keys := [(False, _NEG_INF) if nan[i] or bad[i] else (True, floats[i]) for i in range(n)],
+            keys := [_NAN_KEY if nan[i] or bad[i] else (True, floats[i]) for i in range(n)],
             appended):
         # Ray's list goes unsorted after an append: replay it step by step (per num_to_keep).
         r.keys, r.appended = _key_codes(keys), appended

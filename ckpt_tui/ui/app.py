@@ -42,7 +42,7 @@ from ckpt_tui.ui.messages import (
 )
 from ckpt_tui.ui.screens.choose_attribute import RECENCY, ChooseAttributeScreen
 from ckpt_tui.ui.screens.choose_columns import ChooseColumnsScreen
-from ckpt_tui.ui.screens.confirm_delete import ConfirmDeleteScreen
+from ckpt_tui.ui.screens.confirm_delete import MAX_PATHS_SHOWN, ConfirmDeleteScreen
 from ckpt_tui.ui.screens.help import HelpScreen
 from ckpt_tui.ui.screens.number_input import NumberInputScreen
 from ckpt_tui.ui.screens.text_list import TextListScreen
@@ -70,13 +70,15 @@ def _trial_metric_keys(trial) -> dict[str, bool]:
     seen_shapes: set = set()
     for report in trial.reports:
         metrics = report.metrics
-        # Reports of one trainable mostly share a shape: flatten each shape once.
-        shape = tuple(map(type, metrics.values()))
-        shape = (tuple(metrics), shape)
+        # Reports of one trainable mostly share a shape: flatten each shape once. A nested
+        # dict's shape is its flattened keys (two {"eval": {...}} can hold different keys).
+        types = tuple(map(type, metrics.values()))
+        flat = flatten(metrics) if dict in types else metrics
+        shape = (tuple(flat), types if flat is metrics else tuple(map(type, flat.values())))
         if shape in seen_shapes:
             continue
         seen_shapes.add(shape)
-        for key, value in flatten(metrics).items():
+        for key, value in flat.items():
             numeric[key] = numeric.get(key, False) or is_number(value)
     return numeric
 
@@ -780,9 +782,9 @@ class CheckpointApp(App[None]):
         stale = [i for i in request.items if i.stale]
         if stale:
             scope += f"\n! {len(stale)} changed since the run was read and will be skipped."
-        paths = [
+        paths = [  # only what the dialog shows: formatting 96,000 paths would stall a second
             relative_path(i.path, self.run_model.root, self.shown_root) + (f"  (changed: {i.stale})" if i.stale else "")
-            for i in request.items
+            for i in request.items[:MAX_PATHS_SHOWN]
         ]
         trials = [short_trial(t) for t in request.trials]
 
@@ -962,7 +964,8 @@ class CheckpointApp(App[None]):
         self._sizes_settled = message.sizes_known and not self.activity.startswith("sizing")
         self._keys_cache = None
         self.replan()
-        self._collect_and_freeze()  # the re-read trials are long-lived too
+        if message.sizes_known:  # the second of the pair: the first would collect in vain
+            self._collect_and_freeze()  # the re-read trials are long-lived too
 
     # ---- exit -----------------------------------------------------------------------------
     def stop_watching(self) -> None:

@@ -19,13 +19,14 @@ import re
 import time
 from typing import Optional
 
+from ckpt_tui.core.disk import SETTLED_NS
 from ckpt_tui.core.model import TUNE
 from ckpt_tui.watch.paths import RUN_LEVEL
 
 _CHECKPOINT = re.compile(r"^checkpoint_")
 _STAT_FILES = ("result.json", "params.json", "checkpoint_manager_snapshot.json")
 _NEWEST = 2
-_RECENT_NS = 3_000_000_000  # re-list a dir whose mtime is this close to now
+_RECENT_NS = SETTLED_NS  # re-list a dir whose mtime is this close to now
 
 Signature = tuple
 Scan = tuple  # (run-level signature, {trial id: signature})

@@ -240,13 +240,15 @@ class RunWatcher:
                 # handler gives it a watch; those listed below get theirs here.
                 self._levels_observer = observer
                 observer.start()
-                needed = 1
                 for path in self._trial_dirs():
                     reason = self._watch_trial(observer, path)
                     if reason is not None:
                         self._abandon_observer(observer)
                         return reason
-                    needed += 1
+                # The watches made, not the dirs listed: a dir gone since the listing (or not
+                # ours to watch) gets none, and must not read as the inotify limit.
+                with self._watches_lock:
+                    needed = 1 + len(self._trial_watches)
         except Exception as exc:  # noqa: BLE001 - any failure means: poll
             self._abandon_observer(observer)
             return _reason_for(exc)

@@ -180,7 +180,7 @@ def _read_results(trial: Trial, path: str) -> None:
         _add_reports(trial, numbers, objects)
     else:
         _read_results_line_by_line(trial, shown, lines)
-    first = min((i for i in (data.find(b"NaN"), data.find(b"Infinity")) if i >= 0), default=-1)
+    first = min((i for i in map(data.find, _NONFINITE) if i >= 0), default=-1)
     if first >= 0:
         line_number = data.count(b"\n", 0, first) + 1
         trial.warnings.append(

@@ -35,10 +35,10 @@ class ConfirmDeleteScreen(ModalScreen[bool]):
         head.append(f" ({self.size_text}) from {len(self.trials)} {t_noun}?\n")
         head.append(self.scope + "\n")
         head.append("Each path is checked against disk again just before it is removed.")
-        shown = self.paths[:MAX_PATHS_SHOWN]
+        shown = self.paths[:MAX_PATHS_SHOWN]  # the caller may pass only these
         listing = "\n".join(f"✗ {p}" for p in shown)
-        if len(self.paths) > len(shown):
-            listing += f"\n… and {len(self.paths) - len(shown)} more"
+        if self.count > len(shown):
+            listing += f"\n… and {self.count - len(shown)} more"
         with Vertical(classes="dialog", id="confirm-box"):
             yield Static("Delete checkpoints", classes="dialog-title")
             yield Static(head, id="confirm-summary")

@@ -6,7 +6,6 @@ import time
 from collections.abc import Sequence
 from typing import Callable, Optional
 
-from rich.style import Style
 
 from ckpt_tui.core.metrics import MISSING, lookup
 from ckpt_tui.core.model import Checkpoint
@@ -142,9 +141,6 @@ class CheckpointTable(LineTable):
         if self.plan is None:
             return []
         return self.plan.order.keys()
-
-    def row_style(self, index: int) -> Optional[Style]:
-        return None
 
     def row_cells(self, index: int) -> Cells:
         ckpt = self.rows[index]

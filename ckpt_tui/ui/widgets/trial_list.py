@@ -8,7 +8,7 @@ from typing import Optional
 
 from rich.style import Style
 
-from ckpt_tui.ui.format import fit, human_bytes, short_count, short_trial
+from ckpt_tui.ui.format import fit, human_bytes, short_count
 from ckpt_tui.ui.widgets.line_table import Cells, Column, LineTable
 
 
@@ -89,6 +89,3 @@ def kept_text(kept: Optional[int], total: int, width: int = 0) -> str:
     text = f"{kept_part}/{short_count(total)}"
     return kept_part if width and len(text) > width else text
 
-
-def trial_label(trial_id: str) -> str:
-    return short_trial(trial_id)

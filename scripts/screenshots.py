@@ -51,7 +51,9 @@ async def shoot(tmp: Path, name: str, size: tuple[int, int], keys: list[str], wa
             await pilot.press(key)
         if wait_for is not None:
             deadline = time.monotonic() + 20
-            while not wait_for(app) and time.monotonic() < deadline:
+            while not wait_for(app):
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"screenshots/{name}.svg: the screen never got there")
                 await pilot.pause(0.05)
         await pilot.pause()
         app.save_screenshot(filename=f"{name}.svg", path=str(OUT))
@@ -75,7 +77,9 @@ async def shoot_big_run(tmp: Path) -> None:
     app = CheckpointApp(run, config, watch=False, now=lambda: NOW, shown_root="sweep")
     async with app.run_test(size=(120, 35)) as pilot:
         deadline = time.monotonic() + 20
-        while app.totals_plan is not app.plan and time.monotonic() < deadline:
+        while app.totals_plan is not app.plan:
+            if time.monotonic() > deadline:
+                raise SystemExit("screenshots/big-run.svg: the plan's totals never came")
             await pilot.pause(0.05)
         await pilot.pause()
         app.save_screenshot(filename="big-run.svg", path=str(OUT))

@@ -242,6 +242,7 @@ def test_read_only_dir_with_chmod(tmp_path):
         out = list(execute(request))
     finally:
         os.chmod(trial, 0o755)
+    assert any(o.trial_id == trial.name for o in out)  # the locked trial was reached
     for o in out:
         if o.trial_id == trial.name:
             assert not o.deleted and "left whole" in o.reason and os.path.isdir(o.path)
@@ -419,6 +420,7 @@ def test_writer_thread_during_prune(tmp_path):
         stop.set()
         thread.join()
     after = tree_state(tmp_path)
+    assert added and len(outcomes) == len(request.items) and any(o.deleted for o in outcomes)
     assert all(o.reason for o in outcomes if not o.deleted)  # each skip says why
     lost = bytes_lost(before, after, planned_paths(request), appended=True)
     assert lost == 0

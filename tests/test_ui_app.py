@@ -17,8 +17,9 @@ from ckpt_tui.ui.screens.choose_attribute import ChooseAttributeScreen
 from ckpt_tui.ui.screens.confirm_delete import ConfirmDeleteScreen
 from ckpt_tui.ui.screens.help import HelpScreen
 from ckpt_tui.ui.screens.number_input import NumberInputScreen
+from tests.conftest import RAY_RUNS
 
-RUNS = Path(__file__).parent / "ray_runs"
+RUNS = RAY_RUNS
 SIZE = (120, 35)
 TIMEOUT = 20.0  # generous: a loaded 2-core machine must not make these flaky
 
@@ -45,8 +46,10 @@ def make_app(path: Path, config: CheckpointConfig | None = None, **kw) -> Checkp
 
 
 def marks(app: CheckpointApp) -> dict[str, bool]:
-    """What the table shows: checkpoint path -> kept?"""
-    return {c.path: app.plan.decisions[c].keep for c in app.table.rows}
+    """What the table shows: checkpoint path -> kept? (under the plan the table draws with,
+    which must be the app's current one)"""
+    assert app.table.plan is app.plan
+    return {c.path: app.table.plan.decisions[c].keep for c in app.table.rows}
 
 
 K3_MIN = CheckpointConfig(num_to_keep=3, checkpoint_score_attribute="loss", checkpoint_score_order="min")
@@ -247,7 +250,7 @@ async def test_help_warnings_and_copy(tmp_path):
         assert app.screen.__class__.__name__ == "TextListScreen"
         await pilot.press("escape")
         await pilot.press("q")
-    assert app.return_code in (0, None)
+    assert app.return_code == 0
 
 
 async def test_works_at_80x24_and_on_train_v2(tmp_path):
@@ -283,7 +286,8 @@ async def test_filter_matches_the_path_within_the_run_and_keeps_the_ranking(tmp_
 
         async def shown(text: str) -> list[str]:
             app.query_one("#filter").value = text
-            await pilot.pause()
+            # The rows follow the input's Changed message: wait for it, not for one pause.
+            await wait_for(pilot, lambda: app.text_filter == text, what=f"the filter {text!r}")
             return [c.path for c in app.table.rows]
 
         # The run's directory name is in every absolute path, and matches nothing here.
@@ -352,3 +356,13 @@ def test_metric_keys_inside_nested_dicts_are_all_offered(tmp_path):
     root = write_tune_run(tmp_path / "run", [[{"eval": {"acc": 0.5}}, {"eval": {"loss": 2.0}}]])
     keys = dict(make_app(root).metric_keys())
     assert keys["eval/acc"] is True and keys["eval/loss"] is True
+
+
+async def test_a_worker_message_handled_during_shutdown_is_harmless(tmp_path):
+    """The sizes pass can finish while the app closes; its message re-plans and rewrites the
+    summary after the widgets are gone. That must not end in an internal error."""
+    app = make_app(copy_run("keep_all", tmp_path), K3_MIN)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.table.row_count == 24, what="rows")
+    assert not app.summary.is_attached
+    app.replan()  # what on_sizes_filled does

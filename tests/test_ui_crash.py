@@ -7,8 +7,9 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from tests.conftest import RAY_RUNS
 
-RUNS = Path(__file__).parent / "ray_runs"
+RUNS = RAY_RUNS
 
 
 def test_internal_error_is_one_line_and_the_traceback_goes_to_a_file(tmp_path):

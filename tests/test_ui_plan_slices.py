@@ -67,6 +67,7 @@ async def test_rows_show_the_new_plan_at_once_and_totals_follow(tmp_path, slices
         truth = {c.path: d.keep for c, d in expected.walk()}
         # Every row on screen already shows the new plan's mark.
         table = app.table
+        assert table.plan is app.plan
         top = int(table.scroll_offset.y)
         for i in range(top, min(table.row_count, top + table.size.height - 1)):
             ckpt = table.rows[i]

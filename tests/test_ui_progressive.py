@@ -15,8 +15,9 @@ from ckpt_tui.ui.app import CheckpointApp
 from ckpt_tui.ui.launch import start_reading
 
 from tests.test_ui_app import K3_MIN, SIZE, copy_run, marks, wait_for
+from tests.conftest import RAY_RUNS
 
-RUNS = Path(__file__).parent / "ray_runs"
+RUNS = RAY_RUNS
 
 
 def gated_reading(full: Run, gate: threading.Semaphore):

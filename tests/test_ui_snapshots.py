@@ -16,8 +16,9 @@ from ckpt_tui.core.config import CheckpointConfig
 from ckpt_tui.core.readers import read_run
 from ckpt_tui.ui.app import CheckpointApp
 from ckpt_tui.ui.screens.confirm_delete import ConfirmDeleteScreen
+from tests.conftest import RAY_RUNS
 
-RUNS = Path(__file__).parent / "ray_runs"
+RUNS = RAY_RUNS
 SIZE = (120, 35)
 WRITTEN = 1_795_825_000.0  # the checkpoints' mtime, in the run's own time (2026-11-28)
 NOW = WRITTEN + 5 * 3600.0  # five hours later

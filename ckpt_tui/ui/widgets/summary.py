@@ -29,6 +29,10 @@ class Summary(Static):
         warnings: int,
         scope: str,
     ) -> None:
+        if not self.is_attached:
+            # A worker's message (sizes done, a re-read) handled while the app shuts down:
+            # the widget is gone, and with it its component styles.
+            return
         label = self.get_component_rich_style("summary--label")
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append("run ", style=label)

@@ -13,7 +13,8 @@ import sys
 from typing import Optional
 
 from ckpt_tui.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, config_from_args
-from ckpt_tui.core.deletion import clean_leftovers, execute, find_leftovers, leftover_size, prepare
+from ckpt_tui.core.deletion import (clean_leftovers, default_log_path, execute, find_leftovers, leftover_size,
+                                    prepare)
 from ckpt_tui.core.disk import display_name
 from ckpt_tui.core.readers import read_run
 from ckpt_tui.core.retention import plan as make_plan
@@ -33,11 +34,6 @@ def human_bytes(n: Optional[int]) -> str:
         if value < 1000 or unit == "PB":
             return f"{value:.1f} {unit}"
     return f"{n} B"  # pragma: no cover
-
-
-def gb(n: int) -> str:
-    """The size in the confirmation prompt ("1.2 GB", or smaller units below a megabyte)."""
-    return human_bytes(n)
 
 
 def _plural(n: int, word: str) -> str:
@@ -102,8 +98,8 @@ def prune_mode(args) -> int:
             print(f"  {display_name(p)}  {human_bytes(sizes[p])}", file=out)
         if dry:
             print(f"Would remove {_plural(len(leftovers), 'leftover')} ({human_bytes(total)}).", file=out)
-        elif yes or _ask(f"Remove {_plural(len(leftovers), 'leftover')} ({gb(total)})?"):
-            for o in clean_leftovers(leftovers, root=run.root, log_path=None if dry else _log_path(run)):
+        elif yes or _ask(f"Remove {_plural(len(leftovers), 'leftover')} ({human_bytes(total)})?"):
+            for o in clean_leftovers(leftovers, root=run.root, log_path=default_log_path(run.root)):
                 if o.deleted:
                     print(f"removed leftover {display_name(o.path)} ({human_bytes(o.bytes)})", file=out)
                 else:
@@ -119,11 +115,11 @@ def prune_mode(args) -> int:
     if dry:
         for c in todo:
             print(f"would delete {display_name(c.path)}  {human_bytes(c.size_bytes)}  ({plan.reason(c)})", file=out)
-        print(f"Would delete {_plural(len(todo), 'checkpoint')} ({gb(plan.reclaim_bytes)}). "
+        print(f"Would delete {_plural(len(todo), 'checkpoint')} ({human_bytes(plan.reclaim_bytes)}). "
               "Dry run: nothing was touched.", file=out)
         return EXIT_OK
 
-    request = prepare(plan, grace_seconds=grace)  # what the user sees is what gets checked
+    request = prepare(plan, todo, grace_seconds=grace)  # what the user sees is what gets checked
     n = len(request.items)
     if not yes:
         for item in request.items[:LIST_LIMIT]:
@@ -131,7 +127,7 @@ def prune_mode(args) -> int:
         if n > LIST_LIMIT:
             print(f"  ... and {n - LIST_LIMIT} more", file=out)
         out.flush()
-        if not _ask(f"Delete {_plural(n, 'checkpoint')} ({gb(request.total_bytes)})?"):
+        if not _ask(f"Delete {_plural(n, 'checkpoint')} ({human_bytes(request.total_bytes)})?"):
             print("Nothing deleted.", file=out)
             return EXIT_PARTIAL if problems else EXIT_OK
 
@@ -147,13 +143,8 @@ def prune_mode(args) -> int:
             _err(f"skipped {display_name(o.path)}: {o.reason}")
         out.flush()
     skipped = n - deleted
-    print(f"Deleted {_plural(deleted, 'checkpoint')} ({gb(freed)})"
+    print(f"Deleted {_plural(deleted, 'checkpoint')} ({human_bytes(freed)})"
           + (f"; {skipped} skipped or failed (see above)" if skipped else "")
           + f". Log: {display_name(request.log_path)}", file=out)
     return EXIT_PARTIAL if problems else EXIT_OK
 
-
-def _log_path(run) -> str:
-    from ckpt_tui.core.deletion import default_log_path
-
-    return default_log_path(run.root)

@@ -315,7 +315,7 @@ class _Context:
         self.foreign_snapshot_mtime: Optional[float] = None  # its mtime before we first wrote it
         self._state_cache: dict = {}
         self._state_files: dict = {}  # directory -> (mtime_ns, listed_at_ns, newest state file)
-        self._fresh: dict = {}  # trial id -> (signature, Run, Trial, Plan): see fresh_plan
+        self._fresh: dict = {}  # trial id -> (signature, Trial, Plan, checkpoints by name)
 
     # --- fresh reads -----------------------------------------------------------------------
     def fresh_trial(self, trial_id: str) -> tuple[Run, Optional[Trial]]:
@@ -342,8 +342,8 @@ class _Context:
         return run, trial
 
     def fresh_plan(self, trial_id: str):
-        """(Run, Trial or None, Plan or None): the trial read from disk and planned, as
-        ``fresh_trial`` and ``plan`` give them, reused while nothing a decision depends on has
+        """(Trial or None, Plan or None, its checkpoints by name): the trial read from disk and
+        planned, as ``fresh_trial`` and ``plan`` give them, reused while nothing a decision depends on has
         changed: the trial dir (same inode), its result.json (size, mtime, ctime, inode) and
         the experiment state (statuses, restore points). Which checkpoint dirs exist does not
         enter a decision (ranks count the history), so deleting 96 checkpoints of a trial
@@ -358,11 +358,12 @@ class _Context:
             return cached[1:]
         run, trial = self.fresh_trial(trial_id)
         fresh_plan = plan(run, req.config, pinned=req.pinned) if trial is not None else None
+        by_name = {c.name: c for c in trial.checkpoints} if trial is not None else {}
         if key is not None:
             if len(self._fresh) >= 4:  # items come trial by trial: a few trials' worth is enough
                 self._fresh.clear()
-            self._fresh[trial_id] = (key, run, trial, fresh_plan)
-        return run, trial, fresh_plan
+            self._fresh[trial_id] = (key, trial, fresh_plan, by_name)
+        return trial, fresh_plan, by_name
 
     def _fresh_signature(self, trial_id: str) -> Optional[tuple]:
         from ckpt_tui.core.readers import tune
@@ -501,10 +502,10 @@ def _delete_one(ctx: _Context, item: Item) -> Outcome:
             raise _Skip(f"resolves outside the run directory ({display_name(real)})")
 
     # 3. a fresh read and a fresh plan still delete it; not the latest; not Tune's restore point
-    fresh_run, trial, fresh_plan = ctx.fresh_plan(item.trial_id)
+    trial, fresh_plan, by_name = ctx.fresh_plan(item.trial_id)
     if trial is None:
         raise _Skip("its trial is no longer on disk")
-    fresh = next((c for c in trial.checkpoints if c.path == path or c.name == item.name), None)
+    fresh = by_name.get(item.name)  # the item's path is its trial dir + its name
     if fresh is None:
         raise _Skip("no longer listed as a checkpoint of its trial")
     decision = fresh_plan.decisions.get(fresh)

@@ -9,7 +9,7 @@ from typing import Callable, Optional
 
 from ckpt_tui.core.metrics import MISSING, lookup
 from ckpt_tui.core.model import Checkpoint
-from ckpt_tui.core.retention import KEEP_PINNED, Plan, PlanRows
+from ckpt_tui.core.retention import KEEP_PINNED, Decision, Plan, PlanRows
 from ckpt_tui.ui.format import age_since, human_bytes, metric_text, short_trial
 from ckpt_tui.ui.widgets.line_table import Cells, Column, LineTable
 
@@ -19,13 +19,13 @@ PINNED_MARK = "✓ pinned"
 NAME_SCAN_LIMIT = 2000  # filtered views up to this many rows measure their own names
 
 
-def mark_text(plan: Plan, ckpt: Checkpoint) -> str:
-    d = plan.decisions.get(ckpt)
+def mark(d: Optional[Decision]) -> tuple[str, str]:
+    """A decision's mark and the component class that colours it."""
     if d is None:
-        return "?"
+        return "?", "checkpoint-table--muted"
     if d.code == KEEP_PINNED:
-        return PINNED_MARK
-    return KEEP_MARK if d.keep else DELETE_MARK
+        return PINNED_MARK, "checkpoint-table--pinned"
+    return (KEEP_MARK, "checkpoint-table--keep") if d.keep else (DELETE_MARK, "checkpoint-table--delete")
 
 
 class CheckpointTable(LineTable):
@@ -146,15 +146,8 @@ class CheckpointTable(LineTable):
         ckpt = self.rows[index]
         plan = self.plan
         d = plan.decisions.get(ckpt) if plan is not None else None
-        if d is None:
-            mark_style = self.get_component_rich_style("checkpoint-table--muted")
-            mark = "?"
-        elif d.code == KEEP_PINNED:
-            mark, mark_style = PINNED_MARK, self.get_component_rich_style("checkpoint-table--pinned")
-        elif d.keep:
-            mark, mark_style = KEEP_MARK, self.get_component_rich_style("checkpoint-table--keep")
-        else:
-            mark, mark_style = DELETE_MARK, self.get_component_rich_style("checkpoint-table--delete")
+        mark_text, mark_class = mark(d)
+        mark_style = self.get_component_rich_style(mark_class)
         warn = "!" if d is not None and d.note else ""
         warn_style = self.get_component_rich_style("checkpoint-table--warning") if warn else None
         attr = plan.config.checkpoint_score_attribute if plan is not None else None
@@ -165,7 +158,7 @@ class CheckpointTable(LineTable):
         rank = f"{d.rank}/{d.of}" if d is not None and d.rank is not None else "—"
         iteration = ckpt.iteration
         cells: Cells = [
-            (mark, mark_style),
+            (mark_text, mark_style),
             (warn, warn_style),
             (ckpt.name, None),
             (str(iteration) if iteration is not None else "—", None),

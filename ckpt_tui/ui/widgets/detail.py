@@ -14,7 +14,7 @@ from ckpt_tui.core.metrics import flatten
 from ckpt_tui.core.model import Checkpoint, Trial
 from ckpt_tui.core.retention import Plan, note_text
 from ckpt_tui.ui.format import age_since, human_bytes, metric_text, relative_path, short_trial
-from ckpt_tui.ui.widgets.checkpoint_table import mark_text
+from ckpt_tui.ui.widgets.checkpoint_table import mark
 from ckpt_tui.ui.widgets.score_plot import PlotPoint, ScorePlot
 
 # Keys Tune adds to every report: shown after the user's own metrics.
@@ -74,9 +74,9 @@ class DetailPane(Horizontal):
         label = self.get_component_rich_style("detail--label")
         d = plan.decisions.get(ckpt)
         text = Text(no_wrap=False)
-        mark = mark_text(plan, ckpt)
+        mark_text = mark(d)[0]
         keep = d is not None and d.keep
-        text.append(mark, style=self.get_component_rich_style("detail--keep" if keep else "detail--delete"))
+        text.append(mark_text, style=self.get_component_rich_style("detail--keep" if keep else "detail--delete"))
         text.append(f"  {ckpt.name}")
         status = trial.status if trial is not None and trial.status else ""
         text.append(f"  trial {short_trial(ckpt.trial_id)}" + (f" ({status})" if status else ""))

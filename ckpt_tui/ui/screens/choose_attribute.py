@@ -26,13 +26,15 @@ class ChooseAttributeScreen(ModalScreen[Optional[str]]):
         self.own = own
 
     def compose(self) -> ComposeResult:
-        options: list[Option] = [Option("(none) rank by recency: keep the most recent", id=RECENCY)]
+        options: list[Option] = [Option(("● " if self.current is None else "  ") + "(none) rank by recency: keep the most recent", id=RECENCY)]
         for key, numeric in self.keys:
             label = key
             if key == self.own:
                 label += "   (the run's own)"
             if not numeric:
                 label += "   (not a number: Ray would fail the trial)"
+            # The current one by a symbol, not only the highlight's shade (NO_COLOR).
+            label = ("● " if key == self.current else "  ") + label
             options.append(Option(label, id=key))
         with Vertical(classes="dialog", id="attribute-box"):
             yield Static("Score attribute", classes="dialog-title")

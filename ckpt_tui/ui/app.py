@@ -493,7 +493,9 @@ class CheckpointApp(App[None]):
         """The plan's warnings need every trial ranked: while a new plan is being ranked, the
         last complete plan's stand in (so the count does not flicker)."""
         out: list[str] = list(self._plan_warnings)
-        out.extend(self.run_model.all_warnings())
+        root, shown = self.run_model.root.rstrip(os.sep) + os.sep, self.shown_root.rstrip(os.sep) + os.sep
+        # Paths as the rest of the app shows them (the run root as given, ~ for home).
+        out.extend(w.replace(root, shown) if root != shown else w for w in self.run_model.all_warnings())
         for path in self.run_model.leftovers:
             out.append(f"interrupted deletion left {relative_path(path, self.run_model.root, self.shown_root)}")
         return out

@@ -11,6 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from ckpt_tui.ui.screens.fit import LIST_CHROME, fit_scroll
+
 RECENCY = "\0recency"  # the option that clears the attribute: rank by recency
 
 
@@ -41,7 +43,11 @@ class ChooseAttributeScreen(ModalScreen[Optional[str]]):
             yield OptionList(*options, id="attributes")
             yield Static("enter chooses · escape cancels", classes="dialog-hint")
 
+    def on_resize(self) -> None:
+        fit_scroll(self, self.query_one(OptionList), chrome=LIST_CHROME)
+
     def on_mount(self) -> None:
+        fit_scroll(self, self.query_one(OptionList), chrome=LIST_CHROME)
         option_list = self.query_one(OptionList)
         target = self.current if self.current is not None else RECENCY
         try:

@@ -10,6 +10,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from ckpt_tui.ui.screens.fit import LIST_CHROME, fit_scroll
 from ckpt_tui.ui.widgets.marked_selection_list import MarkedSelectionList
 
 
@@ -32,7 +33,11 @@ class ChooseColumnsScreen(ModalScreen[Optional[list[str]]]):
             yield MarkedSelectionList(*[(k, k, k in self.chosen) for k in self.keys], id="columns")
             yield Static("space toggles (✓ shown) · enter applies · escape cancels", classes="dialog-hint")
 
+    def on_resize(self) -> None:
+        fit_scroll(self, self.query_one(MarkedSelectionList), chrome=LIST_CHROME)
+
     def on_mount(self) -> None:
+        fit_scroll(self, self.query_one(MarkedSelectionList), chrome=LIST_CHROME)
         self.query_one(MarkedSelectionList).focus()
 
     def action_apply(self) -> None:

@@ -8,6 +8,7 @@ from textual.widget import Widget
 
 DIALOG_SHARE = 0.9  # .dialog max-height in app.tcss
 DIALOG_CHROME = 6  # border 2, title and its margin 2, hint and its margin 2
+LIST_CHROME = DIALOG_CHROME + 2  # and an option list's own border
 
 
 def fit_scroll(screen: Screen, scroll: Widget, chrome: int = DIALOG_CHROME) -> None:

@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from ckpt_tui.ui.screens.fit import LIST_CHROME, fit_scroll
 from ckpt_tui.ui.sorting import SORTS
 
 
@@ -39,10 +40,14 @@ class SortScreen(ModalScreen[Optional[str]]):
         with Vertical(classes="dialog", id="sort-box"):
             yield Static("Sort the table by", classes="dialog-title")
             yield OptionList(*options, id="sorts")
-            yield Static("a letter or enter chooses · the current again reverses · escape cancels",
+            yield Static("a letter or enter chooses (the current again: reverse) · escape cancels",
                          classes="dialog-hint")
 
+    def on_resize(self) -> None:
+        fit_scroll(self, self.query_one(OptionList), chrome=LIST_CHROME)
+
     def on_mount(self) -> None:
+        fit_scroll(self, self.query_one(OptionList), chrome=LIST_CHROME)
         option_list = self.query_one(OptionList)
         option_list.highlighted = list(SORTS).index(self.current) if self.current in SORTS else 0
         option_list.focus()

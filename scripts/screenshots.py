@@ -116,7 +116,8 @@ async def main() -> None:
     await shoot("confirm-delete-80x24-big", big, (80, 24), ["d"],
                 argv=("--num-to-keep", "3", "--score-attribute", "acc"),
                 wait_for=lambda app: isinstance(app.screen, ConfirmDeleteScreen))
-    shutil.rmtree(RESULTS / "keep_all", ignore_errors=True)
+    for name in ("keep_all", "sweep"):  # leave nothing behind
+        shutil.rmtree(RESULTS / name, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -475,7 +475,8 @@ def explain(d: Decision, config: CheckpointConfig, layout: str, failing: Optiona
         if attr and d.note not in (NOTE_NESTED_TUNE, NOTE_MISSING_TUNE):
             base = f"top {k} {_attr_phrase(config)}"
         else:
-            base = f"one of the {k} most recent" if not attr or d.note == NOTE_NESTED_TUNE else f"top {k}"
+            recent = "the most recent" if k == 1 else f"one of the {k} most recent"
+            base = recent if not attr or d.note == NOTE_NESTED_TUNE else f"top {k}"
     elif code == KEEP_LATEST:
         base = "latest checkpoint: Ray never deletes the newest"
     elif code == KEEP_UNREPORTED:
@@ -491,7 +492,7 @@ def explain(d: Decision, config: CheckpointConfig, layout: str, failing: Optiona
         elif attr:
             base = f"rank {d.rank} of {d.of}, below the top {k}"
         else:
-            base = f"rank {d.rank} of {d.of} by recency, older than the {k} most recent"
+            base = f"rank {d.rank} of {d.of} by recency, older than the {'' if k == 1 else f'{k} '}most recent"
     note = note_text(d, config, layout)
     return f"{base}; {note}" if note else base
 

@@ -20,6 +20,9 @@ COLUMN_OF_SORT["rank"] = "rank"
 KEEP_MARK = "✓ keep"
 DELETE_MARK = "✗ delete"
 PINNED_MARK = "✓ pinned"
+TRIAL_WIDTH = 30  # the trial column's widest (names are cut with "…")
+TRIAL_WIDTH_NARROW = 18  # on a table narrower than WIDE_TABLE (80 columns)
+WIDE_TABLE = 100
 NAME_SCAN_LIMIT = 2000  # filtered views up to this many rows measure their own names
 
 
@@ -109,7 +112,7 @@ class CheckpointTable(LineTable):
         ]
         if self.show_trial:
             trial_width = max((len(short_trial(t)) for t in self._trial_ids()), default=5)
-            cols.append(Column("trial", "trial", max(5, min(trial_width, 30))))
+            cols.append(Column("trial", "trial", max(5, min(trial_width, self._trial_cap()))))
         cols += [
             Column("iter", "iter", 4, "right"),
             Column("score", "score", 8, "right"),
@@ -120,6 +123,18 @@ class CheckpointTable(LineTable):
         for key in self.metric_columns:
             cols.append(Column(f"metric:{key}", key, max(9, min(len(key), 16)), "right"))
         return self._with_sort_arrow(cols)
+
+    def _trial_cap(self) -> int:
+        """The trial column's widest: narrower on a narrow table, so the figures still fit."""
+        width = self.size.width
+        return TRIAL_WIDTH if not width or width >= WIDE_TABLE else TRIAL_WIDTH_NARROW
+
+    def on_resize(self) -> None:
+        if self.plan is not None and self.columns:
+            columns = self._columns()
+            if [c.width for c in columns] != [c.width for c in self.columns]:
+                self.set_shape(columns, self.row_count, self.cursor, fixed_columns=self.fixed_columns)
+        super().on_resize()
 
     def _with_sort_arrow(self, cols: list[Column]) -> list[Column]:
         """The sorted column's title carries ↓ (first-press order) or ↑ (reversed)."""

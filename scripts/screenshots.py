@@ -118,6 +118,10 @@ async def main() -> None:
                 wait_for=lambda app: isinstance(app.screen, ConfirmDeleteScreen))
     for name in ("keep_all", "sweep"):  # leave nothing behind
         shutil.rmtree(RESULTS / name, ignore_errors=True)
+    try:
+        RESULTS.rmdir()  # only if nothing else is in it
+    except OSError:
+        pass
 
 
 if __name__ == "__main__":

@@ -179,3 +179,17 @@ async def test_sizes_being_summed_show_so_far(tmp_path):
         text = str(app.summary.render())
         assert "so far" in text and "sizing 200/2,400" in text
         await wait_for(pilot, lambda: app._sizes_settled, what="sizes")
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_sort_ties_keep_rays_order_both_ways(tmp_path, reverse):
+    from ckpt_tui.core.readers import read_run
+    from ckpt_tui.core.retention import plan
+    from ckpt_tui.ui.sorting import sort_rows
+
+    p = plan(read_run(str(copy_run("keep_all", tmp_path)), sizes=True), K3_MIN)
+    rows = sort_rows(p.ordered(), p, "trial", reverse)
+    trials = [c.trial_id for c in rows]
+    assert trials == sorted(trials, reverse=reverse)
+    for tid in set(trials):
+        assert [c for c in rows if c.trial_id == tid] == list(p.order[tid])  # best first within a trial

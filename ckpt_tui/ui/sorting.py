@@ -77,17 +77,8 @@ def sort_rows(rows: Sequence[Checkpoint], plan: Plan, key: Optional[str], revers
         fn = lambda c: short_trial(c.trial_id)
     else:
         return listed
-    decorated = sorted(range(len(listed)), key=lambda i: (fn(listed[i]), i))  # stable: Ray's order on ties
-    if reverse:
-        # Reversed on the key only, so ties still read in Ray's order (best first).
-        groups: list[list[int]] = []
-        last = object()
-        for i in decorated:
-            k = fn(listed[i])
-            if groups and k == last:
-                groups[-1].append(i)
-            else:
-                groups.append([i])
-                last = k
-        decorated = [i for g in reversed(groups) for i in g]
+    keys = [fn(c) for c in listed]
+    # Stable both ways (Python keeps equal items in order with reverse=True too): ties stay
+    # in Ray's order, best first, whichever way the column goes.
+    decorated = sorted(range(len(listed)), key=keys.__getitem__, reverse=reverse)
     return [listed[i] for i in decorated]

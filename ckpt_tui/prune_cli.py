@@ -18,26 +18,10 @@ from ckpt_tui.core.deletion import (clean_leftovers, default_log_path, execute, 
 from ckpt_tui.core.disk import display_name
 from ckpt_tui.core.readers import read_run
 from ckpt_tui.core.retention import plan as make_plan
+from ckpt_tui.core.units import human_bytes, plural as _plural
 
 LIST_LIMIT = 50  # lines of "what goes" shown before asking
 WARN_LIMIT = 10
-
-
-def human_bytes(n: Optional[int]) -> str:
-    if n is None:
-        return "? B"
-    if n < 1000:
-        return f"{n} B"
-    value = float(n)
-    for unit in ("kB", "MB", "GB", "TB", "PB"):
-        value /= 1000
-        if value < 1000 or unit == "PB":
-            return f"{value:.1f} {unit}"
-    return f"{n} B"  # pragma: no cover
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _err(msg: str) -> None:
@@ -81,10 +65,10 @@ def prune_mode(args) -> int:
     for w in warnings[:WARN_LIMIT]:
         _err(f"warning: {w}")
     if len(warnings) > WARN_LIMIT:
-        _err(f"warning: ... and {len(warnings) - WARN_LIMIT} more (see --json)")
+        _err(f"warning: ... and {len(warnings) - WARN_LIMIT:,} more (see --json)")
 
     print(f"Run {display_name(run.root)} ({run.layout}), {config.to_python()}: "
-          f"{_plural(plan.checkpoint_count, 'checkpoint')}, {plan.delete_count} to delete "
+          f"{_plural(plan.checkpoint_count, 'checkpoint')}, {plan.delete_count:,} to delete "
           f"({human_bytes(plan.reclaim_bytes)})", file=out)
 
     problems = 0
@@ -125,7 +109,7 @@ def prune_mode(args) -> int:
         for item in request.items[:LIST_LIMIT]:
             print(f"  {display_name(item.path)}  {human_bytes(item.bytes)}  ({item.reason})", file=out)
         if n > LIST_LIMIT:
-            print(f"  ... and {n - LIST_LIMIT} more", file=out)
+            print(f"  ... and {n - LIST_LIMIT:,} more", file=out)
         out.flush()
         if not _ask(f"Delete {_plural(n, 'checkpoint')} ({human_bytes(request.total_bytes)})?"):
             print("Nothing deleted.", file=out)
@@ -144,7 +128,7 @@ def prune_mode(args) -> int:
         out.flush()
     skipped = n - deleted
     print(f"Deleted {_plural(deleted, 'checkpoint')} ({human_bytes(freed)})"
-          + (f"; {skipped} skipped or failed (see above)" if skipped else "")
+          + (f"; {skipped:,} skipped or failed (see above)" if skipped else "")
           + f". Log: {display_name(request.log_path)}", file=out)
     return EXIT_PARTIAL if problems else EXIT_OK
 

@@ -2,8 +2,13 @@
 
     .venv/bin/python scripts/screenshots.py
 
-Uses a copy of tests/ray_runs/keep_all with fixed mtimes and a fixed clock, so the pictures only
-change when the app does.
+Each picture is the app as a user runs it: ``ckpt-tui RUN_DIR`` parsed by the CLI's own parser
+and opened by the same code as the ``ckpt-tui`` command (``ckpt_tui.ui.launch.build_app``), so
+the run's own ``CheckpointConfig`` is the starting config, the run is read progressively and
+watched live, and paths read as the app shows them. The settings are then changed with the keys
+a user presses. The runs are copies of tests/ray_runs/keep_all (the run Ray wrote) and a sweep
+from benchmarks/generate.py, under /tmp/ray_results/ so the paths on screen stay the same from
+one regeneration to the next; their checkpoints are dated five hours back.
 """
 
 from __future__ import annotations
@@ -12,90 +17,111 @@ import asyncio
 import os
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from ckpt_tui.core.config import CheckpointConfig  # noqa: E402
-from ckpt_tui.core.readers import read_run  # noqa: E402
-from ckpt_tui.ui.app import CheckpointApp  # noqa: E402
+from ckpt_tui.cli import build_parser  # noqa: E402
+from ckpt_tui.ui.launch import build_app  # noqa: E402
+from ckpt_tui.ui.screens.choose_attribute import ChooseAttributeScreen  # noqa: E402
 from ckpt_tui.ui.screens.confirm_delete import ConfirmDeleteScreen  # noqa: E402
+from ckpt_tui.ui.screens.help import HelpScreen  # noqa: E402
+from ckpt_tui.ui.screens.number_input import NumberInputScreen  # noqa: E402
 
 OUT = REPO / "screenshots"
-WRITTEN = 1_795_825_000.0
-NOW = WRITTEN + 5 * 3600.0
-K3_MIN = CheckpointConfig(num_to_keep=3, checkpoint_score_attribute="loss", checkpoint_score_order="min")
+RESULTS = Path("/tmp/ray_results")  # where the pictured runs live (shown in the pictures)
+AGE = 5 * 3600.0
+
+# What a user presses to go from the run's own config (keep everything) to keep 3 by loss, min.
+KEEP_3_BY_LOSS_MIN = [
+    ("n", NumberInputScreen), "ctrl+u", "3", "enter",
+    ("s", ChooseAttributeScreen), "down", "enter",  # the first metric after "(none)": loss
+    "o",
+]
 
 
-def make_app(tmp: Path) -> CheckpointApp:
-    root = tmp / "keep_all"
+def _date_back(root: Path) -> None:
+    then = time.time() - AGE
+    for ckpt in root.glob("*/checkpoint_*"):
+        for f in ckpt.rglob("*"):
+            os.utime(f, (then, then))
+        os.utime(ckpt, (then, then))
+
+
+def keep_all_copy() -> Path:
+    root = RESULTS / "keep_all"
     if root.exists():
         shutil.rmtree(root)
     shutil.copytree(REPO / "tests" / "ray_runs" / "keep_all", root)
-    for ckpt in root.glob("*/checkpoint_*"):
-        for f in ckpt.rglob("*"):
-            os.utime(f, (WRITTEN, WRITTEN))  # a checkpoint's age is its newest file's
-        os.utime(ckpt, (WRITTEN, WRITTEN))
-    run = read_run(str(root), sizes=True)
-    return CheckpointApp(run, K3_MIN, watch=False, now=lambda: NOW, shown_root="keep_all")
+    _date_back(root)
+    return root
 
 
-async def shoot(tmp: Path, name: str, size: tuple[int, int], keys: list[str], wait_for=None) -> None:
-    app = make_app(tmp)
-    async with app.run_test(size=size) as pilot:
-        await pilot.pause()
-        for key in keys:
-            await pilot.press(key)
-        if wait_for is not None:
-            deadline = time.monotonic() + 20
-            while not wait_for(app):
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"screenshots/{name}.svg: the screen never got there")
-                await pilot.pause(0.05)
-        await pilot.pause()
-        app.save_screenshot(filename=f"{name}.svg", path=str(OUT))
-    print(f"wrote screenshots/{name}.svg")
-
-
-async def shoot_big_run(tmp: Path) -> None:
-    """A sweep as the benchmarks write it (60 trials x 100 checkpoints; the reference run is
-    1,000 x 100), keep 3 by acc under max: Tune replays trials whose acc is missing here and
-    there report by report."""
+def sweep() -> Path:
+    """60 trials x 100 checkpoints as the benchmarks write them (the reference run is 1,000 x 100)."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     import generate
 
-    root = Path(generate.generate(60, 100, str(tmp / "sweep"), quiet=True))
-    for ckpt in root.glob("*/checkpoint_*"):
-        for f in ckpt.rglob("*"):
-            os.utime(f, (WRITTEN, WRITTEN))
-        os.utime(ckpt, (WRITTEN, WRITTEN))
-    run = read_run(str(root), sizes=True)
-    config = CheckpointConfig(num_to_keep=3, checkpoint_score_attribute="acc", checkpoint_score_order="max")
-    app = CheckpointApp(run, config, watch=False, now=lambda: NOW, shown_root="sweep")
-    async with app.run_test(size=(120, 35)) as pilot:
-        deadline = time.monotonic() + 20
-        while app.totals_plan is not app.plan:
-            if time.monotonic() > deadline:
-                raise SystemExit("screenshots/big-run.svg: the plan's totals never came")
-            await pilot.pause(0.05)
-        await pilot.pause()
-        app.save_screenshot(filename="big-run.svg", path=str(OUT))
-    print("wrote screenshots/big-run.svg")
+    root = Path(generate.generate(60, 100, str(RESULTS / "sweep"), force=True, quiet=True))
+    _date_back(root)
+    return root
+
+
+async def _until(pilot, what: str, condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"screenshots: the screen never got to {what}")
+        await pilot.pause(0.05)
+
+
+async def shoot(name: str, root: Path, size: tuple[int, int], keys: list, argv: tuple = (),
+                wait_for=None) -> None:
+    app = build_app(build_parser().parse_args([str(root), *argv]), str(root))
+    async with app.run_test(size=size) as pilot:
+        await _until(pilot, "the whole run, sized and watched",
+                     lambda: not app.reading and app._sizes_settled and app.watch_text.startswith("live"))
+        for key in keys:
+            if isinstance(key, tuple):
+                key, screen = key
+                await pilot.press(key)
+                await _until(pilot, f"{screen.__name__}", lambda: isinstance(app.screen, screen))
+            else:
+                await pilot.press(key)
+                await pilot.pause(0.05)
+        await _until(pilot, "the plan's totals", lambda: app.totals_plan is app.plan)
+        if wait_for is not None:
+            await _until(pilot, name, lambda: wait_for(app))
+        await pilot.pause(0.5)
+        app.save_screenshot(filename=f"{name}.svg", path=str(OUT))
+        app.stop_watching()
+    print(f"wrote screenshots/{name}.svg")
 
 
 async def main() -> None:
     OUT.mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        t = Path(tmp)
-        await shoot(t, "main", (120, 35), ["j", "j", "j"])
-        await shoot(t, "main-80x24", (80, 24), [])
-        await shoot(t, "one-trial", (120, 35), ["right_square_bracket", "m", "space", "down", "space", "enter"])
-        await shoot(t, "confirm-delete", (120, 35), ["d"], lambda app: isinstance(app.screen, ConfirmDeleteScreen))
-        await shoot(t, "help", (120, 35), ["question_mark"])
-        await shoot_big_run(t)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    run = keep_all_copy()
+    await shoot("main", run, (120, 35), KEEP_3_BY_LOSS_MIN + ["j", "j", "j"])
+    await shoot("main-80x24", run, (80, 24), KEEP_3_BY_LOSS_MIN)
+    await shoot("one-trial", run, (120, 35),
+                KEEP_3_BY_LOSS_MIN + ["right_square_bracket", "m", "space", "down", "space", "enter"])
+    await shoot("confirm-delete", run, (120, 35), KEEP_3_BY_LOSS_MIN + ["d"],
+                wait_for=lambda app: isinstance(app.screen, ConfirmDeleteScreen))
+    await shoot("help", run, (120, 35), [("question_mark", HelpScreen)])
+    big = sweep()
+    await shoot("big-run", big, (120, 35), [], argv=("--num-to-keep", "3", "--score-attribute", "acc"))
+    await shoot("confirm-delete-80x24-big", big, (80, 24), ["d"],
+                argv=("--num-to-keep", "3", "--score-attribute", "acc"),
+                wait_for=lambda app: isinstance(app.screen, ConfirmDeleteScreen))
+    for name in ("keep_all", "sweep"):  # leave nothing behind
+        shutil.rmtree(RESULTS / name, ignore_errors=True)
+    try:
+        RESULTS.rmdir()  # only if nothing else is in it
+    except OSError:
+        pass
 
 
 if __name__ == "__main__":

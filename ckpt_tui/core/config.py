@@ -84,7 +84,7 @@ def parse_num_to_keep(text: str) -> Optional[int]:
     try:
         n = int(t)
     except ValueError:
-        raise ConfigError(f"num_to_keep must be an integer >= 1 or 'none', got {text!r}") from None
+        raise ConfigError(f"num_to_keep must be an integer >= 1, or 'all' (or 'none') to keep every checkpoint, got {text!r}") from None
     if n < 1:
-        raise ConfigError(f"num_to_keep must be an integer >= 1 or 'none', got {text!r}")
+        raise ConfigError(f"num_to_keep must be an integer >= 1, or 'all' (or 'none') to keep every checkpoint, got {text!r}")
     return n

@@ -475,7 +475,8 @@ def explain(d: Decision, config: CheckpointConfig, layout: str, failing: Optiona
         if attr and d.note not in (NOTE_NESTED_TUNE, NOTE_MISSING_TUNE):
             base = f"top {k} {_attr_phrase(config)}"
         else:
-            base = f"one of the {k} most recent" if not attr or d.note == NOTE_NESTED_TUNE else f"top {k}"
+            recent = "the most recent" if k == 1 else f"one of the {k} most recent"
+            base = recent if not attr or d.note == NOTE_NESTED_TUNE else f"top {k}"
     elif code == KEEP_LATEST:
         base = "latest checkpoint: Ray never deletes the newest"
     elif code == KEEP_UNREPORTED:
@@ -491,7 +492,7 @@ def explain(d: Decision, config: CheckpointConfig, layout: str, failing: Optiona
         elif attr:
             base = f"rank {d.rank} of {d.of}, below the top {k}"
         else:
-            base = f"rank {d.rank} of {d.of} by recency, older than the {k} most recent"
+            base = f"rank {d.rank} of {d.of} by recency, older than the {'' if k == 1 else f'{k} '}most recent"
     note = note_text(d, config, layout)
     return f"{base}; {note}" if note else base
 
@@ -861,6 +862,16 @@ def _replay_literally(n: int, ik: list[int], appended: list, k: Optional[int]):
     return None, set(kept[-k:]), deleted_by, rank_then
 
 
+def _reports(n: int, verb: bool = False) -> str:
+    """'1 report', '4 reports', '96,033 reports'; with ``verb``: '1 report has', '4 reports have'."""
+    text = f"{n:,} report" + ("" if n == 1 else "s")
+    return text + ((" has" if n == 1 else " have") if verb else "")
+
+
+def _them(n: int) -> str:
+    return "it" if n == 1 else "them"
+
+
 def _run_warnings(config: CheckpointConfig, train_v2: bool, failing: dict[str, str], checkpoints: int,
                   counts: dict) -> list[str]:
     attr = config.checkpoint_score_attribute
@@ -870,21 +881,21 @@ def _run_warnings(config: CheckpointConfig, train_v2: bool, failing: dict[str, s
     if counts["nested"]:
         w.append(
             f"'{attr}' is nested: Tune sorts only on top-level keys, so it ignores it and keeps the "
-            f"most recent checkpoints (rule 3); {counts['nested']} report(s) affected"
+            f"most recent checkpoints (rule 3); {_reports(counts['nested'])} affected"
         )
     if counts["missing"]:
         if train_v2:
             w.append(
-                f"{counts['missing']} report(s) have no '{attr}': Train v2 scores them -inf"
+                f"{_reports(counts['missing'], True)} no '{attr}': Train v2 scores {_them(counts['missing'])} -inf"
                 + (", the best in min mode (rule 3)" if config.checkpoint_score_order != MAX else ", last (rule 3)")
             )
         else:
             w.append(
-                f"{counts['missing']} report(s) have no '{attr}': Tune keeps each as if it were the best "
+                f"{_reports(counts['missing'], True)} no '{attr}': Tune keeps each as if it were the best "
                 "so far (rule 3)"
             )
     if counts["nan"]:
-        w.append(f"{counts['nan']} report(s) have NaN '{attr}': NaN ranks below everything, -inf included")
+        w.append(f"{_reports(counts['nan'], True)} NaN '{attr}': NaN ranks below everything, -inf included")
     for tid, why in failing.items():
         w.append(f"trial {tid}: {why}: Ray would fail this trial (rule 5); nothing in it is deleted")
     if not counts["present"] and not counts["nested"] and not counts["nan"] and checkpoints:

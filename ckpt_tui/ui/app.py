@@ -28,7 +28,7 @@ from ckpt_tui.core.retention import Plan, plan as make_plan
 from ckpt_tui.ui import keys
 from ckpt_tui.ui.commands import CheckpointCommands
 from ckpt_tui.ui.crash import crash_line, write_crash_report
-from ckpt_tui.ui.format import home_short, human_bytes, relative_path, short_trial
+from ckpt_tui.ui.format import config_display, home_short, human_bytes, plural, relative_path, short_trial
 from ckpt_tui.ui.messages import (
     DeletionFinished,
     DeletionPrepared,
@@ -45,7 +45,9 @@ from ckpt_tui.ui.screens.choose_columns import ChooseColumnsScreen
 from ckpt_tui.ui.screens.confirm_delete import MAX_PATHS_SHOWN, ConfirmDeleteScreen
 from ckpt_tui.ui.screens.help import HelpScreen
 from ckpt_tui.ui.screens.number_input import NumberInputScreen
+from ckpt_tui.ui.screens.sort import SortScreen
 from ckpt_tui.ui.screens.text_list import TextListScreen
+from ckpt_tui.ui.sorting import column_sort, sort_rows, sort_title
 from ckpt_tui.ui.widgets.checkpoint_table import CheckpointTable
 from ckpt_tui.ui.widgets.detail import DetailPane, is_bookkeeping
 from ckpt_tui.ui.widgets.filter_input import FilterInput
@@ -87,6 +89,7 @@ SIZES_CHUNK = 200  # checkpoints summed between two looks at whether the user is
 UI_BUSY_SECONDS = 0.4
 NARROW_WIDTH = 110  # below this the trial pane starts hidden (t shows it)
 SHORT_HEIGHT = 30  # below this the detail pane is shorter
+TINY_HEIGHT = 22  # below this the detail pane is hidden: the table comes first
 RECLAIM_INLINE = 5000  # plans deleting more than this sum their bytes one frame later
 PROGRESS_SECONDS = 0.1  # a deletion's progress is shown at most this often
 PLAN_FIRST_SLICE_SECONDS = 0.008  # ranking before the first frame of a new plan
@@ -172,6 +175,9 @@ class CheckpointApp(App[None]):
         self._last_move = 0.0
         self._current_ckpt: Optional[Checkpoint] = None  # set with _current_path()
         self._detail_timer = None
+        self._sizes_totals_at = 0.0
+        self.sort_key: Optional[str] = None  # None: Ray's order (trials in turn, best first)
+        self.sort_reverse = False
 
     # ---- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -298,7 +304,7 @@ class CheckpointApp(App[None]):
             self._reader_run = None
             self.activity = ""
             if error:
-                self.notify(f"reading the run stopped after {n} trials: {error}", severity="error", timeout=15)
+                self.notify(f"reading the run stopped after {plural(n, 'trial')}: {error}", severity="error", timeout=15)
         else:
             total = f"/{max(dirs, n):,}" if dirs else ""
             self.activity = f"reading {n:,}{total} trials"
@@ -329,6 +335,7 @@ class CheckpointApp(App[None]):
         if screen is None:
             return
         screen.set_class(height < SHORT_HEIGHT, "-short")
+        screen.set_class(height < TINY_HEIGHT, "-tiny")  # the detail pane gives way to the table
         screen.set_class(width < NARROW_WIDTH, "-narrow")
         wanted = self.trials_pane_wanted
         show = wanted if wanted is not None else width >= NARROW_WIDTH
@@ -418,6 +425,9 @@ class CheckpointApp(App[None]):
                 else:
                     outcome = self.plan.outcome(current.trial_id)
                     keep_index = outcome.ranking.pos.get(current) if outcome is not None else None
+        if self.sort_key is not None:
+            rows = sort_rows(rows, self.plan, self.sort_key, self.sort_reverse)
+            keep_index = None  # a list: the table finds the checkpoint by its path
         self.table.show(
             rows,
             self.plan,
@@ -425,6 +435,7 @@ class CheckpointApp(App[None]):
             metric_columns=self.metric_columns,
             keep_path=keep_path,
             keep_index=keep_index,
+            sort=(self.sort_key, self.sort_reverse),
         )
         self._update_summary()
 
@@ -482,7 +493,9 @@ class CheckpointApp(App[None]):
         """The plan's warnings need every trial ranked: while a new plan is being ranked, the
         last complete plan's stand in (so the count does not flicker)."""
         out: list[str] = list(self._plan_warnings)
-        out.extend(self.run_model.all_warnings())
+        root, shown = self.run_model.root.rstrip(os.sep) + os.sep, self.shown_root.rstrip(os.sep) + os.sep
+        # Paths as the rest of the app shows them (the run root as given, ~ for home).
+        out.extend(w.replace(root, shown) if root != shown else w for w in self.run_model.all_warnings())
         for path in self.run_model.leftovers:
             out.append(f"interrupted deletion left {relative_path(path, self.run_model.root, self.shown_root)}")
         return out
@@ -495,13 +508,15 @@ class CheckpointApp(App[None]):
             total = self._totals[3]
         scope = "all trials" if self.trial_filter is None else f"trial {short_trial(self.trial_filter)}"
         if self.text_filter.strip():
-            scope += f" · filter '{self.text_filter.strip()}' ({self.table.row_count} shown)"
+            scope += f" · filter '{self.text_filter.strip()}' ({self.table.row_count:,} shown)"
+        if self.sort_key is not None:
+            scope += f" · sorted by {sort_title(self.sort_key)} {'↑' if self.sort_reverse else '↓'}"
         self.summary.show(
             root=self.shown_root,
             layout=self.run_model.layout,
             trials=len(self.run_model.trials),
             watch=self.watch_text,
-            config_line=self.config.to_python(),
+            config_line=config_display(self.config),
             kept=kept,
             delete=delete,
             reclaim=human_bytes(reclaim),
@@ -509,6 +524,7 @@ class CheckpointApp(App[None]):
             sizing=self.activity,
             warnings=len(self._warnings()),
             scope=scope,
+            counting=self.activity.startswith("sizing"),
         )
 
     def _show_detail(self) -> None:
@@ -726,6 +742,31 @@ class CheckpointApp(App[None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
+    # ---- sorting (S, or a click on a column's header) -------------------------------------
+    def action_choose_sort(self) -> None:
+        def done(choice: Optional[str]) -> None:
+            if choice is not None:
+                self.sort_by(choice)
+
+        self.push_screen(SortScreen(self.sort_key or "rank", self.sort_reverse), done)
+
+    def sort_by(self, key: str) -> None:
+        """Sort the table by ``key``; the same key again reverses (Ray's order: ``rank``)."""
+        current = self.sort_key or "rank"
+        if key == current:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_reverse = False
+        self.sort_key = None if key == "rank" and not self.sort_reverse else key
+        self._show_rows(self._current_path())
+
+    def on_line_table_header_clicked(self, message: LineTable.HeaderClicked) -> None:
+        if message.table is not self.table:
+            return
+        key = column_sort(message.column)
+        if key is not None:
+            self.sort_by(key)
+
     # ---- deletion -----------------------------------------------------------------------
     def action_delete(self) -> None:
         """Fingerprint what the table marks (worker), then ask; only a confirm deletes."""
@@ -736,7 +777,7 @@ class CheckpointApp(App[None]):
             return
         if self.reading:
             n, dirs = self.read_progress
-            self.notify(f"still reading the run ({n}{f'/{dirs}' if dirs else ''} trials): "
+            self.notify(f"still reading the run ({n:,}{f'/{dirs:,}' if dirs else ''} trials): "
                         "delete once every trial is ranked", severity="warning")
             return
         plan = self.plan
@@ -749,7 +790,7 @@ class CheckpointApp(App[None]):
             self.notify("nothing in this view is marked ✗ delete")
             return
         self.deleting = True
-        self.activity = f"checking {len(doomed)} checkpoint{'s' if len(doomed) != 1 else ''}…"
+        self.activity = f"checking {plural(len(doomed), 'checkpoint')}…"
         self._update_summary()
         self._prepare_worker(plan, doomed)
 
@@ -776,21 +817,21 @@ class CheckpointApp(App[None]):
         all_doomed = self._delete_all_count
         count = len(request.items)
         scope = "Everything marked ✗ delete in the table" + (
-            f" ({count} of {all_doomed} marked in the run: the view is filtered)."
+            f" ({count:,} of {all_doomed:,} marked in the run: the view is filtered)."
             if count != all_doomed else ", in every trial."
         )
         stale = [i for i in request.items if i.stale]
         if stale:
-            scope += f"\n! {len(stale)} changed since the run was read and will be skipped."
+            scope += f"\n! {len(stale):,} changed since the run was read and will be skipped."
         paths = [  # only what the dialog shows: formatting 96,000 paths would stall a second
-            relative_path(i.path, self.run_model.root, self.shown_root) + (f"  (changed: {i.stale})" if i.stale else "")
+            relative_path(i.path, self.run_model.root, "") + (f"  (changed: {i.stale})" if i.stale else "")
             for i in request.items[:MAX_PATHS_SHOWN]
         ]
         trials = [short_trial(t) for t in request.trials]
 
         def done(confirmed: Optional[bool]) -> None:
             if confirmed:
-                self.activity = f"deleting 0/{count}"
+                self.activity = f"deleting 0/{count:,}"
                 self._update_summary()
                 self._delete_worker(request)
             else:
@@ -799,7 +840,8 @@ class CheckpointApp(App[None]):
                 self.notify("deletion cancelled: nothing was deleted")
 
         self.push_screen(
-            ConfirmDeleteScreen(count=count, size=human_bytes(request.total_bytes), trials=trials, paths=paths, scope=scope),
+            ConfirmDeleteScreen(count=count, size=human_bytes(request.total_bytes), trials=trials, paths=paths, scope=scope,
+                                root=self.shown_root),
             done,
         )
 
@@ -831,20 +873,20 @@ class CheckpointApp(App[None]):
         self.post_message(DeletionFinished(deleted, failed, freed, trial_ids=request.trials))
 
     def on_deletion_progress(self, message: DeletionProgress) -> None:
-        self.activity = f"deleting {message.done}/{message.total}"
+        self.activity = f"deleting {message.done:,}/{message.total:,}"
         self._update_summary()
 
     def on_deletion_finished(self, message: DeletionFinished) -> None:
         self.deleting = False
         self.activity = ""
         if message.error:
-            self.notify(f"deletion stopped after {message.deleted}: {message.error}", severity="error", timeout=10)
+            self.notify(f"deletion stopped after {message.deleted:,}: {message.error}", severity="error", timeout=10)
         else:
-            text = f"deleted {message.deleted} checkpoint{'s' if message.deleted != 1 else ''}, freed {human_bytes(message.freed_bytes)}"
+            text = f"deleted {plural(message.deleted, 'checkpoint')}, freed {human_bytes(message.freed_bytes)}"
             if message.failed:
                 first_path, first_reason = message.failed[0]
                 name = os.path.basename(first_path)
-                text += f"; {len(message.failed)} not deleted (first: {name}: {first_reason})"
+                text += f"; {len(message.failed):,} not deleted (first: {name}: {first_reason})"
                 self.notify(text, severity="warning", timeout=15)
             else:
                 self.notify(text)
@@ -874,6 +916,11 @@ class CheckpointApp(App[None]):
     def on_sizes_progress(self, message: SizesProgress) -> None:
         if message.done < message.total:
             self.activity = f"sizing {message.done:,}/{message.total:,}"
+            # The totals so far, about once a second: summing them is ~40 ms on 100,000.
+            now = time.monotonic()
+            if self.plan is not None and self.totals_plan is self.plan and now - self._sizes_totals_at >= 1.0:
+                self._sizes_totals_at = now
+                self._take_totals(self.plan)
             self._update_summary()
 
     def on_sizes_filled(self, message: SizesFilled) -> None:

@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Optional
 
 from ckpt_tui.core.metrics import MISSING, is_number
+from ckpt_tui.core.units import count, human_bytes, plural  # noqa: F401  (one formatter for every output)
 
 # Tune trial dir: <trainable>_<5 hex id>_<5 digit counter>_<tag>_<date>
 _TUNE_TRIAL_RE = re.compile(
@@ -33,20 +34,6 @@ def short_count(n: int) -> str:
     if n < 10_000_000:
         return f"{n // 1000}k"
     return f"{n // 1_000_000}M"
-
-
-def human_bytes(n: Optional[int]) -> str:
-    if n is None:
-        return "…"
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1024 or unit == "TB":
-            if unit == "B":
-                return f"{int(size)} B"
-            # Seven cells at most: "1023 KB", "12.5 MB".
-            return f"{size:.0f} {unit}" if size >= 99.95 else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} PB"
 
 
 def human_age(seconds: float) -> str:
@@ -124,3 +111,17 @@ def fit(text: str, width: int) -> str:
     if len(text) <= width:
         return text
     return text[: width - 1] + "…"
+
+
+def config_display(config) -> str:
+    """The ``CheckpointConfig(...)`` line as the summary shows it: ``to_python()`` (only what
+    differs from Ray's defaults), plus the score order whenever a score attribute is set, so
+    which way the ranking goes is always on screen (``"max"`` is the default, and so left out
+    of the copied line)."""
+    line = config.to_python()
+    if not config.checkpoint_score_attribute or "checkpoint_score_order=" in line:
+        return line
+    from ckpt_tui.core.config import _py_literal
+
+    attr = f"checkpoint_score_attribute={_py_literal(config.checkpoint_score_attribute)}"
+    return line.replace(attr, f"{attr}, checkpoint_score_order={_py_literal(config.checkpoint_score_order)}", 1)

@@ -30,6 +30,7 @@ ACTIONS: list[Action] = [
     Action("p", "p", "toggle_pin", "Pin", "pin / unpin the highlighted checkpoint: no plan deletes it", True),
     Action("d", "d", "delete", "Delete", "delete what the table marks ✗ delete, after confirming", True),
     Action("m", "m", "choose_columns", "Columns", "add / remove metric columns"),
+    Action("S", "S", "choose_sort", "Sort", "sort the table by score, iteration, size, age or trial (again: reverse)", True),
     Action("slash", "/", "filter", "Filter", "filter the table by trial or path", True),
     Action("t", "t", "toggle_trials", "Trials", "show / hide the trial pane"),
     Action("left_square_bracket", "[", "previous_trial", "Prev trial", "show the previous trial only"),
@@ -47,9 +48,18 @@ TABLE_KEYS: list[tuple[str, str]] = [
     ("g / G, Home / End", "first / last row"),
     ("h / l, ← / →", "scroll columns"),
     ("tab", "switch between the trial pane and the table"),
+    ("click a header", "sort the table by that column (again: reverse)"),
     ("ctrl+p", "command palette: every action by name"),
 ]
 
 
+# The footer shows its keys in this order, as many as fit: help and quit first, so that they
+# are on screen at 80 columns.
+FOOTER_FIRST = ["help", "quit", "delete", "keep_more", "keep_fewer", "choose_attribute", "toggle_order"]
+
+
 def bindings() -> list[Binding]:
-    return [Binding(a.keys, a.action, a.title, show=a.footer) for a in ACTIONS]
+    def place(a: Action) -> int:
+        return FOOTER_FIRST.index(a.action) if a.action in FOOTER_FIRST else len(FOOTER_FIRST)
+
+    return [Binding(a.keys, a.action, a.title, show=a.footer) for a in sorted(ACTIONS, key=place)]

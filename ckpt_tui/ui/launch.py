@@ -22,6 +22,23 @@ def start_reading(path: str):
     return run, reading
 
 
+def build_app(args, path: str):
+    """The app for parsed CLI ``args`` on ``path``, as ``ckpt-tui`` opens it (also what
+    scripts/screenshots.py runs, so the README's pictures show what a user sees)."""
+    run, reading = start_reading(path)
+    config = config_from_args(args, run.run_config)
+
+    from ckpt_tui.ui.app import CheckpointApp
+
+    return CheckpointApp(
+        run,
+        config,
+        grace_seconds=args.grace,
+        poll_interval=args.poll,
+        reading=reading,
+    )
+
+
 def run_app(args) -> int:
     """Run the app for parsed CLI ``args``; a RunError from reading escapes to the CLI, which
     prints it as one line before any screen is drawn."""
@@ -34,18 +51,7 @@ def run_app(args) -> int:
         path = demo.create()
         demo.start()
     try:
-        run, reading = start_reading(path)
-        config = config_from_args(args, run.run_config)
-
-        from ckpt_tui.ui.app import CheckpointApp
-
-        app = CheckpointApp(
-            run,
-            config,
-            grace_seconds=args.grace,
-            poll_interval=args.poll,
-            reading=reading,
-        )
+        app = build_app(args, path)
         app.run()
         app.stop_watching()
     finally:

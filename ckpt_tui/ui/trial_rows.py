@@ -14,7 +14,7 @@ from typing import Optional
 from ckpt_tui.core.metrics import MISSING, lookup
 from ckpt_tui.core.model import Trial
 from ckpt_tui.core.retention import Plan
-from ckpt_tui.ui.format import fast_is_number, metric_text, short_trial
+from ckpt_tui.ui.format import fast_is_number, metric_text, plural, short_trial
 from ckpt_tui.ui.widgets.trial_list import TrialRow, kept_text
 
 
@@ -120,7 +120,7 @@ class TrialRows(Sequence):
 
     def _all_status(self) -> str:
         n = len(self.ids)
-        return f"{n} trials" if n < 1000 else f"{n:,}"  # the status column is 10 wide
+        return plural(n, "trial") if n < 1000 else f"{n:,}"  # the status column is 10 wide
 
     def _all_row(self) -> TrialRow:
         plan = self.plan

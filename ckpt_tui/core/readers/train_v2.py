@@ -53,7 +53,7 @@ def read(root: str) -> Run:
     missing = [n for n in by_name if n not in on_disk]
     if missing:
         trial.warnings.append(
-            f"{display_name(snap_path)}: lists {len(missing)} checkpoint(s) missing from disk "
+            f"{display_name(snap_path)}: lists {len(missing):,} checkpoint{'' if len(missing) == 1 else 's'} missing from disk "
             f"({display_name(missing[0])}{', ...' if len(missing) > 1 else ''}): Ray will refuse to restore this run"
         )
     trial.checkpoints = found + unreported

@@ -11,6 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from ckpt_tui.ui.screens.fit import LIST_CHROME, fit_scroll
+
 RECENCY = "\0recency"  # the option that clears the attribute: rank by recency
 
 
@@ -26,20 +28,26 @@ class ChooseAttributeScreen(ModalScreen[Optional[str]]):
         self.own = own
 
     def compose(self) -> ComposeResult:
-        options: list[Option] = [Option("(none) rank by recency: keep the most recent", id=RECENCY)]
+        options: list[Option] = [Option(("● " if self.current is None else "  ") + "(none) rank by recency: keep the most recent", id=RECENCY)]
         for key, numeric in self.keys:
             label = key
             if key == self.own:
                 label += "   (the run's own)"
             if not numeric:
                 label += "   (not a number: Ray would fail the trial)"
+            # The current one by a symbol, not only the highlight's shade (NO_COLOR).
+            label = ("● " if key == self.current else "  ") + label
             options.append(Option(label, id=key))
         with Vertical(classes="dialog", id="attribute-box"):
             yield Static("Score attribute", classes="dialog-title")
             yield OptionList(*options, id="attributes")
             yield Static("enter chooses · escape cancels", classes="dialog-hint")
 
+    def on_resize(self) -> None:
+        fit_scroll(self, self.query_one(OptionList), chrome=LIST_CHROME)
+
     def on_mount(self) -> None:
+        fit_scroll(self, self.query_one(OptionList), chrome=LIST_CHROME)
         option_list = self.query_one(OptionList)
         target = self.current if self.current is not None else RECENCY
         try:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from rich.table import Table
+import textwrap
+
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -10,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ckpt_tui.ui.keys import ACTIONS, TABLE_KEYS
+from ckpt_tui.ui.screens.fit import fit_scroll
 
 INTRO = (
     "ckpt-tui replays Ray's checkpoint retention (CheckpointConfig) over this run: "
@@ -18,23 +21,52 @@ INTRO = (
 )
 
 
+def help_rows() -> list[tuple[str, str]]:
+    return [(a.shown, a.help) for a in ACTIONS] + list(TABLE_KEYS)
+
+
+def help_text(width: int) -> Text:
+    """The intro and the key table, wrapped here (not by the widget) at ``width`` cells, so the
+    scroll region knows exactly how many lines there are and End reaches the last one."""
+    rows = help_rows()
+    key_width = max(len(k) for k, _ in rows)
+    text = Text(no_wrap=True)
+    for line in textwrap.wrap(INTRO, max(20, width)):
+        text.append(line + "\n")
+    text.append("\n")
+    desc_width = max(20, width - key_width - 2)
+    for i, (keys, what) in enumerate(rows):
+        lines = textwrap.wrap(what, desc_width) or [""]
+        for j, line in enumerate(lines):
+            if i or j:
+                text.append("\n")
+            text.append((keys if j == 0 else "").ljust(key_width + 2), style="bold")
+            text.append(line)
+    return text
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
 
     def compose(self) -> ComposeResult:
-        table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold", no_wrap=True)
-        table.add_column()
-        for a in ACTIONS:
-            table.add_row(a.shown, a.help)
-        for keys, what in TABLE_KEYS:
-            table.add_row(keys, what)
         with Vertical(id="help-box", classes="dialog"):
             yield Static("Keys", classes="dialog-title")
             with VerticalScroll():
-                yield Static(INTRO, id="help-intro")
-                yield Static(table)
-            yield Static("escape / ? / q closes", classes="dialog-hint")
+                yield Static(help_text(self._width()), id="help-keys")
+            yield Static("↑↓ PgUp PgDn scroll · escape / ? / q closes", classes="dialog-hint")
+
+    def _width(self) -> int:
+        """Cells for the text: the dialog (90%, at most 100) less border, padding and the scrollbar (2)."""
+        return min(100, int(self.app.size.width * 0.9)) - 4 - 2
+
+    def on_mount(self) -> None:
+        scroll = self.query_one(VerticalScroll)
+        fit_scroll(self, scroll)
+        scroll.focus()  # arrows, PgDn and End reach the last line
+
+    def on_resize(self) -> None:
+        fit_scroll(self, self.query_one(VerticalScroll))
+        self.query_one("#help-keys", Static).update(help_text(self._width()))
 
     def action_dismiss(self) -> None:
         self.dismiss(None)

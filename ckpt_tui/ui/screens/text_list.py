@@ -8,6 +8,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from ckpt_tui.ui.screens.fit import fit_scroll
+
 
 class TextListScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,w", "dismiss", "Close")]
@@ -26,7 +28,14 @@ class TextListScreen(ModalScreen[None]):
             yield Static(self.title_text, classes="dialog-title")
             with VerticalScroll():
                 yield Static(body)
-            yield Static("escape closes", classes="dialog-hint")
+            yield Static("↑↓ PgUp PgDn scroll · escape closes", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        fit_scroll(self, self.query_one(VerticalScroll))
+        self.query_one(VerticalScroll).focus()
+
+    def on_resize(self) -> None:
+        fit_scroll(self, self.query_one(VerticalScroll))
 
     def action_dismiss(self) -> None:
         self.dismiss(None)

@@ -11,11 +11,18 @@ from ckpt_tui.core.metrics import MISSING, lookup
 from ckpt_tui.core.model import Checkpoint
 from ckpt_tui.core.retention import KEEP_PINNED, Decision, Plan, PlanRows
 from ckpt_tui.ui.format import age_since, human_bytes, metric_text, short_trial
+from ckpt_tui.ui.sorting import SORTS
 from ckpt_tui.ui.widgets.line_table import Cells, Column, LineTable
+
+COLUMN_OF_SORT = {key: column for key, (_title, _letter, column) in SORTS.items()}
+COLUMN_OF_SORT["rank"] = "rank"
 
 KEEP_MARK = "✓ keep"
 DELETE_MARK = "✗ delete"
 PINNED_MARK = "✓ pinned"
+TRIAL_WIDTH = 30  # the trial column's widest (names are cut with "…")
+TRIAL_WIDTH_NARROW = 18  # on a table narrower than WIDE_TABLE (80 columns)
+WIDE_TABLE = 100
 NAME_SCAN_LIMIT = 2000  # filtered views up to this many rows measure their own names
 
 
@@ -45,6 +52,7 @@ class CheckpointTable(LineTable):
         self.plan: Optional[Plan] = None
         self.metric_columns: list[str] = []
         self.show_trial = True
+        self.sort: tuple[Optional[str], bool] = (None, False)
         self.now = now
         self._now_value = 0.0
         self._name_widths: dict[str, tuple[object, int, int]] = {}  # tid -> (Trial, count, width)
@@ -64,6 +72,7 @@ class CheckpointTable(LineTable):
         metric_columns: list[str],
         keep_path: Optional[str] = None,
         keep_index: Optional[int] = None,
+        sort: tuple[Optional[str], bool] = (None, False),
     ) -> None:
         """Show ``rows`` under ``plan``; the cursor stays on ``keep_path`` if it is still there
         (``keep_index``: where the caller thinks it is, checked before searching every row)."""
@@ -72,6 +81,7 @@ class CheckpointTable(LineTable):
         self.plan = plan
         self.show_trial = show_trial
         self.metric_columns = list(metric_columns)
+        self.sort = sort
         self._now_value = self.now()
         cursor = old_cursor
         if keep_index is not None and 0 <= keep_index < len(rows) and rows[keep_index].path == keep_path:
@@ -80,7 +90,11 @@ class CheckpointTable(LineTable):
             # (A PlanRows is never searched: that would rank every trial. The caller asks it
             # for the position instead.)
             cursor = next((i for i, ckpt in enumerate(rows) if ckpt.path == keep_path), cursor)
-        self.set_shape(self._columns(), len(rows), cursor)
+        columns = self._columns()
+        # What a row is (its mark, name and trial) stays on screen when metric columns push
+        # the rest off to the right.
+        fixed = 4 if self.show_trial else 3
+        self.set_shape(columns, len(rows), cursor, fixed_columns=fixed)
 
     def refresh_rows(self) -> None:
         """Redraw the visible rows (sizes or ages changed; the rows did not)."""
@@ -95,6 +109,11 @@ class CheckpointTable(LineTable):
             Column("mark", "keep?", 8),
             Column("warn", "!", 1),
             Column("checkpoint", "checkpoint", max(10, min(name_width, 32))),
+        ]
+        if self.show_trial:
+            trial_width = max((len(short_trial(t)) for t in self._trial_ids()), default=5)
+            cols.append(Column("trial", "trial", max(5, min(trial_width, self._trial_cap()))))
+        cols += [
             Column("iter", "iter", 4, "right"),
             Column("score", "score", 8, "right"),
             Column("rank", "rank", 7, "right"),
@@ -103,10 +122,34 @@ class CheckpointTable(LineTable):
         ]
         for key in self.metric_columns:
             cols.append(Column(f"metric:{key}", key, max(9, min(len(key), 16)), "right"))
-        if self.show_trial:
-            trial_width = max((len(short_trial(t)) for t in self._trial_ids()), default=5)
-            cols.append(Column("trial", "trial", max(5, min(trial_width, 40))))
-        return cols
+        return self._with_sort_arrow(cols)
+
+    def _trial_cap(self) -> int:
+        """The trial column's widest: narrower on a narrow table, so the figures still fit."""
+        width = self.size.width
+        return TRIAL_WIDTH if not width or width >= WIDE_TABLE else TRIAL_WIDTH_NARROW
+
+    def on_resize(self) -> None:
+        if self.plan is not None and self.columns:
+            columns = self._columns()
+            if [c.width for c in columns] != [c.width for c in self.columns]:
+                self.set_shape(columns, self.row_count, self.cursor, fixed_columns=self.fixed_columns)
+        super().on_resize()
+
+    def _with_sort_arrow(self, cols: list[Column]) -> list[Column]:
+        """The sorted column's title carries ↓ (first-press order) or ↑ (reversed)."""
+        key, reverse = self.sort
+        if key is None:
+            return cols
+        target = COLUMN_OF_SORT.get(key, key)
+        arrow = " ↑" if reverse else " ↓"
+        out = []
+        for c in cols:
+            if c.key == target:
+                title = c.title + arrow
+                c = Column(c.key, title, max(c.width, len(title)), c.align)
+            out.append(c)
+        return out
 
     def _name_width(self) -> int:
         """The longest checkpoint name shown. When the view is whole trials it comes from a
@@ -161,6 +204,10 @@ class CheckpointTable(LineTable):
             (mark_text, mark_style),
             (warn, warn_style),
             (ckpt.name, None),
+        ]
+        if self.show_trial:
+            cells.append((short_trial(ckpt.trial_id), None))
+        cells += [
             (str(iteration) if iteration is not None else "—", None),
             (score, None),
             (rank, None),
@@ -170,6 +217,4 @@ class CheckpointTable(LineTable):
         for key in self.metric_columns:
             value = lookup(ckpt.report.metrics, key) if ckpt.report is not None else MISSING
             cells.append((metric_text(value), None))
-        if self.show_trial:
-            cells.append((short_trial(ckpt.trial_id), None))
         return cells

@@ -13,7 +13,7 @@ from textual.widgets import Static
 from ckpt_tui.core.metrics import flatten
 from ckpt_tui.core.model import Checkpoint, Trial
 from ckpt_tui.core.retention import Plan, note_text
-from ckpt_tui.ui.format import age_since, human_bytes, metric_text, relative_path, short_trial
+from ckpt_tui.ui.format import age_since, human_bytes, metric_text, plural, relative_path, short_trial
 from ckpt_tui.ui.widgets.checkpoint_table import mark
 from ckpt_tui.ui.widgets.score_plot import PlotPoint, ScorePlot
 
@@ -94,7 +94,7 @@ class DetailPane(Horizontal):
         text.append("path ", style=label)
         text.append(relative_path(ckpt.path, root, shown_root) + ("  (symlink)" if ckpt.is_symlink else "") + "\n")
         text.append("size ", style=label)
-        files = f" in {ckpt.file_count} file{'s' if ckpt.file_count != 1 else ''}" if ckpt.file_count is not None else ""
+        files = f" in {plural(ckpt.file_count, 'file')}" if ckpt.file_count is not None else ""
         it = f" · iteration {ckpt.iteration}" if ckpt.iteration is not None else ""
         text.append(f"{human_bytes(ckpt.size_bytes)}{files}{it} · written {age_since(now, ckpt.mtime)} ago\n")
         if ckpt.report is not None:

@@ -68,9 +68,22 @@ class LineTable(ScrollView, can_focus=True):
         def control(self) -> "LineTable":
             return self.table
 
+    class HeaderClicked(Message):
+        """A click on the header line, over the column ``column`` (its key)."""
+
+        def __init__(self, table: "LineTable", column: str) -> None:
+            super().__init__()
+            self.table = table
+            self.column = column
+
+        @property
+        def control(self) -> "LineTable":
+            return self.table
+
     def __init__(self, *, name=None, id=None, classes=None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.columns: list[Column] = []
+        self.fixed_columns = 0  # leading columns that stay put when the table scrolls sideways
         self.row_count = 0
         self.cursor = 0
 
@@ -88,9 +101,28 @@ class LineTable(ScrollView, can_focus=True):
             return 0
         return sum(c.width for c in self.columns) + GAP * (len(self.columns) - 1)
 
-    def set_shape(self, columns: list[Column], row_count: int, cursor: Optional[int] = None) -> None:
-        """New columns and row count; the cursor moves to ``cursor`` (clamped)."""
+    @property
+    def fixed_width(self) -> int:
+        """Cells of the fixed columns, with the gap after them."""
+        return sum(c.width + GAP for c in self.columns[: self.fixed_columns])
+
+    def column_at(self, x: int) -> Optional[Column]:
+        """The column under content cell ``x`` of the widget, as drawn (sideways scroll included)."""
+        if x >= self.fixed_width:
+            x += int(self.scroll_offset.x)
+        left = 0
+        for column in self.columns:
+            if left <= x < left + column.width + GAP:
+                return column
+            left += column.width + GAP
+        return None
+
+    def set_shape(self, columns: list[Column], row_count: int, cursor: Optional[int] = None,
+                  fixed_columns: int = 0) -> None:
+        """New columns and row count; the cursor moves to ``cursor`` (clamped). The first
+        ``fixed_columns`` stay on screen when the table scrolls sideways."""
         self.columns = columns
+        self.fixed_columns = fixed_columns
         self.row_count = row_count
         self.virtual_size = Size(self.content_width, row_count + 1)
         target = self.cursor if cursor is None else cursor
@@ -152,7 +184,12 @@ class LineTable(ScrollView, can_focus=True):
 
     def on_click(self, event: Click) -> None:
         offset = event.get_content_offset(self)
-        if offset is None or offset.y < 1:
+        if offset is None:
+            return
+        if offset.y < 1:
+            column = self.column_at(offset.x)
+            if column is not None:
+                self.post_message(self.HeaderClicked(self, column.key))
             return
         self.move_cursor(int(self.scroll_offset.y) + offset.y - 1)
 
@@ -204,6 +241,10 @@ class LineTable(ScrollView, can_focus=True):
             strip = Strip(segments)
         # Wide characters in a cell, or scrolled sideways: pad and cut to the width.
         strip = strip.extend_cell_length(scroll_x + width, line_style)
+        fixed = self.fixed_width
+        if scroll_x and fixed and fixed < width:
+            # The fixed columns (what a row is) stay; the rest scrolls beside them.
+            return Strip.join([strip.crop(0, fixed), strip.crop(fixed + scroll_x, scroll_x + width)])
         return strip.crop(scroll_x, scroll_x + width)
 
     def _segments(self, cells: Cells, line_style: Style, cursor: bool = False) -> list[Segment]:

@@ -110,6 +110,7 @@ class OverviewScreen(Screen):
         self._show_rows()
         self._schedule_replan()
         self.table.focus()
+        self.set_interval(10, self._show_rows)  # "newest write" ages
         state.listener = lambda: self.post_message(RootPolled())
         if state.pending:
             self.post_message(RootPolled())
@@ -300,6 +301,9 @@ class OverviewScreen(Screen):
         total = sum(p.total_bytes for p in plans)
         reading = len(state.found) - len(state.entries)
         activity = self.activity or (f"reading {len(state.entries)}/{len(state.found)} experiments…" if reading > 0 else "")
+        if not state.found and not state.entries:
+            self.summary.show_waiting(root=state.shown_root, watch=state.watch_text)
+            return
         self.summary.show(
             root=state.shown_root,
             experiments=len(state.found),

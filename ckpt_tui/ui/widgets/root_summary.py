@@ -23,3 +23,13 @@ class RootSummary(Static):
         if activity:
             text.append(f" · {activity}")
         self.update(text)
+
+    def show_waiting(self, *, root: str, watch: str) -> None:
+        if not self.is_attached:
+            return
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append("waiting ", style="bold")
+        text.append(root)
+        text.append(f"  no Ray run here yet · {watch}\n")
+        text.append("the run opens as Ray creates it; experiments created under it are listed\n", style="cyan")
+        self.update(text)

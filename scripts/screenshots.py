@@ -86,6 +86,34 @@ async def shoot_big_run(tmp: Path) -> None:
     print("wrote screenshots/big-run.svg")
 
 
+async def shoot_overview(tmp: Path) -> None:
+    """The overview of a storage root (issue 13): the real runs arranged as users have them,
+    with num_to_keep=2 set at the root; one experiment written to a minute ago."""
+    from ckpt_tui.core.storage_root import find_experiments
+    from ckpt_tui.ui.root_app import RootApp, RootState
+    from tests.root_fixtures import make_root
+
+    root = make_root(tmp / "overview")
+    for path in root.rglob("*"):
+        os.utime(path, (WRITTEN, WRITTEN))
+    for path in (root / "s8_shared" / "exp_b").rglob("*"):
+        os.utime(path, (NOW - 60, NOW - 60))
+    state = RootState(str(root), find_experiments(str(root)), {"num_to_keep": 2})
+    state.shown_root = "~/ray_results"
+    app = RootApp(state, now=lambda: NOW)
+    async with app.run_test(size=(130, 16)) as pilot:
+        o = app.overview
+        deadline = time.monotonic() + 20
+        while len(state.entries) < len(state.found) or o._stale or o._planning:
+            if time.monotonic() > deadline:
+                raise SystemExit("screenshots/overview.svg: the overview never settled")
+            await pilot.pause(0.05)
+        await pilot.press("j")
+        await pilot.pause()
+        app.save_screenshot(filename="overview.svg", path=str(OUT))
+    print("wrote screenshots/overview.svg")
+
+
 async def main() -> None:
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,6 +124,7 @@ async def main() -> None:
         await shoot(t, "confirm-delete", (120, 35), ["d"], lambda app: isinstance(app.screen, ConfirmDeleteScreen))
         await shoot(t, "help", (120, 35), ["question_mark"])
         await shoot_big_run(t)
+        await shoot_overview(t)
 
 
 if __name__ == "__main__":

@@ -91,13 +91,17 @@ def test_root_json_flags_apply_to_every_experiment(tmp_path, capsys):
     assert doc["summary"]["delete"] == sum(e["summary"]["delete"] for e in doc["experiments"]) > 0
 
 
-def test_root_json_without_textual(tmp_path):
+@pytest.mark.parametrize("mode", [["--json"], ["--prune", "--dry-run", "--num-to-keep", "1"]])
+def test_root_headless_modes_without_textual(tmp_path, mode):
     root = make_root(tmp_path)
-    code = ("import sys; from ckpt_tui.cli import main; rc = main([sys.argv[1], '--json']); "
-            "print('TEXTUAL', any(m.startswith('textual') for m in sys.modules), file=sys.stderr)")
-    proc = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0 and "TEXTUAL False" in proc.stderr
-    assert json.loads(proc.stdout)["summary"]["experiments"] == len(ROOT_EXPERIMENTS)
+    code = ("import sys; from ckpt_tui.cli import main; rc = main(sys.argv[1:]); "
+            "print('RC', rc, 'TEXTUAL', any(m.startswith('textual') for m in sys.modules), file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code, str(root), *mode], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "RC 0 TEXTUAL False" in proc.stderr
+    if mode == ["--json"]:
+        assert json.loads(proc.stdout)["summary"]["experiments"] == len(ROOT_EXPERIMENTS)
+    else:
+        assert "Dry run: nothing was touched" in proc.stdout
 
 
 def test_root_prune_dry_run_touches_nothing(tmp_path, capsys):

@@ -78,13 +78,15 @@ class RootApp(App):
 
     TITLE = "ckpt-tui"
 
-    def __init__(self, state: RootState, *, grace_seconds: float = 60.0) -> None:
+    def __init__(self, state: RootState, *, grace_seconds: float = 60.0, now: Optional[Callable[[], float]] = None) -> None:
         super().__init__()
         self.state = state
         self.grace_seconds = grace_seconds
+        self.now = now
 
     def get_default_screen(self) -> OverviewScreen:
-        self.overview = OverviewScreen(self.state, grace_seconds=self.grace_seconds)
+        kwargs = {"now": self.now} if self.now is not None else {}
+        self.overview = OverviewScreen(self.state, grace_seconds=self.grace_seconds, **kwargs)
         return self.overview
 
 

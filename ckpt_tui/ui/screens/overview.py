@@ -14,6 +14,7 @@ plans; runs are mutated only under ``state.lock``, which planning takes too.
 
 from __future__ import annotations
 
+import gc
 import os
 import queue
 import time
@@ -81,6 +82,9 @@ class OverviewScreen(Screen):
         self.grace_seconds = grace_seconds
         self.now = now
         self.plans: dict[str, object] = {}  # rel -> complete Plan under the current config
+        # rel -> (total_bytes, reclaim_bytes, delete, keep) of its plan: summed once per plan, not
+        # per frame (100,000 sizes)
+        self.figures: dict[str, tuple] = {}
         self._stale: set[str] = set()
         self._planning = False
         self._tasks: "queue.Queue" = queue.Queue()
@@ -88,6 +92,7 @@ class OverviewScreen(Screen):
         self.deleting = False
         self.activity = ""
         self.replan_count = 0  # tests read it
+        self._closing = False
 
     # ---- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -117,6 +122,7 @@ class OverviewScreen(Screen):
 
     def on_unmount(self) -> None:
         self.state.listener = None
+        self._closing = True  # the next app may hand a run to the experiment app: stop touching runs
         self._tasks.put(None)
 
     def _update_waiting(self) -> None:
@@ -139,7 +145,7 @@ class OverviewScreen(Screen):
     def _io_loop(self) -> None:
         while True:
             task = self._tasks.get()
-            if task is None:
+            if task is None or self._closing:
                 return
             kind = task[0]
             if kind == "read":
@@ -171,12 +177,18 @@ class OverviewScreen(Screen):
         self._queued_reads.discard(exp.rel)
         if not any(e.rel == exp.rel for e in self.state.found):
             return  # removed while it was read
-        self.state.entries[exp.rel] = RootEntry(exp=exp, run=message.run, error=message.error, sized=True)
+        entry = self.state.entries[exp.rel] = RootEntry(exp=exp, run=message.run, error=message.error, sized=True)
+        if message.run is not None:
+            entry.extra["newest"] = newest_write(message.run)
         self._stale.add(exp.rel)
         self._update_waiting()
         self._schedule_replan()
 
     def on_experiment_reread(self, message: ExperimentReread) -> None:
+        entry = self.state.entries.get(message.rel)
+        if entry is not None and entry.run is not None:
+            with self.state.lock:
+                entry.extra["newest"] = newest_write(entry.run)
         self._stale.add(message.rel)
         self._schedule_replan()
 
@@ -190,6 +202,7 @@ class OverviewScreen(Screen):
                 state.found = [e for e in state.found if e.rel != rel]
                 state.entries.pop(rel, None)
                 self.plans.pop(rel, None)
+                self.figures.pop(rel, None)
                 self._stale.discard(rel)
             for exp in change.added:
                 state.found = [e for e in state.found if e.rel != exp.rel] + [exp]
@@ -205,7 +218,8 @@ class OverviewScreen(Screen):
     def _schedule_replan(self) -> None:
         if not self._planning:
             self._planning = True
-            self.set_timer(0.001, self._replan_step)
+            # The frame showing the change (rows marked …) first, then the slices.
+            self.call_after_refresh(self._replan_step)
 
     def _replan_step(self) -> None:
         """Plan stale experiments for one slice, show the rows, and come back after a frame."""
@@ -227,14 +241,23 @@ class OverviewScreen(Screen):
                     self.plans.pop(rel, None)
                     continue
                 entry.error = None
-                entry.extra["newest"] = newest_write(entry.run)
                 self.plans[rel] = p
+                self.figures[rel] = (p.total_bytes, p.reclaim_bytes, p.delete_count, p.keep_count)
                 self.replan_count += 1
         self._show_rows()
         if self._stale:
             self.set_timer(0.001, self._replan_step)
         else:
             self._planning = False
+            self._collect_and_freeze()
+
+    def _collect_and_freeze(self) -> None:
+        """As the main app does: after reading and new rankings, collect once and freeze what is
+        alive, so that no full collection walks 100,000 reports in the middle of a key press."""
+        if len(self.state.entries) < len(self.state.found):
+            return  # still reading: the freeze after the last experiment covers it
+        gc.collect()
+        gc.freeze()
 
     # ---- rows ---------------------------------------------------------------------------
     def _row(self, exp) -> ExperimentRow:
@@ -252,12 +275,13 @@ class OverviewScreen(Screen):
         if entry.error:
             row.error = entry.error
         if p is not None and exp.rel not in self._stale:
-            row.size = human_bytes(p.total_bytes)
-            row.frees = human_bytes(p.reclaim_bytes)
-            row.delete = p.delete_count
+            total, reclaim, delete, _keep = self.figures[exp.rel]
+            row.size = human_bytes(total)
+            row.frees = human_bytes(reclaim)
+            row.delete = delete
             row.config = short_config(p.config)
-            row.total_bytes = p.total_bytes
-            row.reclaim_bytes = p.reclaim_bytes
+            row.total_bytes = total
+            row.reclaim_bytes = reclaim
         newest = entry.extra.get("newest")
         if newest is not None:
             age = max(0.0, self.now() - newest)
@@ -293,12 +317,12 @@ class OverviewScreen(Screen):
 
     def _update_summary(self) -> None:
         state = self.state
-        plans = [self.plans[r] for r in state.entries if r in self.plans]
-        complete = not self._stale and len(plans) == sum(1 for e in state.entries.values() if e.run is not None)
-        kept = sum(p.keep_count for p in plans)
-        delete = sum(p.delete_count for p in plans)
-        reclaim = sum(p.reclaim_bytes for p in plans)
-        total = sum(p.total_bytes for p in plans)
+        figures = [self.figures[r] for r in state.entries if r in self.plans]
+        complete = not self._stale and len(figures) == sum(1 for e in state.entries.values() if e.run is not None)
+        kept = sum(f[3] for f in figures)
+        delete = sum(f[2] for f in figures)
+        reclaim = sum(f[1] for f in figures)
+        total = sum(f[0] for f in figures)
         reading = len(state.found) - len(state.entries)
         activity = self.activity or (f"reading {len(state.entries)}/{len(state.found)} experiments…" if reading > 0 else "")
         if not state.found and not state.entries:

@@ -689,8 +689,8 @@ def root_experiment_dirs(root: str) -> list[str]:
     return sorted(out)
 
 
-def generate_root(generate, experiments: int, trials: int, checkpoints: int) -> str:
-    out = os.path.join(REPO, "bench-data", f"root-{experiments}x{trials}x{checkpoints}")
+def generate_root(generate, experiments: int, trials: int, checkpoints: int, out=None) -> str:
+    out = out or os.path.join(REPO, "bench-data", f"root-{experiments}x{trials}x{checkpoints}")
     for i in range(experiments):
         rel = f"exp_{i:02d}" if i % 2 == 0 else os.path.join("sweeps", f"exp_{i:02d}")
         generate.generate(trials, checkpoints, os.path.join(out, rel), quiet=True)
@@ -754,7 +754,7 @@ def root_app_child(root: str, mode: str) -> None:
 
 
 def bench_root(args, generate) -> list:
-    root = generate_root(generate, args.experiments, args.root_trials, args.root_checkpoints)
+    root = generate_root(generate, args.experiments, args.root_trials, args.root_checkpoints, args.root_data)
     print(f"root benchmark: {args.experiments} experiments x {args.root_trials} trials x "
           f"{args.root_checkpoints} checkpoints in {root}", file=sys.stderr, flush=True)
     base_times, subj_times = [], []
@@ -767,7 +767,14 @@ def bench_root(args, generate) -> list:
             raise RuntimeError(f"root overview showed no rows: {s['stderr'][-500:]}")
         subj_times.append(ev[0]["_at"])
     base, subj = min(base_times), min(subj_times)
-    rows = [row("root: first rows", fmt_s(subj), fmt_s(base), f"{subj / base:.2f}x", "<= 1.5x", subj / base <= 1.5,
+    check = subprocess.run(subject_json_cmd(root), capture_output=True, check=True).stdout
+    doc = json.loads(check)
+    counted = spawn(child_cmd("minimal-root", root))["lines"][-1]["checkpoints"]
+    rows = [row("root: --json lists every checkpoint (check)", f"{len(doc['checkpoints'])}", f"{counted}", "—", "equal",
+                len(doc["checkpoints"]) == counted == doc["summary"]["checkpoints"]
+                and doc["summary"]["experiments"] == args.experiments,
+                f"{doc['summary']['experiments']} experiments in the root document")]
+    rows += [row("root: first rows", fmt_s(subj), fmt_s(base), f"{subj / base:.2f}x", "<= 1.5x", subj / base <= 1.5,
                 "spawn -> first overview frame with an experiment's figures vs the minimal reader without "
                 f"sizes over every experiment; best of {args.repeat}, alternated")]
     r = spawn(child_cmd("root-app", root, "replan"))
@@ -828,6 +835,8 @@ def main(argv=None) -> int:
     p.add_argument("--experiments", type=int, default=50, help="root benchmark: experiments (default 50)")
     p.add_argument("--root-trials", type=int, default=20, help="root benchmark: trials per experiment")
     p.add_argument("--root-checkpoints", type=int, default=100, help="root benchmark: checkpoints per trial")
+    p.add_argument("--root-data", help="root benchmark: storage root to generate or reuse "
+                                       "(default: bench-data/root-ExTxC)")
     args = p.parse_args(argv)
     only = [n.strip() for item in args.only for n in item.split(",") if n.strip()] or BENCHMARKS
     unknown = [n for n in only if n not in BENCHMARKS]

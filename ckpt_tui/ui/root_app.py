@@ -107,4 +107,7 @@ class ExperimentApp(CheckpointApp):
         if len(self.screen_stack) > 1:  # a dialog without its own escape: close it first
             self.pop_screen()
             return
+        if self.deleting:
+            self.notify("a deletion is running: back to the root once it is done", severity="warning")
+            return
         self.exit(BACK)

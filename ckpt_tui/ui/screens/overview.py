@@ -69,7 +69,7 @@ class OverviewScreen(Screen):
 
     DEFAULT_CSS = """
     OverviewScreen { layout: vertical; }
-    OverviewScreen #root-summary { height: 3; padding: 0 1; }
+    OverviewScreen #root-summary { height: 3; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
     OverviewScreen #experiments { height: 1fr; }
     OverviewScreen #waiting { height: 1fr; padding: 1 2; display: none; }
     OverviewScreen.-waiting #waiting { display: block; }

@@ -73,31 +73,33 @@ class ExperimentTable(LineTable):
         def title(text: str) -> str:
             return text + (" ▼" if text == marked and self.sort != "path" else " ▲" if text == marked else "")
 
+        # What matters most first: at 80 columns the path, bytes and what goes fit; the rest
+        # scrolls in from the right (h / l).
         return [
-            Column("experiment", title("experiment"), min(width, 48)),
-            Column("layout", "layout", 10),
-            Column("trials", title("trials"), 8, "right"),
+            Column("experiment", title("experiment"), min(width, 32)),
+            Column("size", title("size"), 9, "right"),
+            Column("frees", title("frees"), 17, "right"),
             Column("ckpts", title("ckpts"), 8, "right"),
-            Column("size", title("size"), 10, "right"),
-            Column("frees", title("frees"), 20, "right"),
+            Column("trials", title("trials"), 8, "right"),
             Column("newest", title("newest write"), 14),
-            Column("config", "config", 26),
+            Column("layout", "layout", 9),
+            Column("config", "config", 24),
         ]
 
     def row_cells(self, index: int) -> Cells:
         r = self.rows[index]
         dim = Style(dim=True)
         if r.error:
-            return [(r.rel, None), (r.layout, dim), ("", None), ("", None), ("", None), ("", None),
-                    ("", None), (f"! {r.error}", Style(color="red"))]
+            return [(r.rel, None), ("", None), ("", None), ("", None), ("", None), ("", None),
+                    (r.layout, dim), (f"! {r.error}", Style(color="red"))]
         frees = r.frees if r.delete is None else (f"✗ {r.delete} · {r.frees}" if r.delete else "nothing")
         return [
             (r.rel, None),
-            (r.layout, dim),
-            ("…" if r.trials is None else f"{r.trials:,}", None),
-            ("…" if r.checkpoints is None else f"{r.checkpoints:,}", None),
             (r.size, None),
             (frees, Style(color="red") if r.delete else dim),
+            ("…" if r.checkpoints is None else f"{r.checkpoints:,}", None),
+            ("…" if r.trials is None else f"{r.trials:,}", None),
             (("● " if r.active else "  ") + r.newest, Style(color="green", bold=True) if r.active else dim),
+            (r.layout, dim),
             (r.config, None),
         ]

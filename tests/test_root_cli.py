@@ -164,3 +164,21 @@ def test_empty_dir_keeps_exit_1_with_the_message(tmp_path, mode):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "is not a Ray run" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_root_json_reports_an_experiment_gone_since_it_was_found(tmp_path, capsys):
+    import shutil
+
+    from ckpt_tui.root_cli import root_json_mode
+    from ckpt_tui.cli import build_parser
+
+    root = make_root(tmp_path)
+    found = find_experiments(str(root))
+    shutil.rmtree(root / "keep_all")  # vanished between the search and the read
+    args = build_parser().parse_args([str(root), "--json"])
+    assert root_json_mode(args, found) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [e["experiment"] for e in doc["errors"]] == ["keep_all"]
+    assert "no such directory" in doc["errors"][0]["error"]
+    assert doc["summary"]["experiments"] == len(ROOT_EXPERIMENTS) - 1
+    assert not any(c["experiment"] == "keep_all" for c in doc["checkpoints"])

@@ -244,3 +244,24 @@ async def test_waiting_start_lists_experiments_created_under_it(tmp_path):
             assert rows(app)["my_train_run"].layout == "train-v2"
     finally:
         poller.stop()
+
+
+async def test_typed_num_to_keep_and_keep_all_at_the_root(tmp_path):
+    from ckpt_tui.ui.screens.number_input import NumberInputScreen
+
+    root = make_root(tmp_path)
+    app = RootApp(make_state(root))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: settled(app), what="settled")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, NumberInputScreen), what="number dialog")
+        await pilot.press("1", "enter")
+        await wait_for(pilot, lambda: app.state.changes == {"num_to_keep": 1} and settled(app), what="keep 1")
+        assert {r.config.split(" by ")[0].replace(" newest", "") for r in app.overview.table.rows} == {"keep 1"}
+        deleting = sum(r.delete for r in app.overview.table.rows)
+        assert deleting > 0
+        assert f"✗ {deleting} to delete" in str(app.overview.summary.render())
+        await pilot.press("a")
+        await wait_for(pilot, lambda: app.state.changes == {"num_to_keep": None} and settled(app), what="keep all")
+        assert sum(r.delete for r in app.overview.table.rows) == 0
+        assert {r.config.split(" by ")[0] for r in app.overview.table.rows} == {"keep all"}

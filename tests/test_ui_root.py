@@ -265,3 +265,18 @@ async def test_typed_num_to_keep_and_keep_all_at_the_root(tmp_path):
         await wait_for(pilot, lambda: app.state.changes == {"num_to_keep": None} and settled(app), what="keep all")
         assert sum(r.delete for r in app.overview.table.rows) == 0
         assert {r.config.split(" by ")[0] for r in app.overview.table.rows} == {"keep all"}
+
+
+async def test_warnings_of_every_experiment(tmp_path):
+    from ckpt_tui.ui.screens.text_list import TextListScreen
+
+    root = make_root(tmp_path)
+    app = RootApp(make_state(root))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: settled(app), what="settled")
+        await pilot.press("w")
+        await wait_for(pilot, lambda: isinstance(app.screen, TextListScreen), what="warnings")
+        lines = app.screen.lines
+        # s8_shared's trials reported checkpoints Ray has since removed: each experiment names itself.
+        assert any(line.startswith("s8_shared/exp_a: ") and "no longer on disk" in line for line in lines)
+        assert any(line.startswith("s8_shared/exp_b: ") for line in lines)

@@ -77,6 +77,7 @@ class RootApp(App):
     directory given has become a run itself."""
 
     TITLE = "ckpt-tui"
+    CSS_PATH = "app.tcss"  # the dialogs it shares with the main app (confirm, number, attribute)
 
     def __init__(self, state: RootState, *, grace_seconds: float = 60.0, now: Optional[Callable[[], float]] = None) -> None:
         super().__init__()

@@ -44,6 +44,7 @@ from ckpt_tui.ui.root_messages import (
 from ckpt_tui.ui.screens.choose_attribute import RECENCY, ChooseAttributeScreen
 from ckpt_tui.ui.screens.confirm_delete import MAX_PATHS_SHOWN, ConfirmDeleteScreen
 from ckpt_tui.ui.screens.number_input import NumberInputScreen
+from ckpt_tui.ui.screens.text_list import TextListScreen
 from ckpt_tui.ui.widgets.experiment_table import SORTS, ExperimentRow, ExperimentTable
 from ckpt_tui.ui.widgets.root_summary import RootSummary
 
@@ -64,6 +65,7 @@ class OverviewScreen(Screen):
         Binding("r", "reset_config", "Own configs", show=True),
         Binding("d", "delete", "Delete", show=True),
         Binding("S", "cycle_sort", "Sort", show=True),
+        Binding("w", "show_warnings", "Warnings", show=False),
         Binding("q", "app.quit", "Quit", show=True),
     ]
 
@@ -362,6 +364,19 @@ class OverviewScreen(Screen):
             return
         self.state.cursor_rel = row.rel
         self.app.exit(("open", row.rel))
+
+    def action_show_warnings(self) -> None:
+        lines = []
+        for exp in self.state.found:
+            entry = self.state.entries.get(exp.rel)
+            if entry is None:
+                continue
+            if entry.error:
+                lines.append(f"{exp.rel}: {entry.error}")
+            p = self.plans.get(exp.rel)
+            if entry.run is not None:
+                lines.extend(f"{exp.rel}: {w}" for w in entry.run.all_warnings() + (p.warnings if p is not None else []))
+        self.app.push_screen(TextListScreen("Warnings, every experiment", lines, "no warnings"))
 
     def action_cycle_sort(self) -> None:
         i = SORT_ORDER.index(self.state.sort) if self.state.sort in SORT_ORDER else 0

@@ -26,6 +26,16 @@ It generates (or reuses, see generate.py) a Ray Tune run and prints one table:
               first rows, sizes, a re-plan and some paging. Target: 350 MB. The --json mode's
               peak RSS is printed for information.
 
+* root        a storage root of --experiments experiments x --root-trials trials x
+              --root-checkpoints checkpoints (default 50 x 20 x 100 = 100,000 checkpoints, half
+              of the experiments grouped one level deeper), opened as ``ckpt-tui ROOT`` opens it:
+              spawn -> the first overview frame with an experiment's figures, against the minimal
+              reader without sizes over every experiment (target <= 1.5x); key -> the frame
+              showing the new config, and key -> the frame with every row re-planned, over
+              root-wide changes of num_to_keep, order and attribute (target 100 ms); peak RSS of
+              the app (target 350 MB); one poll of the whole root (information). Run it alone
+              with ``--only root``.
+
 "Frame" means: Textual composed the screen update and it was encoded for the terminal
 (headless Textual skips the encoding; the child does it itself so that its cost counts).
 
@@ -44,7 +54,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-BENCHMARKS = ["json", "first-rows", "replan", "live", "page-down", "memory"]
+BENCHMARKS = ["json", "first-rows", "replan", "live", "page-down", "memory", "root"]
 SIZE = (160, 50)  # the headless terminal: columns, lines
 
 
@@ -665,6 +675,127 @@ def bench_memory(root: str, repeat: int, results: dict) -> list:
 
 
 # ---------------------------------------------------------------------------------------------
+# The storage root benchmark (issue 13).
+# ---------------------------------------------------------------------------------------------
+def root_experiment_dirs(root: str) -> list[str]:
+    """The experiment dirs of a generated root (each holds an experiment_state-*.json)."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        if any(f.startswith("experiment_state-") for f in filenames):
+            out.append(dirpath)
+            dirnames[:] = []
+        else:
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+    return sorted(out)
+
+
+def generate_root(generate, experiments: int, trials: int, checkpoints: int, out=None) -> str:
+    out = out or os.path.join(REPO, "bench-data", f"root-{experiments}x{trials}x{checkpoints}")
+    for i in range(experiments):
+        rel = f"exp_{i:02d}" if i % 2 == 0 else os.path.join("sweeps", f"exp_{i:02d}")
+        generate.generate(trials, checkpoints, os.path.join(out, rel), quiet=True)
+    return out
+
+
+ROOT_STEPS = [  # (label, key or None, changes applied through the screen when key is None)
+    ("num_to_keep own -> own-1 (key -)", "minus", None),
+    ("num_to_keep +1 (key +)", "plus", None),
+    ("num_to_keep +1 (key +)", "plus", None),
+    ("order flipped (key o)", "o", None),
+    ("order flipped back (key o)", "o", None),
+    ("attribute -> acc", None, {"checkpoint_score_attribute": "acc"}),
+    ("attribute -> loss", None, {"checkpoint_score_attribute": "loss"}),
+    ("keep all (key a)", "a", None),
+]
+
+
+def root_app_child(root: str, mode: str) -> None:
+    import asyncio
+
+    from ckpt_tui.core.storage_root import find_experiments
+    from ckpt_tui.ui.root_app import RootApp, RootState
+    from ckpt_tui.watch.root_poller import RootPoller
+
+    found = find_experiments(root)
+    state = RootState(root, found, {})
+    app = RootApp(state)
+    frames = Frames(app)
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE):
+            o = app.overview
+            await frames.wait(lambda: any(r.checkpoints is not None for r in o.table.rows), timeout=300)
+            emit({"event": "rows", "experiments": len(found)})
+            if mode == "first-rows":
+                return
+            settled = lambda: len(state.entries) == len(state.found) and not o._stale and not o._planning  # noqa: E731
+            await wait_until(settled, 600)
+            await asyncio.sleep(0.5)
+            steps = []
+            for label, key, changes in ROOT_STEPS:
+                before = dict(state.changes)
+                t0 = time.perf_counter()
+                if key is not None:
+                    press(app, key)
+                else:
+                    o.set_changes(**changes)
+                first = await frames.wait(lambda: state.changes != before, timeout=60)
+                done = await frames.wait(settled, timeout=120)
+                steps.append({"step": label, "key_frame_ms": round(1000 * (first - t0), 1),
+                              "all_rows_ms": round(1000 * (done - t0), 1)})
+                await asyncio.sleep(0.2)
+            poller = RootPoller(root, lambda c: None, known=found)
+            poller.baseline()
+            poller.poll_once()
+            emit({"event": "replan-root", "steps": steps, "poll_ms": round(1000 * poller.last_round_seconds, 1),
+                  "vmhwm_mb": vm_hwm_mb()})
+
+    asyncio.run(main())
+
+
+def bench_root(args, generate) -> list:
+    root = generate_root(generate, args.experiments, args.root_trials, args.root_checkpoints, args.root_data)
+    print(f"root benchmark: {args.experiments} experiments x {args.root_trials} trials x "
+          f"{args.root_checkpoints} checkpoints in {root}", file=sys.stderr, flush=True)
+    base_times, subj_times = [], []
+    for _ in range(args.repeat):
+        b = spawn(child_cmd("minimal-root", root))
+        base_times.append(b["lines"][-1]["_at"])
+        s = spawn(child_cmd("root-app", root, "first-rows"))
+        ev = [line for line in s["lines"] if line.get("event") == "rows"]
+        if not ev:
+            raise RuntimeError(f"root overview showed no rows: {s['stderr'][-500:]}")
+        subj_times.append(ev[0]["_at"])
+    base, subj = min(base_times), min(subj_times)
+    check = subprocess.run(subject_json_cmd(root), capture_output=True, check=True).stdout
+    doc = json.loads(check)
+    counted = spawn(child_cmd("minimal-root", root))["lines"][-1]["checkpoints"]
+    rows = [row("root: --json lists every checkpoint (check)", f"{len(doc['checkpoints'])}", f"{counted}", "—", "equal",
+                len(doc["checkpoints"]) == counted == doc["summary"]["checkpoints"]
+                and doc["summary"]["experiments"] == args.experiments,
+                f"{doc['summary']['experiments']} experiments in the root document")]
+    rows += [row("root: first rows", fmt_s(subj), fmt_s(base), f"{subj / base:.2f}x", "<= 1.5x", subj / base <= 1.5,
+                "spawn -> first overview frame with an experiment's figures vs the minimal reader without "
+                f"sizes over every experiment; best of {args.repeat}, alternated")]
+    r = spawn(child_cmd("root-app", root, "replan"))
+    ev = [line for line in r["lines"] if line.get("event") == "replan-root"]
+    if not ev:
+        raise RuntimeError(f"root replan child failed: {r['stderr'][-500:]}")
+    steps = ev[0]["steps"]
+    worst_key = max(s["key_frame_ms"] for s in steps)
+    worst_all = max(s["all_rows_ms"] for s in steps)
+    rows.append(row("root: key -> frame with the new config", f"{worst_key:.0f} ms", "—", "—", "<= 100 ms",
+                    worst_key <= 100, "worst of " + "; ".join(f"{s['step']} {s['key_frame_ms']:.0f}" for s in steps)))
+    rows.append(row("root: key -> every row re-planned (info)", f"{worst_all:.0f} ms", "—", "—", "—", None,
+                    "; ".join(f"{s['step']} {s['all_rows_ms']:.0f}" for s in steps)))
+    rss = r["maxrss_mb"]
+    rows.append(row("root: app peak RSS", f"{rss:.0f} MB", "—", f"{rss / 350:.2f} of target", "<= 350 MB",
+                    rss <= 350, "ru_maxrss of the overview process after reading, sizes and the re-plans"))
+    rows.append(row("root: one poll of the whole root (info)", f"{ev[0]['poll_ms']:.0f} ms", note="RootPoller.poll_once"))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
 def print_table(rows: list, out=sys.stdout) -> None:
     headers = ["benchmark", "subject", "baseline", "ratio", "target", "pass"]
 
@@ -701,6 +832,11 @@ def main(argv=None) -> int:
     p.add_argument("--page-keys", type=int, default=None,
                    help="stop page-down after this many keys (default: the whole table)")
     p.add_argument("--results-json", help="also write the figures as JSON to this file")
+    p.add_argument("--experiments", type=int, default=50, help="root benchmark: experiments (default 50)")
+    p.add_argument("--root-trials", type=int, default=20, help="root benchmark: trials per experiment")
+    p.add_argument("--root-checkpoints", type=int, default=100, help="root benchmark: checkpoints per trial")
+    p.add_argument("--root-data", help="root benchmark: storage root to generate or reuse "
+                                       "(default: bench-data/root-ExTxC)")
     args = p.parse_args(argv)
     only = [n.strip() for item in args.only for n in item.split(",") if n.strip()] or BENCHMARKS
     unknown = [n for n in only if n not in BENCHMARKS]
@@ -710,6 +846,11 @@ def main(argv=None) -> int:
     sys.path.insert(0, HERE)
     import generate
 
+    if only == ["root"]:  # the root benchmark alone: no single reference run needed
+        rows = bench_root(args, generate)
+        print()
+        print_table(rows)
+        return 0
     root = generate.generate(args.trials, args.checkpoints, args.data)
     print(f"ckpt-tui benchmarks: {args.trials} trials x {args.checkpoints} checkpoints in {root}; "
           f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; load {os.getloadavg()[0]:.2f}",
@@ -734,6 +875,8 @@ def main(argv=None) -> int:
                 rows += bench_page_down(root, args.repeat, results, args.page_keys)
             elif name == "memory":
                 rows += bench_memory(root, args.repeat, results)
+            elif name == "root":
+                rows += bench_root(args, generate)
         except Skip as exc:
             rows.append(row(name, "SKIPPED", note=str(exc)))
         except Exception as exc:  # one broken benchmark must not hide the others' figures
@@ -759,6 +902,17 @@ def child_main(argv: list[str]) -> int:
         return 0
     if kind == "app":
         app_child(argv[1], argv[2], json.loads(argv[3]) if len(argv) > 3 else {})
+        return 0
+    if kind == "minimal-root":
+        out = {"checkpoints": 0, "reports": 0}
+        for exp in root_experiment_dirs(argv[1]):
+            one = minimal_reader(exp, sizes=False)
+            out["checkpoints"] += one["checkpoints"]
+            out["reports"] += one["reports"]
+        emit(out)
+        return 0
+    if kind == "root-app":
+        root_app_child(argv[1], argv[2])
         return 0
     print(f"unknown child {kind}", file=sys.stderr)
     return 2

@@ -106,6 +106,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"ckpt-tui: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
+        if (args.json or args.prune) and not args.demo:  # issue 13: a storage root of experiments
+            from ckpt_tui.root_cli import root_json_mode, root_prune_mode, storage_root
+
+            experiments = storage_root(args.run_dir)
+            if experiments is not None:
+                return root_json_mode(args, experiments) if args.json else root_prune_mode(args, experiments)
         if args.json:
             return _json_mode(args)
         if args.prune:

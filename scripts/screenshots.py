@@ -17,6 +17,7 @@ import asyncio
 import os
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -100,6 +101,36 @@ async def shoot(name: str, root: Path, size: tuple[int, int], keys: list, argv: 
     print(f"wrote screenshots/{name}.svg")
 
 
+async def shoot_overview(tmp: Path) -> None:
+    """The overview of a storage root (issue 13): the real runs arranged as users have them,
+    with num_to_keep=2 set at the root; one experiment written to a minute ago."""
+    from ckpt_tui.core.storage_root import find_experiments
+    from ckpt_tui.ui.root_app import RootApp, RootState
+    from tests.root_fixtures import make_root
+
+    root = make_root(tmp / "overview")
+    NOW = time.time()
+    WRITTEN = NOW - AGE
+    for path in root.rglob("*"):
+        os.utime(path, (WRITTEN, WRITTEN))
+    for path in (root / "s8_shared" / "exp_b").rglob("*"):
+        os.utime(path, (NOW - 60, NOW - 60))
+    state = RootState(str(root), find_experiments(str(root)), {"num_to_keep": 2})
+    state.shown_root = "~/ray_results"
+    app = RootApp(state, now=lambda: NOW)
+    async with app.run_test(size=(130, 16)) as pilot:
+        o = app.overview
+        deadline = time.monotonic() + 20
+        while len(state.entries) < len(state.found) or o._stale or o._planning:
+            if time.monotonic() > deadline:
+                raise SystemExit("screenshots/overview.svg: the overview never settled")
+            await pilot.pause(0.05)
+        await pilot.press("j")
+        await pilot.pause()
+        app.save_screenshot(filename="overview.svg", path=str(OUT))
+    print("wrote screenshots/overview.svg")
+
+
 async def main() -> None:
     OUT.mkdir(exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -116,6 +147,8 @@ async def main() -> None:
     await shoot("confirm-delete-80x24-big", big, (80, 24), ["d"],
                 argv=("--num-to-keep", "3", "--score-attribute", "acc"),
                 wait_for=lambda app: isinstance(app.screen, ConfirmDeleteScreen))
+    with tempfile.TemporaryDirectory() as tmp:
+        await shoot_overview(Path(tmp))
     for name in ("keep_all", "sweep"):  # leave nothing behind
         shutil.rmtree(RESULTS / name, ignore_errors=True)
     try:

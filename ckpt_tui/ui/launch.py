@@ -50,6 +50,19 @@ def run_app(args) -> int:
         demo = DemoRun()
         path = demo.create()
         demo.start()
+    if demo is None:  # issue 13: a storage root of experiments, or a dir that holds no run yet
+        from ckpt_tui.core.readers import detect_layout
+        from ckpt_tui.core.model import RunError
+        from ckpt_tui.core.storage_root import describe_root_error
+
+        try:
+            detect_layout(path)
+        except RunError:
+            if describe_root_error(path) is not None:
+                raise
+            from ckpt_tui.ui.root_launch import run_root_app
+
+            return run_root_app(args, path)
     try:
         app = build_app(args, path)
         app.run()

@@ -1,0 +1,85 @@
+"""Run the app on a storage root or on a directory that holds no run yet: the overview, the
+experiments opened from it, and back, until the user quits."""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from ckpt_tui.cli import EXIT_OK, config_from_args
+from ckpt_tui.core.config import parse_num_to_keep
+from ckpt_tui.core.storage_root import config_for, find_experiments
+
+DEFAULT_POLL = 1.0
+
+
+def changes_from_args(args) -> dict:
+    """The retention flags as root-wide changes: each applies to every experiment."""
+    changes: dict = {}
+    if getattr(args, "num_to_keep", None) is not None:
+        changes["num_to_keep"] = parse_num_to_keep(args.num_to_keep)
+    if getattr(args, "score_attribute", None) is not None:
+        attr = args.score_attribute.strip()
+        changes["checkpoint_score_attribute"] = None if attr.lower() in ("", "none") else attr
+    if getattr(args, "score_order", None) is not None:
+        changes["checkpoint_score_order"] = args.score_order
+    return changes
+
+
+def run_root_app(args, path: str) -> int:
+    from ckpt_tui.ui.root_app import BACK, ExperimentApp, RootApp, RootState
+    from ckpt_tui.watch.root_poller import RootPoller
+
+    root = os.path.realpath(path)
+    found = find_experiments(root)
+    interval = getattr(args, "poll", None) or DEFAULT_POLL
+    state = RootState(root, found, changes_from_args(args), watch_text=f"live (polling every {interval:g}s)")
+    poller = RootPoller(root, state.on_change, interval=interval, known=found, watch_root_itself=not found)
+    poller.baseline()
+    poller.start()
+    copied: Optional[str] = None
+    try:
+        while True:
+            app = RootApp(state, grace_seconds=args.grace)
+            app.run()
+            result = app.return_value
+            if not result:
+                break
+            kind, what = result
+            if kind == "self":  # the directory given became a run: open it as a run
+                poller.stop()
+                from ckpt_tui.ui.launch import start_reading
+                from ckpt_tui.ui.app import CheckpointApp
+
+                run, reading = start_reading(root)
+                main = CheckpointApp(run, config_from_args(args, run.run_config), grace_seconds=args.grace,
+                                     poll_interval=args.poll, reading=reading)
+                main.run()
+                main.stop_watching()
+                copied = main.copied_line or copied
+                break
+            entry = state.entries.get(what)
+            if entry is None or entry.run is None:
+                continue
+            with state.lock:
+                run = entry.run
+            exp_app = ExperimentApp(run, config_for(run.run_config, state.changes), grace_seconds=args.grace,
+                                    poll_interval=args.poll, root_label=state.shown_root)
+            exp_app.run()
+            exp_app.stop_watching()
+            copied = exp_app.copied_line or copied
+            if exp_app.return_value != BACK:
+                break
+            # What changed inside (deletions, the run's progress) is re-read by the overview.
+            state.on_change(_reread_all(what))
+    finally:
+        poller.stop()
+    if copied:
+        print(copied)
+    return EXIT_OK
+
+
+def _reread_all(rel: str):
+    from ckpt_tui.watch.root_poller import RootChange
+
+    return RootChange(changed={rel: {""}})

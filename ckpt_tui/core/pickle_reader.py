@@ -164,3 +164,125 @@ def read_checkpoint_config(data: bytes) -> Optional[CheckpointConfig]:
         return CheckpointConfig.from_dict(state)
     except (ConfigError, TypeError):
         return None
+
+
+# ---- Tune's per-trial checkpoint manager --------------------------------------------------
+
+_MANAGER_NAMES = {"_CheckpointManager"}
+_NUMPY_SCALAR = {("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar")}
+
+
+@dataclass
+class RegisteredCheckpoint:
+    """One checkpoint a Tune trial's checkpoint manager holds: where it is and its report."""
+
+    path: str  # as Ray recorded it (a local path or a URI); its last two parts name trial dir and checkpoint
+    metrics: dict
+
+    @property
+    def name(self) -> str:
+        return self.path.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def trial_dir(self) -> str:
+        parts = self.path.rstrip("/").rsplit("/", 2)
+        return parts[-2] if len(parts) >= 2 else ""
+
+
+@dataclass
+class ManagerState:
+    """What Ray's ``_CheckpointManager`` of one trial registered and still tracks: its list
+    (Ray's order: worst first) and its latest checkpoint (which after a PBT exploit can live in
+    another trial's directory)."""
+
+    registered: list  # RegisteredCheckpoint, Ray's list order
+    latest: Optional[RegisteredCheckpoint]
+    config: Optional[CheckpointConfig]
+
+
+def _plain_value(value: Any) -> Any:
+    """A metric value as plain Python: numpy scalars decoded from their bytes (never by
+    importing numpy), other objects as a string naming their class."""
+    if isinstance(value, dict):
+        return {k: _plain_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_value(v) for v in value]
+    if isinstance(value, _Object):
+        if (value.cls.module, value.cls.name) in _NUMPY_SCALAR and len(value.args) == 2 \
+                and isinstance(value.args[1], (bytes, str)):
+            decoded = _numpy_scalar(value.args[0], value.args[1])
+            if decoded is not None:
+                return decoded
+        return f"<{value.cls.module}.{value.cls.name}>"
+    if isinstance(value, _Global):
+        return f"<{value.module}.{value.name}>"
+    return value
+
+
+def _numpy_scalar(dtype: Any, raw: Any) -> Any:
+    import struct
+
+    if not isinstance(dtype, _Object) or not dtype.args or not isinstance(dtype.args[0], str):
+        return None
+    code = dtype.args[0]
+    endian = ">" if isinstance(dtype.state, tuple) and len(dtype.state) > 1 and dtype.state[1] == ">" else "<"
+    if isinstance(raw, str):
+        raw = raw.encode("latin-1")
+    fmt = {"f8": "d", "f4": "f", "f2": "e", "i8": "q", "i4": "i", "i2": "h", "i1": "b",
+           "u8": "Q", "u4": "I", "u2": "H", "u1": "B", "b1": "?"}.get(code)
+    if fmt is None:
+        return None
+    try:
+        (out,) = struct.unpack(endian + fmt, raw)
+    except struct.error:
+        return None
+    return out
+
+
+def _registered(obj: Any) -> Optional[RegisteredCheckpoint]:
+    if not isinstance(obj, _Object) or not isinstance(obj.state, dict):
+        return None
+    ckpt = obj.state.get("checkpoint")
+    if not isinstance(ckpt, _Object) or not isinstance(ckpt.state, dict):
+        return None
+    path = ckpt.state.get("path")
+    metrics = obj.state.get("metrics")
+    if not isinstance(path, str) or not path:
+        return None
+    return RegisteredCheckpoint(path, _plain_value(metrics) if isinstance(metrics, dict) else {})
+
+
+def read_checkpoint_manager(data: bytes) -> Optional[ManagerState]:
+    """A Tune trial's checkpoint manager, read opcode by opcode (nothing is executed), or None
+    when the pickle is not one this reader can interpret."""
+    try:
+        obj = read_plain(data)
+    except (PickleShapeError, ValueError, IndexError, KeyError, TypeError, AttributeError):
+        return None
+    if not isinstance(obj, _Object) or obj.cls.name not in _MANAGER_NAMES or not isinstance(obj.state, dict):
+        return None
+    state = obj.state
+    items = state.get("_checkpoint_results")
+    if not isinstance(items, list):
+        return None
+    registered = []
+    for item in items:
+        found = _registered(item)
+        if found is None:
+            return None  # a shape we do not know: no authority rather than a wrong one
+        registered.append(found)
+    latest_obj = state.get("_latest_checkpoint_result")
+    latest = _registered(latest_obj) if latest_obj is not None else None
+    if latest_obj is not None and latest is None:
+        return None
+    config = None
+    cfg = state.get("_checkpoint_config")
+    if isinstance(cfg, _Object) and (cfg.cls.module, cfg.cls.name) in _CONFIG_GLOBALS:
+        cstate = cfg.state[0] if isinstance(cfg.state, tuple) and cfg.state and isinstance(cfg.state[0], dict) \
+            else cfg.state
+        if isinstance(cstate, dict):
+            try:
+                config = CheckpointConfig.from_dict(cstate)
+            except (ConfigError, TypeError):
+                config = None
+    return ManagerState(registered, latest, config)

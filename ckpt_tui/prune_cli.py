@@ -64,7 +64,7 @@ def _is_terminal() -> bool:
 def prune_mode(args) -> int:
     run = read_run(args.run_dir)
     config = config_from_args(args, run.run_config)
-    plan = make_plan(run, config)
+    plan = make_plan(run, config, delete_untracked=getattr(args, "delete_untracked", False))
     out = sys.stdout
     dry = bool(getattr(args, "dry_run", False))
     yes = bool(getattr(args, "yes", False))

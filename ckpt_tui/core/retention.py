@@ -472,6 +472,15 @@ class Plan:
         return total
 
     @property
+    def untracked_count(self) -> int:
+        """Checkpoints on disk that Ray does not track and never will."""
+        return sum(1 for t in self.trials.values() for c in t.checkpoints if c.untracked)
+
+    @property
+    def untracked_bytes(self) -> int:
+        return sum(c.size_bytes or 0 for t in self.trials.values() for c in t.checkpoints if c.untracked)
+
+    @property
     def total_bytes(self) -> int:
         return sum(sum(filter(None, map(_SIZE, t.checkpoints))) for t in self.trials.values())
 

@@ -28,6 +28,7 @@ class Summary(Static):
         sizing: str,
         warnings: int,
         scope: str,
+        untracked: str = "",
     ) -> None:
         if not self.is_attached:
             # A worker's message (sizes done, a re-read) handled while the app shuts down:
@@ -51,5 +52,7 @@ class Summary(Static):
             text.append(f"! {warnings} warning{'s' if warnings != 1 else ''} (w)",
                         style=self.get_component_rich_style("summary--warn"))
         text.append(f" · {scope}")
+        if untracked:
+            text.append(f" · {untracked}")
         # Three lines, always (fixed height in app.tcss): no layout pass for new figures.
         self.update(text, layout=False)

@@ -1,0 +1,174 @@
+"""Runs Ray 2.60 wrote itself with its own pruning on (tests/ray_runs/round2, see its README and
+cases.json): what ckpt-tui keeps under each run's config is exactly what Ray left on disk."""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stdout
+
+import pytest
+
+from ckpt_tui.cli import main
+from ckpt_tui.core.config import CheckpointConfig
+from ckpt_tui.core.readers import read_run
+from ckpt_tui.core.retention import plan
+from tests.conftest import RAY_RUNS
+
+ROUND2 = RAY_RUNS / "round2"
+CASES = json.loads((ROUND2 / "cases.json").read_text())
+
+
+def run_json(*args: str) -> dict:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = main([*args, "--json"])
+    assert code == 0
+    return json.loads(out.getvalue())
+
+
+def kept(doc: dict) -> dict:
+    found: dict = {}
+    for c in doc["checkpoints"]:
+        if c["keep"]:
+            found.setdefault(c["trial"], []).append(c["name"])
+    return {t: sorted(names) for t, names in found.items()}
+
+
+def on_disk(doc: dict) -> dict:
+    found: dict = {}
+    for c in doc["checkpoints"]:
+        found.setdefault(c["trial"], []).append(c["name"])
+    return {t: sorted(names) for t, names in found.items()}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["run"] for c in CASES])
+def test_kept_under_the_runs_config_is_what_ray_left(case, ray_run):
+    root = ray_run(f"round2/{case['run']}")
+    doc = run_json(str(root), "--num-to-keep", str(case["num_to_keep"] or "none"),
+                   "--score-attribute", case["attr"] or "none", "--score-order", case["order"])
+    assert kept(doc) == {t: sorted(names) for t, names in case["kept"].items()}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["run"] for c in CASES])
+def test_no_flags_on_a_run_ray_pruned_proposes_no_deletion(case, ray_run):
+    root = ray_run(f"round2/{case['run']}")
+    doc = run_json(str(root))
+    assert doc["summary"]["delete"] == 0
+    assert kept(doc) == on_disk(doc)
+    if doc["layout"] == "tune":  # the run's own CheckpointConfig, read from its experiment state
+        assert doc["config"]["num_to_keep"] == case["num_to_keep"]
+        assert doc["config"]["checkpoint_score_attribute"] == case["attr"]
+
+
+def by_name(doc: dict, trial_part: str) -> dict:
+    return {c["name"]: c for c in doc["checkpoints"] if trial_part in c["trial"]}
+
+
+def test_restored_run_counts_the_later_row_of_a_redone_step(ray_run):
+    """s3_restore: stopped twice and restored twice (three experiment_state files). Step 3 was
+    redone after the first restore: checkpoint_000003 appears twice in result.json and only the
+    later row (acc 0.987) is the one Ray registered; the earlier (acc 0.116) was pending when the
+    run stopped. Under the run's config (keep 3 by acc max) Ray kept 2, 3 and 9, and checkpoint_000002
+    is what the last restore resumed from after the first stop."""
+    root = ray_run("round2/s3_restore")
+    assert len(list(root.glob("experiment_state-*.json"))) == 3
+    doc = run_json(str(root))
+    t0 = by_name(doc, "_00000_")
+    assert t0["checkpoint_000003"]["score"] == 0.987 and t0["checkpoint_000003"]["rank"] == 1
+    assert t0["checkpoint_000003"]["tracked"] is True
+    assert sorted(n for n, c in t0.items() if c["keep"]) == ["checkpoint_000002", "checkpoint_000003",
+                                                             "checkpoint_000009"]
+    # 10 registrations: steps 0-9 once each; the two rows of a redone step that Ray never
+    # registered (steps 3 and 7 before a restore) are not registrations
+    assert {c["of"] for c in t0.values()} == {10}
+    run = read_run(str(root))
+    trial = next(t for t in run.trials.values() if "_00000_" in t.id)
+    assert [(r.checkpoint_name, r.metrics["acc"]) for r in trial.unregistered] == [
+        ("checkpoint_000003", 0.116), ("checkpoint_000007", 0.858)]
+
+
+def test_interrupted_run_pending_save_is_untracked_and_kept(ray_run):
+    """s3b_interrupted: a signal stopped the run while checkpoint_000004's save was pending. The
+    experiment state still says RUNNING, but it was last written long ago: the run is stopped,
+    Ray never registered checkpoint_000004, and never deletes either checkpoint."""
+    root = ray_run("round2/s3b_interrupted")
+    doc = run_json(str(root))
+    assert doc["summary"]["delete"] == 0
+    assert doc["summary"]["untracked"] == 2 and doc["summary"]["untracked_bytes"] > 0
+    for trial_part in ("_00000_", "_00001_"):
+        cks = by_name(doc, trial_part)
+        assert cks["checkpoint_000003"]["tracked"] is True and cks["checkpoint_000003"]["keep"]
+        assert cks["checkpoint_000003"]["restore_point_of"] == [cks["checkpoint_000003"]["trial"]]
+        assert cks["checkpoint_000004"]["tracked"] is False and cks["checkpoint_000004"]["keep"]
+        assert cks["checkpoint_000004"]["reason"].startswith("not tracked by Ray: Ray will never delete it")
+    # The row Ray logged but never registered (trial 1) still shows its iteration
+    assert by_name(doc, "_00001_")["checkpoint_000004"]["iteration"] == 5
+    # Choosing to delete untracked checkpoints still spares the newest of each trial
+    doc = run_json(str(root), "--delete-untracked")
+    assert doc["summary"]["delete"] == 0 and doc["delete_untracked"] is True
+    assert "the newest checkpoint of its trial" in by_name(doc, "_00000_")["checkpoint_000004"]["reason"]
+
+
+def test_pbt_exploit_leaves_an_unregistered_checkpoint_untracked(ray_run):
+    """s4b_pbt_noreuse: trial 1 reported checkpoint_000007, then an exploit paused it without
+    registering it (its latest became trial 0's checkpoint_000008, since deleted by trial 0's
+    manager). Ray kept 4, 6 and 7: counting 7 as registered would delete 4."""
+    root = ray_run("round2/s4b_pbt_noreuse")
+    doc = run_json(str(root))
+    t1 = by_name(doc, "_00001_")
+    assert t1["checkpoint_000007"]["tracked"] is False
+    assert [n for n, c in sorted(t1.items()) if c["tracked"]] == ["checkpoint_000004", "checkpoint_000006"]
+    assert all(c["keep"] for c in t1.values())
+
+
+def test_class_trainable_registrations_come_from_the_experiment_state(ray_run):
+    """s9_class_freq: a class Trainable's result.json names no checkpoint; Ray's manager does."""
+    root = ray_run("round2/s9_class_freq")
+    doc = run_json(str(root), "--num-to-keep", "1")
+    t0 = by_name(doc, "_00000_")
+    assert all(c["tracked"] for c in t0.values())
+    assert t0["checkpoint_000006"]["keep"] and t0["checkpoint_000006"]["score"] == 9.83
+    assert not t0["checkpoint_000004"]["keep"]  # 9.15 < 9.83, and not the latest
+
+
+def test_train_v2_custom_names_are_checkpoints(ray_run):
+    root = ray_run("round2/s10_v2_custom_names")
+    doc = run_json(str(root))
+    assert sorted(c["name"] for c in doc["checkpoints"]) == ["epoch_001", "epoch_005", "epoch_006"]
+    assert not any("missing from disk" in w for w in doc["warnings"])
+    doc = run_json(str(root), "--num-to-keep", "1", "--score-attribute", "loss", "--score-order", "min")
+    assert sorted(c["name"] for c in doc["checkpoints"] if not c["keep"]) == ["epoch_005"]
+
+
+def test_train_v2_nulls_rank_as_nan_with_warnings(ray_run):
+    root = ray_run("round2/s5c_v2_nan_keepall")
+    run = read_run(str(root))
+    p = plan(run, CheckpointConfig(num_to_keep=2, checkpoint_score_attribute="loss", checkpoint_score_order="min"))
+    assert not p.failing_trials
+    assert any("cannot tell them apart" in w for w in p.warnings)
+    assert any("Ray 2.60 cannot resume this run" in w for w in p.warnings)
+    nulls = [c for c in run.checkpoints() if c.report.metrics.get("loss", 0) is None]
+    assert len(nulls) == 3
+    ranks = sorted(p.decisions[c].rank for c in nulls)
+    assert ranks == [7, 8, 9]  # below everything
+    assert all("null in the snapshot" in p.reason(c) for c in nulls)
+    # A string score in a Train v2 snapshot is still a failure
+    snap = root / "checkpoint_manager_snapshot.json"
+    data = json.loads(snap.read_text())
+    data["checkpoint_results"][0]["metrics"]["loss"] = "oops"
+    snap.write_text(json.dumps(data))
+    p = plan(read_run(str(root)), CheckpointConfig(num_to_keep=2, checkpoint_score_attribute="loss",
+                                                   checkpoint_score_order="min"))
+    assert p.failing_trials and p.delete_count == 0
+
+
+def test_train_v2_second_fit_dirs_are_untracked(ray_run):
+    """s5b: the second fit() failed reloading the nulls; its checkpoints are not in the snapshot."""
+    root = ray_run("round2/s5b_v2_nan_resume")
+    doc = run_json(str(root))
+    untracked = sorted(c["name"] for c in doc["checkpoints"] if c["tracked"] is False)
+    assert untracked == ["checkpoint_2026-12-01_10-44-52.109498", "checkpoint_2026-12-01_10-44-52.189262"]
+    doc = run_json(str(root), "--delete-untracked")
+    # the newest dir of the run stays; the other untracked one goes
+    assert [c["name"] for c in doc["checkpoints"] if not c["keep"]] == ["checkpoint_2026-12-01_10-44-52.109498"]

@@ -172,3 +172,46 @@ def test_train_v2_second_fit_dirs_are_untracked(ray_run):
     doc = run_json(str(root), "--delete-untracked")
     # the newest dir of the run stays; the other untracked one goes
     assert [c["name"] for c in doc["checkpoints"] if not c["keep"]] == ["checkpoint_2026-12-01_10-44-52.109498"]
+
+
+def test_pbt_borrowed_checkpoint_is_a_restore_point_of_the_trial_that_borrowed_it(ray_run):
+    """tests/ray_runs/pbt_borrowed (made by Ray 2.60 with pbt_borrowed.make.py): PBT exploited
+    trial 00002 at its last step, so its latest checkpoint (what Tune restores it from) is trial
+    00001's checkpoint_000002; its own checkpoint_000001 was never registered."""
+    root = ray_run("pbt_borrowed")
+    doc = run_json(str(root), "--num-to-keep", "1")
+    donor = by_name(doc, "_00001_")
+    borrower = next(t for t in {c["trial"] for c in doc["checkpoints"]} if "_00002_" in t)
+    assert donor["checkpoint_000002"]["restore_point_of"] == [borrower, donor["checkpoint_000002"]["trial"]]
+    assert donor["checkpoint_000002"]["keep"]
+    assert f"restore point of trial {borrower}" in donor["checkpoint_000002"]["reason"]
+    assert by_name(doc, "_00002_")["checkpoint_000001"]["tracked"] is False
+    # nothing Ray kept is proposed for deletion under the run's own config (keep all)
+    assert run_json(str(root))["summary"]["delete"] == 0
+
+
+def test_a_restore_point_the_replay_would_delete_is_kept(ray_run):
+    """The donor's manager may push a borrowed checkpoint out under a smaller num_to_keep; the
+    borrowing trial still restores from it, so the plan keeps it and says why."""
+    root = ray_run("pbt_borrowed")
+    run = read_run(str(root))
+    donor = next(t for t in run.trials.values() if "_00001_" in t.id)
+    borrowed = next(c for c in donor.checkpoints if c.name == "checkpoint_000000")
+    run.restore_points[borrowed.path] = ["other_trial"]
+    p = plan(run, CheckpointConfig(num_to_keep=1, checkpoint_score_attribute="score"))
+    d = p.decisions[borrowed]
+    assert d.keep and d.code == "restore"
+    assert p.reason(borrowed) == "restore point: Tune restores trial other_trial from it, so it is kept"
+    assert borrowed not in p.to_delete()
+
+
+def test_prune_deletes_untracked_only_with_the_flag(ray_run, capsys):
+    root = ray_run("round2/s5b_v2_nan_resume")
+    flags = ["--num-to-keep", "2", "--score-attribute", "loss", "--score-order", "min"]
+    assert main([str(root), *flags, "--prune", "--yes"]) == 0
+    assert len(list(root.glob("checkpoint_*"))) == 5  # Ray pruned it: nothing to do
+    assert main([str(root), *flags, "--prune", "--yes", "--delete-untracked"]) == 0
+    assert not (root / "checkpoint_2026-12-01_10-44-52.109498").exists()
+    assert (root / "checkpoint_2026-12-01_10-44-52.189262").exists()  # the newest stays
+    log = (root / ".ckpt-tui" / "deletions.jsonl").read_text()
+    assert "not tracked by Ray" in log

@@ -86,6 +86,10 @@ def prune_mode(args) -> int:
     print(f"Run {display_name(run.root)} ({run.layout}), {config.to_python()}: "
           f"{_plural(plan.checkpoint_count, 'checkpoint')}, {plan.delete_count} to delete "
           f"({human_bytes(plan.reclaim_bytes)})", file=out)
+    untracked = plan.untracked_count
+    if untracked and not plan.delete_untracked:
+        print(f"{_plural(untracked, 'checkpoint')} not tracked by Ray ({human_bytes(plan.untracked_bytes)}): "
+              "Ray will never delete them; kept (--delete-untracked deletes them)", file=out)
 
     problems = 0
     # Leftovers of an interrupted deletion: the user confirmed those deletions already once.

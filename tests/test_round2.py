@@ -215,3 +215,41 @@ def test_prune_deletes_untracked_only_with_the_flag(ray_run, capsys):
     assert (root / "checkpoint_2026-12-01_10-44-52.189262").exists()  # the newest stays
     log = (root / ".ckpt-tui" / "deletions.jsonl").read_text()
     assert "not tracked by Ray" in log
+
+
+def test_a_live_running_trial_counts_reports_newer_than_the_state_as_pending(ray_run):
+    """s3b_interrupted as it looked while it ran: the same files, the state just written. Trial 1's
+    report of checkpoint_000004 is then a pending registration (Ray registers it in a moment), which
+    pushes checkpoint_000003 out under keep 1; but 000003 is what the state says Tune restores the
+    trial from, so it stays. Trial 0's checkpoint_000004 has no report yet: being written."""
+    root = ray_run("round2/s3b_interrupted")
+    state = next(root.glob("experiment_state-*.json"))
+    state.write_bytes(state.read_bytes())  # written just now: the run is live
+    doc = run_json(str(root))
+    t1 = by_name(doc, "_00001_")
+    assert t1["checkpoint_000004"]["tracked"] is True and t1["checkpoint_000004"]["keep"]
+    assert t1["checkpoint_000003"]["keep"]
+    assert t1["checkpoint_000003"]["reason"].startswith("restore point: Tune restores this trial from it")
+    t0 = by_name(doc, "_00000_")
+    assert t0["checkpoint_000004"]["tracked"] is None and t0["checkpoint_000004"]["keep"]
+    assert doc["summary"]["delete"] == 0
+    assert any("counted as registered in order" in w for w in doc["warnings"])
+
+
+def test_a_new_experiment_state_reclassifies_trials_on_reread(ray_run):
+    """The live app re-reads run-level files when the state changes: trials whose registrations
+    changed become new Trial objects classified under the new state, without reading them again."""
+    from ckpt_tui.core.readers import reread
+
+    root = ray_run("round2/s3b_interrupted")
+    run = read_run(str(root))
+    tid = next(t for t in run.trials if "_00001_" in t)
+    before = run.trials[tid]
+    assert next(c for c in before.checkpoints if c.name == "checkpoint_000004").tracked is False
+    state = next(root.glob("experiment_state-*.json"))
+    state.write_bytes(state.read_bytes())  # the driver wrote its state again: live
+    assert tid in reread(run, {""})
+    after = run.trials[tid]
+    assert after is not before
+    assert next(c for c in after.checkpoints if c.name == "checkpoint_000004").tracked is True
+    assert next(c for c in before.checkpoints if c.name == "checkpoint_000004").tracked is False  # untouched

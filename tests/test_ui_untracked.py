@@ -47,7 +47,7 @@ async def test_u_deletes_untracked_checkpoints_only_when_chosen(ray_run):
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.table.row_count == 5 and app.totals_plan is app.plan, what="rows")
         assert app.plan.delete_count == 0
-        assert "2 untracked by Ray" in text_of(app.summary) and "kept (u to delete)" in text_of(app.summary)
+        assert "2 untracked by Ray, 54 B" in text_of(app.summary) and "kept (u to delete)" in text_of(app.summary)
         await pilot.press("u")
         await wait_for(pilot, lambda: app.plan.delete_untracked and app.totals_plan is app.plan, what="replan")
         assert [c.name for c in app.plan.to_delete()] == ["checkpoint_2026-12-01_10-44-52.109498"]

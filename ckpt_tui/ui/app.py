@@ -524,7 +524,7 @@ class CheckpointApp(App[None]):
         if not count:
             return ""
         what = "deleting them (u)" if self.delete_untracked else "kept (u to delete)"
-        return f"{count} untracked by Ray ({human_bytes(plan.untracked_bytes)}): {what}"
+        return f"{count} untracked by Ray, {human_bytes(plan.untracked_bytes)}: {what}"
 
     def action_toggle_untracked(self) -> None:
         self.delete_untracked = not self.delete_untracked

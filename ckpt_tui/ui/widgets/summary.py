@@ -47,12 +47,12 @@ class Summary(Static):
         text.append(f" · frees {reclaim} of {total}")
         if sizing:
             text.append(f" ({sizing})")
+        if untracked:
+            text.append(f" · {untracked}")
         if warnings:
             text.append(" · ")
             text.append(f"! {warnings} warning{'s' if warnings != 1 else ''} (w)",
                         style=self.get_component_rich_style("summary--warn"))
         text.append(f" · {scope}")
-        if untracked:
-            text.append(f" · {untracked}")
         # Three lines, always (fixed height in app.tcss): no layout pass for new figures.
         self.update(text, layout=False)

@@ -325,7 +325,7 @@ def _apply_manager(run: Run, trial: Trial, manager: ManagerState, on_disk: dict,
     ]
     reported = len(checkpoints)
     untracked = 0
-    newest_reported = max((_ckpt_index(r.checkpoint_name) or -1 for r in rows), default=-1)
+    newest_reported = max((x for r in rows if (x := _ckpt_index(r.checkpoint_name)) is not None), default=-1)
     for name in sorted(n_ for n_ in on_disk if n_ not in last_report):
         c = Checkpoint(trial_id, name, prefix + name, None, None, None, on_disk[name])
         c.logged = logged.get(name)

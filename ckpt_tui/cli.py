@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--num-to-keep", metavar="N|none", help="checkpoints to keep per trial, or 'none' to keep all")
     g.add_argument("--score-attribute", metavar="KEY", help="metric to rank by ('a/b' for nested); 'none' for recency")
     g.add_argument("--score-order", metavar="max|min", help="whether higher (max) or lower (min) is better")
+    g.add_argument("--delete-untracked", action="store_true",
+                   help="also delete checkpoints Ray does not track (Ray never deletes them); never a restore "
+                        "point or a trial's newest")
     m = p.add_argument_group("modes")
     m.add_argument("--json", action="store_true", help="print the plan as JSON and exit (no UI)")
     m.add_argument("--prune", action="store_true", help="delete what the plan marks, after confirming (no UI)")
@@ -147,7 +150,7 @@ def _json_mode(args) -> int:
 
     run = read_run(args.run_dir)
     config = config_from_args(args, run.run_config)
-    dump(plan(run, config), sys.stdout)
+    dump(plan(run, config, delete_untracked=args.delete_untracked), sys.stdout)
     sys.stdout.flush()
     return EXIT_OK
 

@@ -48,7 +48,7 @@ def _is_terminal() -> bool:
 def prune_mode(args) -> int:
     run = read_run(args.run_dir)
     config = config_from_args(args, run.run_config)
-    plan = make_plan(run, config)
+    plan = make_plan(run, config, delete_untracked=getattr(args, "delete_untracked", False))
     out = sys.stdout
     dry = bool(getattr(args, "dry_run", False))
     yes = bool(getattr(args, "yes", False))
@@ -70,6 +70,10 @@ def prune_mode(args) -> int:
     print(f"Run {display_name(run.root)} ({run.layout}), {config.to_python()}: "
           f"{_plural(plan.checkpoint_count, 'checkpoint')}, {plan.delete_count:,} to delete "
           f"({human_bytes(plan.reclaim_bytes)})", file=out)
+    untracked = plan.untracked_count
+    if untracked and not plan.delete_untracked:
+        print(f"{_plural(untracked, 'checkpoint')} not tracked by Ray ({human_bytes(plan.untracked_bytes)}): "
+              "Ray will never delete them; kept (--delete-untracked deletes them)", file=out)
 
     problems = 0
     # Leftovers of an interrupted deletion: the user confirmed those deletions already once.

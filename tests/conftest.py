@@ -100,3 +100,17 @@ def score_missing(value) -> bool:
 
 def isnan(x) -> bool:
     return isinstance(x, float) and math.isnan(x)
+
+
+def mark_running(root, trial_name: str) -> None:
+    """Make ``root``'s experiment state read as a live run's: ``trial_name`` RUNNING and the file
+    just written. Reports newer than the state on a RUNNING trial of a live run are pending
+    registrations (counted as registered, as Ray will); on a stopped run Ray never registers them."""
+    state_path = sorted(Path(root).glob("experiment_state-*.json"))[-1]
+    state = json.loads(state_path.read_text())
+    for item in state["trial_data"]:
+        info = json.loads(item[0])
+        if info["relative_logdir"] == trial_name:
+            info["status"] = "RUNNING"
+            item[0] = json.dumps(info)
+    state_path.write_text(json.dumps(state))

@@ -1,11 +1,18 @@
 """A small reference model of Ray 2.60's checkpoint manager, written straight from the rules in
 DESIGN.md (and Ray's `_CheckpointManager.register_checkpoint`): a literal list, a linear insert,
-no shortcuts. The retention replay in ckpt_tui must agree with it on every sequence."""
+no shortcuts. The retention replay in ckpt_tui must agree with it on every sequence.
+
+Reporting and registering are separate events here, as they are in Ray: every report that carries
+a checkpoint writes its directory, but only a registered one enters the manager's list. A report
+whose save was still pending when the run stopped, or whose trial a PBT exploit paused, is never
+registered: it pushes nothing out, and nothing ever deletes its directory."""
 
 from __future__ import annotations
 
 import math
 import numbers
+from dataclasses import dataclass, field
+from typing import Optional
 
 
 class RayWouldFail(Exception):
@@ -23,32 +30,67 @@ def _flatten(d, prefix=""):
     return out
 
 
-def survivors(reports: list[dict], num_to_keep, attr, order="max", train_v2=False) -> list[int]:
-    """Indices of the reports whose checkpoints Ray leaves on disk, registering them in order."""
-    factor = 1.0 if order == "max" else -1.0
+@dataclass
+class Manager:
+    """Ray's per-trial checkpoint manager: the list (worst first) and the latest."""
 
-    def score(i):
-        flat = _flatten(reports[i])
-        value = flat.get(attr, float("-inf")) if attr else float("-inf")
+    num_to_keep: Optional[int]
+    attr: Optional[str]
+    order: str = "max"
+    train_v2: bool = False
+    reports: list = field(default_factory=list)  # every report's metrics, by report index
+    kept: list = field(default_factory=list)  # report indices, Ray's list order
+    latest: Optional[int] = None
+    deleted: list = field(default_factory=list)
+
+    def _score(self, i):
+        factor = 1.0 if self.order == "max" else -1.0
+        flat = _flatten(self.reports[i])
+        value = flat.get(self.attr, float("-inf")) if self.attr else float("-inf")
+        if self.train_v2 and value is None:
+            # A Train v2 snapshot writes NaN, +inf and -inf as null: read back as NaN
+            value = float("nan")
         s = factor * value if isinstance(value, numbers.Number) else None
         if s is None:
             raise RayWouldFail(i)
         return (False, float("-inf")) if math.isnan(s) else (True, s)
 
-    kept: list[int] = []
-    for i, metrics in enumerate(reports):
-        latest = i
-        sort_insert = attr is not None and (train_v2 or attr in metrics)
-        if sort_insert:
+    def report(self, metrics: dict) -> int:
+        """A report with a checkpoint: its directory is written; not registered yet."""
+        self.reports.append(metrics)
+        return len(self.reports) - 1
+
+    def register(self, i: int) -> None:
+        """register_checkpoint for report ``i``."""
+        self.latest = i
+        metrics = self.reports[i]
+        if self.attr is not None and (self.train_v2 or self.attr in metrics):
             j = 0
-            while j < len(kept):
-                if score(kept[j]) > score(i):
+            while j < len(self.kept):
+                if self._score(self.kept[j]) > self._score(i):
                     break
                 j += 1
-            kept.insert(j, i)
+            self.kept.insert(j, i)
         else:
-            kept.append(i)
-        if num_to_keep is not None:
-            worst = set(kept[:-num_to_keep]) - {latest}
-            kept = [x for x in kept if x not in worst]
-    return sorted(kept)
+            self.kept.append(i)
+        if self.num_to_keep is not None:
+            worst = set(self.kept[:-self.num_to_keep]) - {self.latest}
+            self.kept = [x for x in self.kept if x not in worst]
+            self.deleted.extend(sorted(worst))
+
+    def on_disk(self) -> list[int]:
+        """Report indices whose checkpoint directory is still on disk."""
+        gone = set(self.deleted)
+        return [i for i in range(len(self.reports)) if i not in gone]
+
+
+def survivors(reports: list[dict], num_to_keep, attr, order="max", train_v2=False,
+              registered: Optional[list[bool]] = None) -> list[int]:
+    """Indices of the reports whose checkpoints Ray leaves on disk, reporting each in order and
+    registering those ``registered`` marks (all of them by default)."""
+    m = Manager(num_to_keep, attr, order, train_v2)
+    for i, metrics in enumerate(reports):
+        m.report(metrics)
+        if registered is None or registered[i]:
+            m.register(i)
+    return m.on_disk()

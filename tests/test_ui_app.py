@@ -17,7 +17,7 @@ from ckpt_tui.ui.screens.choose_attribute import ChooseAttributeScreen
 from ckpt_tui.ui.screens.confirm_delete import ConfirmDeleteScreen
 from ckpt_tui.ui.screens.help import HelpScreen
 from ckpt_tui.ui.screens.number_input import NumberInputScreen
-from tests.conftest import RAY_RUNS
+from tests.conftest import RAY_RUNS, mark_running
 
 RUNS = RAY_RUNS
 SIZE = (120, 35)
@@ -219,6 +219,7 @@ def _append_checkpoint(trial_dir: Path, loss: float) -> str:
 @pytest.mark.parametrize("poll", [None, 0.3], ids=["events", "polling"])
 async def test_new_checkpoint_appears_live(tmp_path, poll):
     root = copy_run("keep_all", tmp_path)
+    mark_running(root, sorted(p for p in root.iterdir() if p.is_dir())[0].name)
     app = make_app(root, K3_MIN, watch=True, poll_interval=poll)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.table.row_count == 24, what="rows")

@@ -15,6 +15,7 @@ from ckpt_tui.core.readers import read_run, reread
 from ckpt_tui.watch import RunWatcher, fs, signatures
 from ckpt_tui.watch import watcher as watcher_mod
 from ckpt_tui.watch.paths import PathMapper
+from tests.conftest import mark_running
 
 TIMEOUT = 20.0  # generous: a loaded 2-core machine
 
@@ -101,10 +102,11 @@ def watch(request):
 @pytest.mark.parametrize("poll", MODES)
 def test_new_checkpoint_names_only_its_trial_and_reread_picks_it_up(ray_run, watch, poll):
     root = ray_run("keep_all")
+    trial = trials_of(root)[1]
+    mark_running(root, trial)  # a live run: the new report registers
     run = read_run(str(root))
     w, batches = watch(root, poll_interval=poll)
     assert w.mode == ("polling" if poll else "events")
-    trial = trials_of(root)[1]
     name = add_checkpoint(root / trial, 8)
     batches.wait_for(lambda b: trial in b.union)
     assert all(batch == {trial} for batch in batches.items), batches.items
@@ -195,9 +197,10 @@ def test_a_storm_with_the_default_cap_is_a_few_batches(ray_run, watch, storm):
 def test_a_checkpoint_of_2000_files_raises_a_handful_of_events(ray_run, watch):
     # Checkpoint dirs are not watched: their dir creation and the result.json append say it all.
     root = ray_run("keep_all")
+    trial = trials_of(root)[0]
+    mark_running(root, trial)  # a live run: the new report registers
     run = read_run(str(root))
     w, batches = watch(root)
-    trial = trials_of(root)[0]
     name = add_checkpoint(root / trial, 8, files=2000)
     batches.wait_for(lambda b: trial in b.union)
     time.sleep(4 * w.debounce)

@@ -130,6 +130,7 @@ class Request:
     pinned: frozenset
     grace_seconds: float
     items: list[Item] = field(default_factory=list)
+    delete_untracked: bool = False  # the plan also deletes checkpoints Ray does not track
     created: float = field(default_factory=time.time)
 
     @property
@@ -249,7 +250,8 @@ def prepare(plan, checkpoints: Optional[Iterable[Checkpoint]] = None, grace_seco
     pinned_set = set(plan.pinned)  # the pins the plan was made with
     pinned_set.update(pinned)
     request = Request(root=os.path.realpath(run.root), layout=run.layout, config=plan.config,
-                      pinned=frozenset(pinned_set), grace_seconds=float(grace_seconds))
+                      pinned=frozenset(pinned_set), grace_seconds=float(grace_seconds),
+                      delete_untracked=getattr(plan, "delete_untracked", False))
     seen = set()
     for ckpt in chosen:
         d = plan.decisions.get(ckpt)
@@ -335,6 +337,9 @@ class _Context:
         path = os.path.join(root, trial_id)
         if trial_id.startswith(".") or not os.path.isdir(path):
             return run, None
+        # What Ray registered (each trial's checkpoint manager) and the restore points, from
+        # the newest experiment state: parsed once per version of that file
+        run.__dict__["_statuses"] = tune._read_experiment_state(run, quiet=True)
         trial = tune.read_trial(run, path, trial_id)
         statuses, _ = self.tune_state(root)
         trial.status = statuses.get(trial_id)
@@ -357,7 +362,8 @@ class _Context:
         if key is not None and cached is not None and cached[0] == key:
             return cached[1:]
         run, trial = self.fresh_trial(trial_id)
-        fresh_plan = plan(run, req.config, pinned=req.pinned) if trial is not None else None
+        fresh_plan = plan(run, req.config, pinned=req.pinned,
+                          delete_untracked=req.delete_untracked) if trial is not None else None
         by_name = {c.name: c for c in trial.checkpoints} if trial is not None else {}
         if key is not None:
             if len(self._fresh) >= 4:  # items come trial by trial: a few trials' worth is enough
@@ -515,9 +521,15 @@ def _delete_one(ctx: _Context, item: Item) -> Outcome:
         raise _Skip(f"a fresh read keeps it now: {fresh_plan.reason(fresh)}")
     if trial.reports and trial.reports[-1].checkpoint_name == item.name:
         raise _Skip("latest checkpoint of its trial: Ray never deletes it")
+    if trial.unregistered and trial.unregistered[-1].checkpoint_name == item.name \
+            and (not trial.reports or (trial.reports[-1].line or 0) < (trial.unregistered[-1].line or 0)):
+        raise _Skip("the newest checkpoint its trial reported: kept")
     restore = ctx.restore_point(trial)
     if restore == item.name:
         raise _Skip("the checkpoint Tune would restore this trial from (experiment_state): kept")
+    borrowers = fresh_plan.restore.get(fresh.path) if hasattr(fresh_plan, "restore") else None
+    if borrowers:
+        raise _Skip(f"the checkpoint Tune would restore trial {', '.join(borrowers)} from (experiment_state): kept")
 
     # 4. unchanged since prepare
     if item.stale:

@@ -40,6 +40,19 @@ class Checkpoint:
     report: Optional[Report] = None  # None: no report names it (being written, or foreign)
     is_symlink: bool = False
     file_count: Optional[int] = None
+    # Ray's checkpoint manager does not track it and never will (its state is the authority):
+    # Ray never deletes it. ``report`` is None then; ``logged`` is the result.json row that
+    # named it, if any (a report Ray never registered).
+    untracked: bool = False
+    logged: Optional[Report] = None
+
+    @property
+    def tracked(self) -> Optional[bool]:
+        """True: Ray registered it (or will: a pending report of a live trial); False: Ray does
+        not track it and never will; None: unknown (no report or state names it yet)."""
+        if self.report is not None:
+            return True
+        return False if self.untracked else None
 
     @property
     def index(self) -> Optional[int]:
@@ -60,6 +73,10 @@ class Trial:
     checkpoints: list[Checkpoint] = field(default_factory=list)  # registration order; unreported last
     warnings: list[str] = field(default_factory=list)
     report_count: int = 0  # every result line, with or without a checkpoint
+    unregistered: list[Report] = field(default_factory=list)  # rows naming a checkpoint Ray never registered
+    # Whether the run may still be writing: untracked checkpoints are never offered for deletion
+    # while its state (experiment_state / snapshot) is this fresh, because the state can lag.
+    state_fresh: bool = False
 
 
 @dataclass(eq=False)
@@ -70,6 +87,12 @@ class Run:
     run_config: Optional[CheckpointConfig] = None
     warnings: list[str] = field(default_factory=list)  # run-level, not tied to one trial
     leftovers: list[str] = field(default_factory=list)  # interrupted deletions found aside
+    # checkpoint path -> ids of the trials Tune would restore from it (each trial's latest
+    # checkpoint in the experiment state; after a PBT exploit, one in another trial's dir)
+    restore_points: dict[str, list[str]] = field(default_factory=dict)
+    # Tune: each trial's checkpoint manager from the newest experiment state, by trial dir
+    managers: dict = field(default_factory=dict)
+    state_fresh: bool = False  # that state was written within LIVE_SECONDS
 
     def checkpoints(self):
         for trial in self.trials.values():

@@ -31,7 +31,10 @@ def plan_to_dict(plan: Plan, with_checkpoints: bool = True) -> dict:
             "delete": plan.delete_count,
             "reclaim_bytes": plan.reclaim_bytes,
             "total_bytes": plan.total_bytes,
+            "untracked": plan.untracked_count,
+            "untracked_bytes": plan.untracked_bytes,
         },
+        "delete_untracked": plan.delete_untracked,
     }
     if with_checkpoints:
         doc["checkpoints"] = [dict(zip(CHECKPOINT_FIELDS, row)) for row in _rows(plan)]
@@ -39,7 +42,8 @@ def plan_to_dict(plan: Plan, with_checkpoints: bool = True) -> dict:
 
 
 CHECKPOINT_FIELDS = ("trial", "trial_status", "name", "path", "index", "iteration", "score", "rank",
-                     "of", "keep", "reason", "warning", "size_bytes", "mtime", "symlink")
+                     "of", "keep", "reason", "warning", "size_bytes", "mtime", "symlink", "tracked",
+                     "restore_point_of")
 
 
 def _rows(plan: Plan):
@@ -55,17 +59,19 @@ def _rows(plan: Plan):
         report = ckpt.report
         why_failing = failing.get(trial_id)
         key = (d.code, d.rank if d.code == DELETE_BELOW else None, d.of, d.note, d.deleted_by, d.rank_then,
-               why_failing, type(d.value) if d.note == NOTE_NOT_NUMERIC else None)
+               why_failing, type(d.value) if d.note == NOTE_NOT_NUMERIC else None, d.restore_of)
         texts = reasons.get(key)
         if texts is None:
             texts = reasons[key] = (explain(d, config, layout, why_failing), note_text(d, config, layout))
         value = d.value
         score = value if type(value) is float and value - value == 0.0 else d.score  # finite floats
+        logged = report if report is not None else ckpt.logged
+        restore_of = [t or trial_id for t in d.restore_of] if d.restore_of else []
         yield (trial_id, trials[trial_id].status, ckpt.name, ckpt.path,
                report.index if report is not None else None,
-               report.iteration if report is not None else None,
+               logged.iteration if logged is not None else None,
                score, d.rank, d.of, d.keep, texts[0], texts[1],
-               ckpt.size_bytes, ckpt.mtime, ckpt.is_symlink)
+               ckpt.size_bytes, ckpt.mtime, ckpt.is_symlink, ckpt.tracked, restore_of)
 
 
 def dump(plan: Plan, out: IO[str]) -> None:
@@ -81,7 +87,7 @@ def dump(plan: Plan, out: IO[str]) -> None:
         chunk: list[str] = []
         first = True
         for (trial_id, status, name, path, index, iteration, score, rank, of, keep, reason, warning,
-             size, mtime, symlink) in _rows(plan):
+             size, mtime, symlink, tracked, restore_of) in _rows(plan):
             chunk.append(
                 # ints format as JSON ints; repr() of a finite float is what json.dumps writes
                 f'{{"trial":{enc(trial_id)},"trial_status":{"null" if status is None else enc(status)},'
@@ -94,7 +100,9 @@ def dump(plan: Plan, out: IO[str]) -> None:
                 f'"warning":{"null" if warning is None else enc(warning)},'
                 f'"size_bytes":{"null" if size is None else size},'
                 f'"mtime":{"null" if mtime is None else repr(mtime)},'
-                f'"symlink":{"true" if symlink else "false"}}}'
+                f'"symlink":{"true" if symlink else "false"},'
+                f'"tracked":{"null" if tracked is None else "true" if tracked else "false"},'
+                f'"restore_point_of":[{",".join(map(enc, restore_of))}]}}'
             )
             if len(chunk) >= 2000:
                 out.write(("" if first else ",") + ",".join(chunk))

@@ -57,6 +57,9 @@ KEEP_UNREPORTED = "unreported"  # no report names it: Ray never registered it
 KEEP_PINNED = "pinned"  # the user pinned it; the plan would delete it otherwise
 KEEP_FAILING = "failing"  # Ray would fail this trial on a non-numeric score
 DELETE_BELOW = "below"  # below the top num_to_keep
+KEEP_UNTRACKED = "untracked"  # Ray's state does not track it and never will: Ray never deletes it
+DELETE_UNTRACKED = "untracked-delete"  # untracked, and the user chose to delete untracked checkpoints
+KEEP_RESTORE = "restore"  # a trial's restore point (Tune's latest; after a PBT exploit, another trial's)
 
 # Per-report notes: where Ray's behaviour surprises. Each names the rule in DESIGN.md terms.
 NOTE_NAN = "nan"
@@ -64,6 +67,7 @@ NOTE_MISSING_TUNE = "missing-tune"
 NOTE_MISSING_V2 = "missing-v2"
 NOTE_NESTED_TUNE = "nested-tune"
 NOTE_NOT_NUMERIC = "not-numeric"
+NOTE_NULL_V2 = "null-v2"  # Train v2 snapshot: null is NaN, +inf or -inf; ranked as NaN
 
 
 @dataclass(slots=True)
@@ -76,6 +80,7 @@ class Decision:
     note: Optional[str] = None
     deleted_by: Optional[str] = None  # literal replay: the checkpoint whose registration deletes it
     rank_then: Optional[int] = None  # literal replay: its rank at that moment
+    restore_of: Optional[tuple] = None  # trials Tune would restore from it (their latest checkpoint)
 
     @property
     def score(self) -> Optional[float]:
@@ -113,7 +118,7 @@ class _TrialRanking:
         self.keys: Optional[list] = None  # literal replay only: each report's key as a small int
         self.appended: Optional[list] = None
         self.report_pos: dict[int, int] = {}  # report index -> position in `ordered`
-        self.counts = (0, 0, 0, 0)  # missing, nested, nan, present
+        self.counts = (0, 0, 0, 0, 0)  # missing, nested, nan, present, null (Train v2)
         self.names: list[str] = []  # checkpoint names by report index (for literal-replay reasons)
         self.replays: dict = {}  # literal replay: num_to_keep -> (top, deleted_by)
 
@@ -134,9 +139,11 @@ class _TrialOutcome:
     num_to_keep change over 1,000 trials costs a subtraction per trial."""
 
     __slots__ = ("ranking", "k", "top_upto", "_deleted", "delete_n", "top_set", "deleted_by", "rank_then",
-                 "pinned")
+                 "pinned", "restore", "restored", "untracked_deleted", "untracked_kept")
 
-    def __init__(self, ranking: _TrialRanking, k: Optional[int], pinned: frozenset):
+    def __init__(self, ranking: _TrialRanking, k: Optional[int], pinned: frozenset,
+                 restore: Optional[dict] = None, delete_untracked: bool = False,
+                 trial: Optional[Trial] = None):
         self.ranking = ranking
         self.k = k
         self.top_upto = ranking.ranked_count  # positions < top_upto are in the top k
@@ -147,8 +154,51 @@ class _TrialOutcome:
         self.deleted_by: Optional[list[int]] = None
         self.rank_then: Optional[list[int]] = None
         self.pinned: set[int] = set()
+        self.restore = restore or {}
+        self.restored: set[int] = set()  # restore points the replay would delete
+        self.untracked_deleted: set[int] = set()
+        self.untracked_kept: dict[int, str] = {}  # untracked, kept although deletion was chosen: why
         self._deleted: Optional[list[int]] = []
         self.delete_n = 0
+        self._replay(ranking, k, pinned)
+        if self.restore and self.delete_n:
+            ordered = ranking.ordered
+            self.restored = {p for p in self.deleted if ordered[p].path in self.restore}
+            if self.restored:
+                self._deleted = [p for p in self.deleted if p not in self.restored]
+                self.delete_n = len(self._deleted)
+        if delete_untracked and ranking.failing is None and len(ranking.ordered) > ranking.ranked_count:
+            self._untracked(ranking, pinned, trial)
+
+    def _untracked(self, ranking: _TrialRanking, pinned: frozenset, trial: Optional[Trial]) -> None:
+        """Untracked checkpoints the user chose to delete, except the protected ones."""
+        ordered = ranking.ordered
+        candidates = [p for p in range(ranking.ranked_count, len(ordered)) if ordered[p].untracked]
+        if not candidates:
+            return
+        newest = max(ordered, key=_age_key)
+        last_row = None
+        if trial is not None:
+            rows = [r for r in (trial.reports[-1:] + trial.unregistered[-1:]) if r.line is not None]
+            if rows:
+                last_row = max(rows, key=attrgetter("line")).checkpoint_name
+        for p in candidates:
+            c = ordered[p]
+            if trial is not None and trial.state_fresh:
+                self.untracked_kept[p] = "the run's state was written moments ago and may still change"
+            elif c.path in self.restore:
+                self.untracked_kept[p] = "a restore point"
+            elif c is newest or c.name == last_row:
+                self.untracked_kept[p] = "the newest checkpoint of its trial"
+            elif c.path in pinned:
+                self.untracked_kept[p] = "pinned"
+            else:
+                self.untracked_deleted.add(p)
+        if self.untracked_deleted:
+            self._deleted = list(self.deleted) + sorted(self.untracked_deleted)
+            self.delete_n = len(self._deleted)
+
+    def _replay(self, ranking: _TrialRanking, k: Optional[int], pinned: frozenset) -> None:
         if k is None or ranking.failing is not None or not ranking.n:
             return
         if ranking.keys is not None:
@@ -190,8 +240,19 @@ class _TrialOutcome:
 
     def decision(self, pos: int) -> Decision:
         r = self.ranking
+        restore_of = None
+        if self.restore:
+            c = r.ordered[pos]
+            found = self.restore.get(c.path)
+            if found:  # the checkpoint's own trial as "": reasons name only the others
+                restore_of = tuple("" if t == c.trial_id else t for t in found)
         if pos >= r.ranked_count:
-            return Decision(True, KEEP_UNREPORTED, MISSING, None, r.n)
+            if not r.ordered[pos].untracked:
+                return Decision(True, KEEP_UNREPORTED, MISSING, None, r.n, restore_of=restore_of)
+            if pos in self.untracked_deleted:
+                return Decision(False, DELETE_UNTRACKED, MISSING, None, r.n, restore_of=restore_of)
+            return Decision(True, KEEP_UNTRACKED, MISSING, None, r.n, self.untracked_kept.get(pos),
+                            restore_of=restore_of)
         rank = pos + 1 if r.ranks is None else r.ranks[pos]
         index = r.ordered[pos].report.index
         value, note = r.values[index], r.notes[index]
@@ -201,18 +262,21 @@ class _TrialOutcome:
             code = KEEP_ALL
         elif pos in self.pinned:
             code = KEEP_PINNED
+        elif pos in self.restored:
+            code = KEEP_RESTORE
         elif self.top_set is not None:
             by = self.deleted_by[index]
-            if by >= 0:
-                return Decision(False, DELETE_BELOW, value, rank, r.n, note, r.names[by], self.rank_then[index])
-            code = KEEP_TOP if index in self.top_set else KEEP_LATEST
+            if by >= 0 and pos not in self.restored:
+                return Decision(False, DELETE_BELOW, value, rank, r.n, note, r.names[by], self.rank_then[index],
+                                restore_of)
+            code = KEEP_RESTORE if pos in self.restored else KEEP_TOP if index in self.top_set else KEEP_LATEST
         elif pos < self.top_upto:
             code = KEEP_TOP
         elif pos == r.latest_pos:
             code = KEEP_LATEST
         else:
             code = DELETE_BELOW
-        return Decision(code != DELETE_BELOW, code, value, rank, r.n, note)
+        return Decision(code != DELETE_BELOW, code, value, rank, r.n, note, restore_of=restore_of)
 
 
 class _Decisions(Mapping):
@@ -270,10 +334,13 @@ class Plan:
     the rest, within a time budget if given; every total asks for it. So a screen can show
     the trials in view at once and fill in the run's totals a few frames later."""
 
-    def __init__(self, run: Run, config: CheckpointConfig, pinned: frozenset = frozenset()):
+    def __init__(self, run: Run, config: CheckpointConfig, pinned: frozenset = frozenset(),
+                 delete_untracked: bool = False):
         self.run = run
         self.config = config
         self.pinned = pinned  # paths the user pinned
+        self.delete_untracked = delete_untracked  # the user chose to delete untracked checkpoints
+        self.restore = dict(run.restore_points)  # path -> trials restoring from it
         self.trials: dict[str, Trial] = dict(run.trials)  # the run as this plan sees it
         self._train_v2 = run.layout == TRAIN_V2
         self._outcomes: dict[str, _TrialOutcome] = {}
@@ -303,7 +370,8 @@ class Plan:
             config = self.config
             ranking = _ranking(trial, config.checkpoint_score_attribute, config.checkpoint_score_order,
                                self._train_v2)
-            o = self._outcomes[trial_id] = _TrialOutcome(ranking, config.num_to_keep, self.pinned)
+            o = self._outcomes[trial_id] = _TrialOutcome(ranking, config.num_to_keep, self.pinned, self.restore,
+                                                         self.delete_untracked, trial)
         return o
 
     @property
@@ -339,12 +407,12 @@ class Plan:
             delete = sum(o.delete_n for o in outcomes)
             failing = {tid: o.ranking.failing for tid, o in zip(self.trials, outcomes)
                        if o.ranking.failing is not None}
-            counts = [0, 0, 0, 0]
+            counts = [0, 0, 0, 0, 0]
             for o in outcomes:
                 for i, c in enumerate(o.ranking.counts):
                     counts[i] += c
             warnings = _run_warnings(self.config, self._train_v2, failing, checkpoints,
-                                     dict(zip(("missing", "nested", "nan", "present"), counts)))
+                                     dict(zip(("missing", "nested", "nan", "present", "null"), counts)))
             self._totals = (checkpoints, delete, warnings, failing)
         return self._totals
 
@@ -402,6 +470,15 @@ class Plan:
             if o.delete_n:
                 total += sum(filter(None, map(_SIZE, map(o.ranking.ordered.__getitem__, o.deleted))))
         return total
+
+    @property
+    def untracked_count(self) -> int:
+        """Checkpoints on disk that Ray does not track and never will."""
+        return sum(1 for t in self.trials.values() for c in t.checkpoints if c.untracked)
+
+    @property
+    def untracked_bytes(self) -> int:
+        return sum(c.size_bytes or 0 for t in self.trials.values() for c in t.checkpoints if c.untracked)
 
     @property
     def total_bytes(self) -> int:
@@ -481,6 +558,15 @@ def explain(d: Decision, config: CheckpointConfig, layout: str, failing: Optiona
         base = "latest checkpoint: Ray never deletes the newest"
     elif code == KEEP_UNREPORTED:
         base = "no report names it: Ray never registered it, so Ray never deletes it"
+    elif code == KEEP_UNTRACKED:
+        base = "not tracked by Ray: Ray will never delete it"
+        if d.note:
+            base += f" (kept although you chose to delete untracked checkpoints: {d.note})"
+        return base + _restore_phrase(d)
+    elif code == DELETE_UNTRACKED:
+        return "not tracked by Ray: Ray will never delete it; deleted because you chose to delete untracked checkpoints"
+    elif code == KEEP_RESTORE:
+        base = "restore point: Tune restores " + _trials_phrase(d.restore_of) + " from it, so it is kept"
     elif code == KEEP_FAILING:
         base = f"kept: Ray would fail this trial ({failing})" if failing else "kept: Ray would fail this trial"
     elif code == KEEP_PINNED:
@@ -494,7 +580,31 @@ def explain(d: Decision, config: CheckpointConfig, layout: str, failing: Optiona
         else:
             base = f"rank {d.rank} of {d.of} by recency, older than the {'' if k == 1 else f'{k} '}most recent"
     note = note_text(d, config, layout)
+    if code != KEEP_RESTORE:
+        base += _restore_phrase(d)
     return f"{base}; {note}" if note else base
+
+
+def _trials_phrase(trials) -> str:
+    names = ["this trial" if not t else f"trial {t}" for t in trials or ()]
+    return ", ".join(names) if names else "a trial"
+
+
+def _restore_phrase(d: Decision) -> str:
+    """Where other trials depend on this checkpoint (PBT's borrowed ones)."""
+    others = [t for t in d.restore_of or () if t]
+    if not others or d.code == KEEP_RESTORE:
+        return ""
+    return f" (restore point of {_trials_phrase(others)}: Tune restores it from here)"
+
+
+def _age_key(c: Checkpoint):
+    """Sorts a trial's checkpoints oldest to newest: Tune's checkpoint_NNNNNN by number, Train
+    v2's checkpoint_<date> by name, and a name that is neither after them, by name."""
+    name = c.name
+    if name.startswith("checkpoint_") and name[11:].isdigit():
+        return (0, int(name[11:]), "")
+    return (1 if name.startswith("checkpoint_") else 2, 0, name)
 
 
 def note_text(d: Decision, config: CheckpointConfig, layout: str) -> Optional[str]:
@@ -514,6 +624,8 @@ def note_text(d: Decision, config: CheckpointConfig, layout: str) -> Optional[st
         return f"no '{attr}' in this report: Train v2 scores it -inf, which in min mode is the best"
     if note == NOTE_NOT_NUMERIC:
         return f"'{attr}' is {_type_phrase(d.value)}: Ray would fail this trial"
+    if note == NOTE_NULL_V2:
+        return "null in the snapshot (NaN, +inf or -inf): ranked as NaN, last"
     return None
 
 
@@ -529,11 +641,15 @@ def _type_phrase(value) -> str:
     return f"a {type(value).__name__}"
 
 
-def plan(run: Run, config: CheckpointConfig, pinned: Iterable[str] = (), lazy: bool = False) -> Plan:
+def plan(run: Run, config: CheckpointConfig, pinned: Iterable[str] = (), lazy: bool = False,
+         delete_untracked: bool = False) -> Plan:
     """What Ray would keep and delete under ``config``: a pure function of the run.
 
-    ``lazy``: rank each trial when first asked about (see Plan); otherwise all of them now."""
-    result = Plan(run, config, frozenset(pinned))
+    ``lazy``: rank each trial when first asked about (see Plan); otherwise all of them now.
+    ``delete_untracked``: also delete the checkpoints Ray does not track (and so never deletes),
+    except a restore point, the newest of its trial, a pinned one, or while the run's state is
+    fresh."""
+    result = Plan(run, config, frozenset(pinned), delete_untracked)
     if not lazy:
         result.finish()
     return result
@@ -624,7 +740,7 @@ def _score_trial(trial: Trial, attr: Optional[str], train_v2: bool) -> _Scores:
     appended = [True] * n
     nan = [False] * n
     bad = [False] * n
-    missing = nested = nans = present = 0
+    missing = nested = nans = present = nulls = 0
     plain = False
     if attr is not None:
         # map() over C functions: this runs for every report whenever the attribute changes.
@@ -687,6 +803,11 @@ def _score_trial(trial: Trial, attr: Optional[str], train_v2: bool) -> _Scores:
                 raw[i] = value
                 if value != value:
                     nan[i] = True
+            elif value is None and train_v2:
+                # The snapshot's pydantic model writes NaN, +inf and -inf all as null: ranked
+                # as NaN, as Ray ranked the NaN it held in memory
+                nan[i] = True
+                nulls += 1
             else:
                 bad[i] = True
             if train_v2 or attr in metrics:
@@ -696,6 +817,8 @@ def _score_trial(trial: Trial, attr: Optional[str], train_v2: bool) -> _Scores:
                     missing += 1
                 elif bad[i]:
                     notes[i] = NOTE_NOT_NUMERIC
+                elif value is None:
+                    notes[i] = NOTE_NULL_V2
                 elif nan[i]:
                     notes[i] = NOTE_NAN
                     nans += 1
@@ -708,7 +831,7 @@ def _score_trial(trial: Trial, attr: Optional[str], train_v2: bool) -> _Scores:
                 notes[i] = NOTE_MISSING_TUNE
                 missing += 1
     sc.values, sc.raw, sc.nan, sc.bad = values, raw, nan, bad
-    sc.appended, sc.notes, sc.counts = appended, notes, (missing, nested, nans, present)
+    sc.appended, sc.notes, sc.counts = appended, notes, (missing, nested, nans, present, nulls)
     sc.failing = None
     for i in (range(n) if True in bad else ()):
         if bad[i] and not appended[i]:
@@ -896,8 +1019,17 @@ def _run_warnings(config: CheckpointConfig, train_v2: bool, failing: dict[str, s
             )
     if counts["nan"]:
         w.append(f"{_reports(counts['nan'], True)} NaN '{attr}': NaN ranks below everything, -inf included")
+    if counts.get("null"):
+        w.append(
+            f"{_reports(counts['null'], True)} a null '{attr}' in the Train v2 snapshot: its model writes "
+            "NaN, +inf and -inf all as null and cannot tell them apart, so they are ranked as NaN (below "
+            "everything)")
+        w.append(
+            f"Ray 2.60 cannot resume this run: a second fit() fails while reloading the null '{attr}' "
+            "scores of its snapshot")
     for tid, why in failing.items():
         w.append(f"trial {tid}: {why}: Ray would fail this trial (rule 5); nothing in it is deleted")
-    if not counts["present"] and not counts["nested"] and not counts["nan"] and checkpoints:
+    if not counts["present"] and not counts["nested"] and not counts["nan"] and not counts.get("null") \
+            and checkpoints:
         w.append(f"no report has a '{attr}' metric")
     return w

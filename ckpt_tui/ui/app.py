@@ -145,6 +145,7 @@ class CheckpointApp(App[None]):
         self.shown_root = shown_root or home_short(run.root)
         self.plan: Optional[Plan] = None
         self.pinned: set[str] = set()
+        self.delete_untracked = False  # also delete checkpoints Ray does not track (u)
         self.trial_filter: Optional[str] = None  # None: all trials
         self.text_filter = ""
         self.metric_columns: list[str] = []
@@ -355,7 +356,8 @@ class CheckpointApp(App[None]):
         self._ui_busy_until = time.monotonic() + UI_BUSY_SECONDS
         keep_path = self._current_path()
         with self.run_lock:  # the plan copies the trial dict; readers replace Trials, never edit them
-            plan = self.plan = make_plan(self.run_model, self.config, pinned=self.pinned, lazy=True)
+            plan = self.plan = make_plan(self.run_model, self.config, pinned=self.pinned, lazy=True,
+                                         delete_untracked=self.delete_untracked)
         self.replan_count += 1
         if self.trial_filter is not None and self.trial_filter not in plan.order:
             self.trial_filter = None
@@ -469,7 +471,7 @@ class CheckpointApp(App[None]):
         """The bytes ``plan`` frees, or None ("…") while it is being summed: summing 100,000
         sizes scattered over memory takes ~40 ms, so a big plan's figure follows one frame
         after its marks (and a config seen before is answered from a cache)."""
-        key = (plan.config, plan.pinned)
+        key = (plan.config, plan.pinned, plan.delete_untracked)
         if not self._sizes_settled:  # sizes still filling in: the figure changes as they do
             self._reclaim_cache.clear()
         if key in self._reclaim_cache:
@@ -484,7 +486,7 @@ class CheckpointApp(App[None]):
         if plan is not self.plan:
             return  # a newer plan asked for its own
         value = plan.reclaim_bytes
-        self._reclaim_cache[(plan.config, plan.pinned)] = value
+        self._reclaim_cache[(plan.config, plan.pinned, plan.delete_untracked)] = value
         kept, delete, _, total = self._totals
         self._totals = (kept, delete, value, total)
         self._update_summary()
@@ -525,7 +527,29 @@ class CheckpointApp(App[None]):
             warnings=len(self._warnings()),
             scope=scope,
             counting=self.activity.startswith("sizing"),
+            untracked=self._untracked_text(),
         )
+
+    def _untracked_text(self) -> str:
+        """Checkpoints Ray does not track (and never deletes): how many, their bytes, and
+        whether the plan deletes them (u)."""
+        plan = self.plan
+        if plan is None:
+            return ""
+        count = plan.untracked_count
+        if not count:
+            return ""
+        what = "deleting them (u)" if self.delete_untracked else "kept (u to delete)"
+        return f"{count} untracked by Ray, {human_bytes(plan.untracked_bytes)}: {what}"
+
+    def action_toggle_untracked(self) -> None:
+        self.delete_untracked = not self.delete_untracked
+        self.replan()
+        if self.delete_untracked:
+            self.notify("deleting checkpoints Ray does not track (never a restore point or a trial's newest); "
+                        "u again to keep them")
+        else:
+            self.notify("keeping checkpoints Ray does not track, as Ray does")
 
     def _show_detail(self) -> None:
         detail = self.detail

@@ -27,6 +27,8 @@ ACTIONS: list[Action] = [
     Action("o", "o", "toggle_order", "Max/min", "toggle checkpoint_score_order between max and min", True),
     Action("r", "r", "reset_config", "Reset", "reset to the run's own CheckpointConfig"),
     Action("c", "c", "copy_config", "Copy", "copy the CheckpointConfig(...) line (also printed on exit)", True),
+    Action("u", "u", "toggle_untracked", "Untracked",
+           "delete / keep checkpoints Ray does not track (Ray never deletes them; off by default)"),
     Action("p", "p", "toggle_pin", "Pin", "pin / unpin the highlighted checkpoint: no plan deletes it", True),
     Action("d", "d", "delete", "Delete", "delete what the table marks ✗ delete, after confirming", True),
     Action("m", "m", "choose_columns", "Columns", "add / remove metric columns"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 
 from ckpt_tui.core.disk import display_name
 from ckpt_tui.core.model import TRAIN_V2, Checkpoint, Report, Run, Trial
@@ -37,19 +38,36 @@ def read(root: str) -> Run:
         )
     trial.report_count = len(trial.reports)
     by_name = {r.checkpoint_name: r for r in trial.reports}
-    on_disk = checkpoint_dirs(root, CHECKPOINT_RE, run, trial)
+    # ray.train.report(..., checkpoint_dir_name=...) names a checkpoint anything: every dir the
+    # snapshot names is one, and so is every checkpoint_<date> dir
+    on_disk = checkpoint_dirs(root, _Names(by_name), run, trial)
+    try:
+        fresh = time.time() - os.stat(snap_path).st_mtime < LIVE_SECONDS
+    except OSError:
+        fresh = False
+    run.state_fresh = trial.state_fresh = fresh
+    latest_name = trial.reports[-1].checkpoint_name if trial.reports else None
+    if latest_name is not None:
+        run.restore_points = {root + os.sep + latest_name: [name]}
     prefix = root + os.sep
     found = [Checkpoint(name, r.checkpoint_name, prefix + r.checkpoint_name, None, None, r,
                         on_disk[r.checkpoint_name])
              for r in trial.reports if r.checkpoint_name in on_disk and by_name[r.checkpoint_name] is r]
     # names are timestamps: name order is creation order
-    unreported = [Checkpoint(name, n, prefix + n, None, None, None, on_disk[n])
+    unreported = [Checkpoint(name, n, prefix + n, None, None, None, on_disk[n], untracked=snapshot is not None)
                   for n in sorted(on_disk) if n not in by_name]
-    for ckpt in unreported:
+    if unreported and snapshot is not None:
         trial.warnings.append(
-            f"{display_name(ckpt.path)}: not in {SNAPSHOT} (still being written, or the snapshot "
-            "is behind): listed, unscored, never deleted"
+            f"{display_name(root)}: {len(unreported)} checkpoint dir(s) not in {SNAPSHOT} "
+            f"({display_name(unreported[0].name)}{', ...' if len(unreported) > 1 else ''}): not tracked by "
+            "Ray, which will never delete them (a fit() that failed to resume, or still being written)"
         )
+    else:
+        for ckpt in unreported:
+            trial.warnings.append(
+                f"{display_name(ckpt.path)}: not in {SNAPSHOT} (still being written, or the snapshot "
+                "is behind): listed, unscored, never deleted"
+            )
     missing = [n for n in by_name if n not in on_disk]
     if missing:
         trial.warnings.append(
@@ -58,6 +76,19 @@ def read(root: str) -> Run:
         )
     trial.checkpoints = found + unreported
     return run
+
+
+LIVE_SECONDS = 120.0  # a snapshot younger than this may belong to a run still writing
+
+
+class _Names:
+    """Matches checkpoint dir names: Ray's ``checkpoint_<date>`` or any name the snapshot lists."""
+
+    def __init__(self, names):
+        self.names = names
+
+    def match(self, name: str) -> bool:
+        return name in self.names and not name.startswith(".") or CHECKPOINT_RE.match(name) is not None
 
 
 def _snapshot_entries(snapshot, trial: Trial, path: str) -> list[tuple[int, str, dict]]:

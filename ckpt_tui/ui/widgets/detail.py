@@ -91,18 +91,29 @@ class DetailPane(Horizontal):
             if note:
                 text.append("warn ", style=label)
                 text.append("! " + note + "\n", style=self.get_component_rich_style("detail--warn"))
+            others = [t for t in d.restore_of or () if t]
+            if others:
+                text.append("used ", style=label)
+                text.append(f"trial{'s' if len(others) > 1 else ''} {', '.join(short_trial(t) for t in others)} "
+                            f"depend{'s' if len(others) == 1 else ''} on it: Tune restores "
+                            f"{'it' if len(others) == 1 else 'them'} from this checkpoint (PBT), so it is never deleted\n")
         text.append("path ", style=label)
         text.append(relative_path(ckpt.path, root, shown_root) + ("  (symlink)" if ckpt.is_symlink else "") + "\n")
         text.append("size ", style=label)
         files = f" in {plural(ckpt.file_count, 'file')}" if ckpt.file_count is not None else ""
         it = f" · iteration {ckpt.iteration}" if ckpt.iteration is not None else ""
         text.append(f"{human_bytes(ckpt.size_bytes)}{files}{it} · written {age_since(now, ckpt.mtime)} ago\n")
-        if ckpt.report is not None:
-            flat = flatten(ckpt.report.metrics)
+        shown = ckpt.report if ckpt.report is not None else ckpt.logged
+        if shown is not None:
+            flat = flatten(shown.metrics)
             own = [(k, v) for k, v in flat.items() if not is_bookkeeping(k)]
             rest = [(k, v) for k, v in flat.items() if is_bookkeeping(k)]
             text.append("metrics ", style=label)
             text.append("  ".join(f"{k}={metric_text(v, 14)}" for k, v in own + rest))
+            if ckpt.report is None:
+                text.append("\n(a report Ray never registered: it does not track this checkpoint)", style=label)
+        elif ckpt.untracked:
+            text.append("no report names this checkpoint, and Ray does not track it", style=label)
         else:
             text.append("no report names this checkpoint (being written, or not Ray's)", style=label)
         self._set_text(text)

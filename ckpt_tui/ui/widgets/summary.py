@@ -82,10 +82,11 @@ class Summary(Static):
         warnings: int,
         scope: str,
         counting: bool = False,  # sizes still being summed: the figures are what is known so far
+        untracked: str = "",
     ) -> None:
         self._last = dict(root=root, layout=layout, trials=trials, watch=watch, config_line=config_line,
                           kept=kept, delete=delete, reclaim=reclaim, total=total, sizing=sizing,
-                          warnings=warnings, scope=scope, counting=counting)
+                          warnings=warnings, scope=scope, counting=counting, untracked=untracked)
         if not self.is_attached:
             # A worker's message (sizes done, a re-read) handled while the app shuts down:
             # the widget is gone, and with it its component styles.
@@ -118,6 +119,8 @@ class Summary(Static):
         ]
         if a["sizing"]:
             totals.append((a["sizing"] + ("…" if a["counting"] and not a["sizing"].endswith("…") else ""), label))
+        if a["untracked"]:
+            totals.append((a["untracked"], None))
         if a["warnings"]:
             totals.append((f"! {plural(a['warnings'], 'warning')} (w)", warn_style))
 

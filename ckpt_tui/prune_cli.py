@@ -15,9 +15,9 @@ from typing import Optional
 from ckpt_tui.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, config_from_args
 from ckpt_tui.core.deletion import (clean_leftovers, default_log_path, execute, find_leftovers, leftover_size,
                                     prepare)
-from ckpt_tui.core.disk import display_name
 from ckpt_tui.core.readers import read_run
 from ckpt_tui.core.retention import plan as make_plan
+from ckpt_tui.core.text import terminal_safe
 
 LIST_LIMIT = 50  # lines of "what goes" shown before asking
 WARN_LIMIT = 10
@@ -41,7 +41,21 @@ def _plural(n: int, word: str) -> str:
 
 
 def _err(msg: str) -> None:
-    print(f"ckpt-tui: {msg}", file=sys.stderr)
+    print(terminal_safe(f"ckpt-tui: {msg}"), file=sys.stderr)
+
+
+class _TerminalOut:
+    """stdout for the listing: names, paths and reasons come from the run, so every control
+    character in what is printed is escaped (core/text.py); the line ends stay."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(text if text == "\n" else terminal_safe(text))
+
+    def flush(self) -> None:
+        self._stream.flush()
 
 
 def _ask(question: str) -> bool:
@@ -65,7 +79,7 @@ def prune_mode(args) -> int:
     run = read_run(args.run_dir)
     config = config_from_args(args, run.run_config)
     plan = make_plan(run, config)
-    out = sys.stdout
+    out = _TerminalOut(sys.stdout)
     dry = bool(getattr(args, "dry_run", False))
     yes = bool(getattr(args, "yes", False))
     grace = float(getattr(args, "grace", 60.0))
@@ -83,7 +97,7 @@ def prune_mode(args) -> int:
     if len(warnings) > WARN_LIMIT:
         _err(f"warning: ... and {len(warnings) - WARN_LIMIT} more (see --json)")
 
-    print(f"Run {display_name(run.root)} ({run.layout}), {config.to_python()}: "
+    print(f"Run {terminal_safe(run.root)} ({run.layout}), {config.to_python()}: "
           f"{_plural(plan.checkpoint_count, 'checkpoint')}, {plan.delete_count} to delete "
           f"({human_bytes(plan.reclaim_bytes)})", file=out)
 
@@ -95,16 +109,16 @@ def prune_mode(args) -> int:
         print(f"{_plural(len(leftovers), 'leftover')} of an interrupted deletion ({human_bytes(total)}):",
               file=out)
         for p in leftovers:
-            print(f"  {display_name(p)}  {human_bytes(sizes[p])}", file=out)
+            print(f"  {terminal_safe(p)}  {human_bytes(sizes[p])}", file=out)
         if dry:
             print(f"Would remove {_plural(len(leftovers), 'leftover')} ({human_bytes(total)}).", file=out)
         elif yes or _ask(f"Remove {_plural(len(leftovers), 'leftover')} ({human_bytes(total)})?"):
             for o in clean_leftovers(leftovers, root=run.root, log_path=default_log_path(run.root)):
                 if o.deleted:
-                    print(f"removed leftover {display_name(o.path)} ({human_bytes(o.bytes)})", file=out)
+                    print(f"removed leftover {terminal_safe(o.path)} ({human_bytes(o.bytes)})", file=out)
                 else:
                     problems += 1
-                    _err(f"skipped leftover {display_name(o.path)}: {o.reason}")
+                    _err(f"skipped leftover {terminal_safe(o.path)}: {o.reason}")
         else:
             print("Leftovers kept.", file=out)
 
@@ -114,7 +128,7 @@ def prune_mode(args) -> int:
 
     if dry:
         for c in todo:
-            print(f"would delete {display_name(c.path)}  {human_bytes(c.size_bytes)}  ({plan.reason(c)})", file=out)
+            print(f"would delete {terminal_safe(c.path)}  {human_bytes(c.size_bytes)}  ({plan.reason(c)})", file=out)
         print(f"Would delete {_plural(len(todo), 'checkpoint')} ({human_bytes(plan.reclaim_bytes)}). "
               "Dry run: nothing was touched.", file=out)
         return EXIT_OK
@@ -123,7 +137,7 @@ def prune_mode(args) -> int:
     n = len(request.items)
     if not yes:
         for item in request.items[:LIST_LIMIT]:
-            print(f"  {display_name(item.path)}  {human_bytes(item.bytes)}  ({item.reason})", file=out)
+            print(f"  {terminal_safe(item.path)}  {human_bytes(item.bytes)}  ({item.reason})", file=out)
         if n > LIST_LIMIT:
             print(f"  ... and {n - LIST_LIMIT} more", file=out)
         out.flush()
@@ -137,14 +151,14 @@ def prune_mode(args) -> int:
         if o.deleted:
             deleted += 1
             freed += o.bytes
-            print(f"deleted {display_name(o.path)} ({human_bytes(o.bytes)})", file=out)
+            print(f"deleted {terminal_safe(o.path)} ({human_bytes(o.bytes)})", file=out)
         else:
             problems += 1
-            _err(f"skipped {display_name(o.path)}: {o.reason}")
+            _err(f"skipped {terminal_safe(o.path)}: {o.reason}")
         out.flush()
     skipped = n - deleted
     print(f"Deleted {_plural(deleted, 'checkpoint')} ({human_bytes(freed)})"
           + (f"; {skipped} skipped or failed (see above)" if skipped else "")
-          + f". Log: {display_name(request.log_path)}", file=out)
+          + f". Log: {terminal_safe(request.log_path)}", file=out)
     return EXIT_PARTIAL if problems else EXIT_OK
 

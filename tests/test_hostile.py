@@ -72,3 +72,158 @@ def test_blocked_replay_matches_ray_on_random_sequences(monkeypatch, block):
         p = plan(run, CheckpointConfig(num_to_keep=k, checkpoint_score_attribute="m", checkpoint_score_order=order))
         kept = sorted(c.report.index for c in run.trials["t"].checkpoints if p.decisions[c].keep)
         assert kept == survivors(reports, k, "m", order), (reports, k, order)
+
+
+# --- 3. escape sequences never reach the terminal raw; --json stays exact and lossless ------
+
+import base64  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from contextlib import redirect_stderr, redirect_stdout  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from ckpt_tui.cli import main  # noqa: E402
+from ckpt_tui.core.text import terminal_safe  # noqa: E402
+from tests.conftest import write_tune_trial  # noqa: E402
+from tests.test_deletion import age, bytes_lost, tree_state  # noqa: E402
+
+EVIL_TRIAL = "trainable_\x1b[2J\x1b]0;pwned\x07_\r\u202eevil"  # clears, retitles, hides
+EVIL_KEY = "loss\x1b[8m"  # a metric key that would hide what follows
+
+
+def run_cli(argv) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main([str(a) for a in argv])
+    return code, out.getvalue(), err.getvalue()
+
+
+def evil_run(base: Path) -> Path:
+    base.mkdir(parents=True, exist_ok=True)
+    write_tune_trial(base / EVIL_TRIAL, [{EVIL_KEY: float(5 - i), "junk\x1b[31m": 1} for i in range(5)])
+    write_tune_trial(base / os.fsdecode(b"trial_\xff\xfe"), [{EVIL_KEY: float(5 - i)} for i in range(5)])
+    age(base)
+    return base
+
+
+def assert_no_raw_controls(text: str) -> None:
+    bad = [ch for ch in text if ch not in "\n" and (ord(ch) < 0x20 or 0x7f <= ord(ch) <= 0x9f
+                                                   or ch in "\u202e" or 0xd800 <= ord(ch) <= 0xdfff)]
+    assert not bad, (bad, text[:400])
+
+
+def test_terminal_safe_escapes_controls_and_undecodable_bytes_only():
+    assert terminal_safe("checkpoint_000001 é ✓") == "checkpoint_000001 é ✓"
+    assert terminal_safe("a\x1b[2Jb\x07c\x9bd\x7f") == "a\\x1b[2Jb\\x07c\\x9bd\\x7f"
+    assert terminal_safe("x\ry\tz\n") == "x\\ry\\tz\\n"
+    assert terminal_safe("\u202eevil\u200b") == "\\u202eevil\\u200b"
+    assert terminal_safe(os.fsdecode(b"trial_\xff")) == "trial_\\xff"
+
+
+def test_prune_and_dry_run_escape_every_name_key_and_reason(tmp_path):
+    root = evil_run(tmp_path / "run")
+    flags = ["--num-to-keep", "1", "--score-attribute", EVIL_KEY, "--score-order", "min"]
+    code, out, err = run_cli([root, *flags, "--prune", "--dry-run"])
+    assert code == 0, err
+    assert_no_raw_controls(out + err)
+    assert "trainable_\\x1b[2J\\x1b]0;pwned\\x07_\\r\\u202eevil" in out
+    assert "trial_\\xff\\xfe" in out
+    assert "loss\\u001b[8m" in out  # the config line names the attribute, as Python would write it
+    assert out.count("would delete ") == 8
+    before = tree_state(tmp_path)
+    code, out, err = run_cli([root, *flags, "--prune", "--yes"])
+    assert code == 0, err
+    assert_no_raw_controls(out + err)
+    assert out.count("\ndeleted ") + out.startswith("deleted ") == 8
+    # What the escaped listing named is exactly what went.
+    assert bytes_lost(before, tree_state(tmp_path),
+                      [root / t / f"checkpoint_{i:06d}" for t in (EVIL_TRIAL, os.fsdecode(b"trial_\xff\xfe"))
+                       for i in range(4)]) == 0
+    record("trial dirs, metric keys and the score attribute hold escape sequences and non-UTF-8 bytes",
+           "--prune, --dry-run and errors print them escaped (\\x1b, \\xff); the right paths go", 0)
+
+
+def test_error_lines_escape_the_path(tmp_path):
+    code, out, err = run_cli([tmp_path / "no\x1b]0;pwned\x07such", "--json"])
+    assert code == 1 and "no\\x1b]0;pwned\\x07such" in err
+    assert_no_raw_controls(err)
+
+
+def test_json_stays_exact_and_non_utf8_paths_come_as_bytes(tmp_path):
+    root = evil_run(tmp_path / "run")
+    code, out, err = run_cli([root, "--num-to-keep", "1", "--score-attribute", EVIL_KEY, "--score-order", "min",
+                              "--json"])
+    assert code == 0, err
+    doc = json.loads(out)
+    rows = doc["checkpoints"]
+    evil = [r for r in rows if r["trial"] == EVIL_TRIAL]
+    assert len(evil) == 5 and all(r["path_b64"] is None for r in evil)  # exact, and UTF-8
+    assert all(os.path.isdir(r["path"]) for r in evil)
+    raw = [r for r in rows if r["path_b64"] is not None]
+    assert len(raw) == 5
+    for r in raw:
+        assert os.path.isdir(base64.b64decode(r["path_b64"]))  # the bytes name the real dir
+    assert doc["config"]["checkpoint_score_attribute"] == EVIL_KEY
+
+
+@pytest.mark.skipif(shutil.which("jq") is None or shutil.which("base64") is None, reason="needs jq and base64")
+def test_readme_jq_pipeline_names_the_real_paths(tmp_path):
+    """The README's pipeline, run by a shell: every path it prints exists, non-UTF-8 included."""
+    root = evil_run(tmp_path / "run")
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    start = readme.index("ckpt-tui ./experiment --num-to-keep 3 --score-attribute loss --score-order min --json \\")
+    block = readme[start:readme.index("```", start)]
+    script = block.replace("ckpt-tui ./experiment --num-to-keep 3 --score-attribute loss --score-order min",
+                           f'"$PY" -m ckpt_tui "$RUN" --num-to-keep 1 --score-attribute "$KEY" --score-order min')
+    env = dict(os.environ, PY=sys.executable, RUN=str(root), KEY=EVIL_KEY)
+    proc = subprocess.run(["bash", "-c", script.strip() + " | xargs -0 -n1 stat -c %F --"], capture_output=True,
+                          env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode().split("\n")[:-1] == ["directory"] * 8
+
+
+async def test_the_app_shows_names_keys_and_warnings_escaped(tmp_path):
+    """The app's screen, as the compositor hands it to the terminal: no raw control character
+    in the table, trial pane, detail, summary, the warnings list or the confirmation dialog."""
+    from ckpt_tui.core.readers import read_run
+    from ckpt_tui.ui.app import CheckpointApp
+    from ckpt_tui.ui.screens.confirm_delete import ConfirmDeleteScreen
+
+    root = evil_run(tmp_path / "run")
+    (root / EVIL_TRIAL / "checkpoint_000099").mkdir()  # unreported: a warning naming the path
+    config = CheckpointConfig(num_to_keep=1, checkpoint_score_attribute=EVIL_KEY, checkpoint_score_order="min")
+    app = CheckpointApp(read_run(str(root), sizes=False), config, watch=False)
+
+    def screen_text() -> str:
+        strips = app.screen._compositor.render_strips()
+        return "\n".join("".join(seg.text for seg in strip) for strip in strips)
+
+    async with app.run_test(size=(160, 45)) as pilot:
+        deadline = time.monotonic() + 20
+        while app.table.row_count < 11 and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        await pilot.pause(0.2)
+        shown = screen_text()
+        assert_no_raw_controls(shown)
+        assert "\\x1b" in shown and "\\xff" in shown
+        await pilot.press("w")
+        await pilot.pause(0.2)
+        shown = screen_text()
+        assert_no_raw_controls(shown)
+        assert "checkpoint_000099" in shown
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        await pilot.press("d")
+        deadline = time.monotonic() + 20
+        while not isinstance(app.screen, ConfirmDeleteScreen) and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        await pilot.pause(0.2)
+        shown = screen_text()
+        assert_no_raw_controls(shown)
+        assert "\\x1b[2J" in shown
+        await pilot.press("escape")
+    record("the same run opened in the app", "table, trial pane, detail, warnings and the dialog show them escaped", 0)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from base64 import b64encode
 from json.encoder import encode_basestring_ascii
 from typing import IO
 
@@ -39,7 +41,20 @@ def plan_to_dict(plan: Plan, with_checkpoints: bool = True) -> dict:
 
 
 CHECKPOINT_FIELDS = ("trial", "trial_status", "name", "path", "index", "iteration", "score", "rank",
-                     "of", "keep", "reason", "warning", "size_bytes", "mtime", "symlink")
+                     "of", "keep", "reason", "warning", "size_bytes", "mtime", "symlink", "path_b64")
+
+
+def path_b64(path: str):
+    """None when ``path`` is valid UTF-8 (then the JSON string is exact); otherwise its bytes
+    as base64. A name that is not UTF-8 reaches JSON as lone surrogates (``\udcff``), which
+    jq and most decoders turn into U+FFFD: a path no longer on disk. The bytes are lossless."""
+    if path.isascii():
+        return None
+    try:
+        path.encode("utf-8")
+        return None
+    except UnicodeEncodeError:
+        return b64encode(os.fsencode(path)).decode("ascii")
 
 
 def _rows(plan: Plan):
@@ -65,7 +80,7 @@ def _rows(plan: Plan):
                report.index if report is not None else None,
                report.iteration if report is not None else None,
                score, d.rank, d.of, d.keep, texts[0], texts[1],
-               ckpt.size_bytes, ckpt.mtime, ckpt.is_symlink)
+               ckpt.size_bytes, ckpt.mtime, ckpt.is_symlink, path_b64(ckpt.path))
 
 
 def dump(plan: Plan, out: IO[str]) -> None:
@@ -81,7 +96,7 @@ def dump(plan: Plan, out: IO[str]) -> None:
         chunk: list[str] = []
         first = True
         for (trial_id, status, name, path, index, iteration, score, rank, of, keep, reason, warning,
-             size, mtime, symlink) in _rows(plan):
+             size, mtime, symlink, raw_path) in _rows(plan):
             chunk.append(
                 # ints format as JSON ints; repr() of a finite float is what json.dumps writes
                 f'{{"trial":{enc(trial_id)},"trial_status":{"null" if status is None else enc(status)},'
@@ -94,7 +109,8 @@ def dump(plan: Plan, out: IO[str]) -> None:
                 f'"warning":{"null" if warning is None else enc(warning)},'
                 f'"size_bytes":{"null" if size is None else size},'
                 f'"mtime":{"null" if mtime is None else repr(mtime)},'
-                f'"symlink":{"true" if symlink else "false"}}}'
+                f'"symlink":{"true" if symlink else "false"},'
+                f'"path_b64":{"null" if raw_path is None else enc(raw_path)}}}'
             )
             if len(chunk) >= 2000:
                 out.write(("" if first else ",") + ",".join(chunk))

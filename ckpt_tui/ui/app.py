@@ -25,6 +25,7 @@ from ckpt_tui.core.metrics import flatten, is_number
 from ckpt_tui.core.model import Checkpoint, Run
 from ckpt_tui.core.readers import fill_sizes, reread
 from ckpt_tui.core.retention import Plan, plan as make_plan
+from ckpt_tui.core.text import terminal_safe
 from ckpt_tui.ui import keys
 from ckpt_tui.ui.commands import CheckpointCommands
 from ckpt_tui.ui.crash import crash_line, write_crash_report
@@ -675,10 +676,10 @@ class CheckpointApp(App[None]):
             return
         if ckpt.path in self.pinned:
             self.pinned.discard(ckpt.path)
-            self.notify(f"unpinned {ckpt.name}")
+            self.notify(terminal_safe(f"unpinned {ckpt.name}"), markup=False)
         else:
             self.pinned.add(ckpt.path)
-            self.notify(f"pinned {ckpt.name}: no plan deletes it")
+            self.notify(terminal_safe(f"pinned {ckpt.name}: no plan deletes it"), markup=False)
         self.replan()
 
     # ---- view ---------------------------------------------------------------------------
@@ -844,7 +845,7 @@ class CheckpointApp(App[None]):
             if message.failed:
                 first_path, first_reason = message.failed[0]
                 name = os.path.basename(first_path)
-                text += f"; {len(message.failed)} not deleted (first: {name}: {first_reason})"
+                text += terminal_safe(f"; {len(message.failed)} not deleted (first: {name}: {first_reason})")
                 self.notify(text, severity="warning", timeout=15)
             else:
                 self.notify(text)

@@ -10,6 +10,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import SelectionList, Static
 
+from ckpt_tui.core.text import terminal_safe
+
 
 class ChooseColumnsScreen(ModalScreen[Optional[list[str]]]):
     """Space toggles a key, enter applies; dismisses with the chosen keys in run order."""
@@ -27,7 +29,7 @@ class ChooseColumnsScreen(ModalScreen[Optional[list[str]]]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="columns-box"):
             yield Static("Metric columns", classes="dialog-title")
-            yield SelectionList[str](*[(k, k, k in self.chosen) for k in self.keys], id="columns")
+            yield SelectionList[str](*[(terminal_safe(k), k, k in self.chosen) for k in self.keys], id="columns")
             yield Static("space toggles · enter applies · escape cancels", classes="dialog-hint")
 
     def on_mount(self) -> None:

@@ -10,6 +10,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from ckpt_tui.core.text import terminal_safe
+
 MAX_PATHS_SHOWN = 500  # the rest is summarised: a dialog is not the place for 100,000 lines
 
 
@@ -36,15 +38,15 @@ class ConfirmDeleteScreen(ModalScreen[bool]):
         head.append(self.scope + "\n")
         head.append("Each path is checked against disk again just before it is removed.")
         shown = self.paths[:MAX_PATHS_SHOWN]  # the caller may pass only these
-        listing = "\n".join(f"✗ {p}" for p in shown)
+        listing = "\n".join(f"✗ {terminal_safe(p)}" for p in shown)
         if self.count > len(shown):
             listing += f"\n… and {self.count - len(shown)} more"
         with Vertical(classes="dialog", id="confirm-box"):
             yield Static("Delete checkpoints", classes="dialog-title")
             yield Static(head, id="confirm-summary")
-            yield Static("trials: " + ", ".join(self.trials), id="confirm-trials")
+            yield Static(Text("trials: " + ", ".join(map(terminal_safe, self.trials))), id="confirm-trials")
             with VerticalScroll(id="confirm-paths"):
-                yield Static(listing)
+                yield Static(Text(listing))
             with Horizontal(id="confirm-buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button(f"Delete {self.count}", variant="error", id="delete")

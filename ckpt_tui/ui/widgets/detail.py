@@ -13,6 +13,7 @@ from textual.widgets import Static
 from ckpt_tui.core.metrics import flatten
 from ckpt_tui.core.model import Checkpoint, Trial
 from ckpt_tui.core.retention import Plan, note_text
+from ckpt_tui.core.text import terminal_safe
 from ckpt_tui.ui.format import age_since, human_bytes, metric_text, relative_path, short_trial
 from ckpt_tui.ui.widgets.checkpoint_table import mark
 from ckpt_tui.ui.widgets.score_plot import PlotPoint, ScorePlot
@@ -77,7 +78,7 @@ class DetailPane(Horizontal):
         mark_text = mark(d)[0]
         keep = d is not None and d.keep
         text.append(mark_text, style=self.get_component_rich_style("detail--keep" if keep else "detail--delete"))
-        text.append(f"  {ckpt.name}")
+        text.append(f"  {terminal_safe(ckpt.name)}")
         status = trial.status if trial is not None and trial.status else ""
         text.append(f"  trial {short_trial(ckpt.trial_id)}" + (f" ({status})" if status else ""))
         text.append("\n")
@@ -87,10 +88,10 @@ class DetailPane(Horizontal):
             if note and reason.endswith("; " + note):
                 reason = reason[: -len(note) - 2]  # the note gets its own line below
             text.append("why  ", style=label)
-            text.append(reason + "\n")
+            text.append(terminal_safe(reason) + "\n")
             if note:
                 text.append("warn ", style=label)
-                text.append("! " + note + "\n", style=self.get_component_rich_style("detail--warn"))
+                text.append("! " + terminal_safe(note) + "\n", style=self.get_component_rich_style("detail--warn"))
         text.append("path ", style=label)
         text.append(relative_path(ckpt.path, root, shown_root) + ("  (symlink)" if ckpt.is_symlink else "") + "\n")
         text.append("size ", style=label)
@@ -102,7 +103,7 @@ class DetailPane(Horizontal):
             own = [(k, v) for k, v in flat.items() if not is_bookkeeping(k)]
             rest = [(k, v) for k, v in flat.items() if is_bookkeeping(k)]
             text.append("metrics ", style=label)
-            text.append("  ".join(f"{k}={metric_text(v, 14)}" for k, v in own + rest))
+            text.append("  ".join(f"{terminal_safe(k)}={metric_text(v, 14)}" for k, v in own + rest))
         else:
             text.append("no report names this checkpoint (being written, or not Ray's)", style=label)
         self._set_text(text)
@@ -127,4 +128,4 @@ class DetailPane(Horizontal):
             x = ckpt.iteration if ckpt.iteration is not None else ckpt.report.index
             points.append(PlotPoint(float(x), score, d.keep, ckpt is current))
         order = plan.config.checkpoint_score_order
-        plot.show(points, f"{attr} ({order}): ✓ kept ✗ deleted", skipped)
+        plot.show(points, f"{terminal_safe(attr)} ({order}): ✓ kept ✗ deleted", skipped)

@@ -7,6 +7,8 @@ from typing import Optional
 from rich.text import Text
 from textual.widgets import Static
 
+from ckpt_tui.core.text import terminal_safe
+
 
 class Summary(Static):
     """Three lines the app rewrites after each re-plan; never more than the width allows."""
@@ -36,9 +38,9 @@ class Summary(Static):
         label = self.get_component_rich_style("summary--label")
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append("run ", style=label)
-        text.append(root)
+        text.append(terminal_safe(root))
         text.append(f"  {layout} · {trials} trial{'s' if trials != 1 else ''} · {watch}\n")
-        text.append(config_line + "\n", style=self.get_component_rich_style("summary--config"))
+        text.append(terminal_safe(config_line) + "\n", style=self.get_component_rich_style("summary--config"))
         text.append(f"✓ {'…' if kept is None else kept} kept", style=self.get_component_rich_style("summary--keep"))
         text.append(" · ")
         text.append(f"✗ {'…' if delete is None else delete} to delete",

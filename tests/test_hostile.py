@@ -227,3 +227,62 @@ async def test_the_app_shows_names_keys_and_warnings_escaped(tmp_path):
         assert "\\x1b[2J" in shown
         await pilot.press("escape")
     record("the same run opened in the app", "table, trial pane, detail, warnings and the dialog show them escaped", 0)
+
+
+# --- 5. special files: never blocked on, never read past a cap -------------------------------
+
+from tests.conftest import write_v2_run  # noqa: E402
+
+
+def json_subprocess(root: Path, *flags, timeout: float = 60) -> tuple[int, dict, str]:
+    """--json in a child with a timeout: a hang fails the test instead of blocking the suite."""
+    proc = subprocess.run([sys.executable, "-m", "ckpt_tui", str(root), "--json", *flags], capture_output=True,
+                          text=True, timeout=timeout, cwd=str(Path(__file__).resolve().parent.parent))
+    return proc.returncode, (json.loads(proc.stdout) if proc.stdout.strip() else {}), proc.stderr
+
+
+@pytest.mark.parametrize("victim", ["result.json", "params.json", "experiment_state", "snapshot"])
+def test_a_fifo_in_place_of_a_ray_file_is_not_waited_on(tmp_path, victim):
+    if victim == "snapshot":
+        root = write_v2_run(tmp_path / "v2", [1.0, 2.0, 3.0])
+        target = root / "checkpoint_manager_snapshot.json"
+    else:
+        root = tmp_path / "run"
+        write_tune_trial(root / "trial_a", [{"loss": 1.0}, {"loss": 0.5}])
+        (root / "experiment_state-2026-01-01_00-00-00.json").write_text("{}")
+        target = {"result.json": root / "trial_a" / "result.json",
+                  "params.json": root / "trial_a" / "params.json",
+                  "experiment_state": root / "experiment_state-2026-01-01_00-00-00.json"}[victim]
+    target.unlink(missing_ok=True)
+    os.mkfifo(target)
+    code, doc, err = json_subprocess(root)
+    assert code == 0, err
+    assert any(target.name in w and "not a regular file (a FIFO)" in w for w in doc["warnings"]), doc["warnings"]
+    record(f"a FIFO in place of {target.name}", "--json returns at once; a warning names the file", 0)
+
+
+def test_a_link_to_dev_zero_is_not_read(tmp_path):
+    root = tmp_path / "run"
+    write_tune_trial(root / "trial_a", [{"loss": 1.0}, {"loss": 0.5}])
+    (root / "trial_a" / "result.json").unlink()
+    os.symlink("/dev/zero", root / "trial_a" / "result.json")
+    code, doc, err = json_subprocess(root, timeout=60)
+    assert code == 0, err
+    assert any("result.json" in w and "character device" in w for w in doc["warnings"]), doc["warnings"]
+    assert doc["summary"]["checkpoints"] == 2  # listed, unscored
+    record("result.json is a symlink to /dev/zero", "not read (a character device); a warning; the rest is read", 0)
+
+
+def test_a_file_over_the_cap_is_not_read(tmp_path, monkeypatch):
+    from ckpt_tui.core import disk
+    from ckpt_tui.core.readers import read_run
+
+    root = tmp_path / "run"
+    write_tune_trial(root / "trial_a", [{"loss": 1.0, "pad": "x" * 500}, {"loss": 0.5}])
+    write_tune_trial(root / "trial_b", [{"loss": 1.0}])
+    monkeypatch.setattr(disk, "MAX_FILE_BYTES", 400)
+    run = read_run(str(root))
+    warnings = run.all_warnings()
+    assert any("trial_a/result.json" in w and "over the 400-byte limit" in w for w in warnings), warnings
+    assert len(run.trials["trial_b"].reports) == 1
+    record("a file larger than one Ray file may be (cap 1 GiB)", "not read; a warning names it; the rest is read", 0)

@@ -51,7 +51,7 @@ from datetime import datetime, timezone
 from typing import Iterable, Iterator, Optional
 
 from ckpt_tui.core.config import CheckpointConfig
-from ckpt_tui.core.disk import SETTLED_NS, display_name
+from ckpt_tui.core.disk import SETTLED_NS, display_name, read_regular_file
 from ckpt_tui.core.model import ASIDE_PREFIX, TRAIN_V2, TUNE, TUNE_TRIAL, Checkpoint, Run, Trial, is_aside
 
 STATE_DIR = ".ckpt-tui"  # hidden: Ray's scans look for checkpoint_* / experiment_state-*.json
@@ -442,8 +442,7 @@ def read_tune_state(path: str) -> tuple[dict, dict]:
     statuses: dict[str, str] = {}
     points: dict[str, str] = {}
     try:
-        with open(path, "rb") as f:
-            state = json.loads(f.read().decode("utf-8"))
+        state = json.loads(read_regular_file(path).decode("utf-8"))
     except (OSError, ValueError, RecursionError):
         return statuses, points
     items = state.get("trial_data") if isinstance(state, dict) else None

@@ -10,7 +10,7 @@ import sys
 from contextlib import contextmanager
 from typing import Callable, Iterable, Optional
 
-from ckpt_tui.core.disk import display_name, tree_size
+from ckpt_tui.core.disk import display_name, read_regular_file, tree_size
 from ckpt_tui.core.model import Checkpoint, Run, Trial, is_aside
 
 
@@ -175,8 +175,7 @@ def read_json_file(path: str, trial: Optional[Trial], run: Run, what: str):
     """Parse a JSON file; on any failure add a warning naming the file and return None."""
     target = trial.warnings if trial is not None else run.warnings
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        data = read_regular_file(path)
     except FileNotFoundError:
         return None
     except IsADirectoryError:

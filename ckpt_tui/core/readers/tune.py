@@ -8,7 +8,7 @@ import os
 import re
 from typing import Optional
 
-from ckpt_tui.core.disk import display_name, is_utf8
+from ckpt_tui.core.disk import display_name, is_utf8, read_regular_file
 from ckpt_tui.core.model import TUNE, TUNE_TRIAL, Checkpoint, Report, Run, Trial, is_aside
 from ckpt_tui.core.pickle_reader import read_checkpoint_config
 from ckpt_tui.core.readers.common import _absolute, checkpoint_dirs, note_leftover, read_json_file
@@ -162,8 +162,7 @@ def _read_results(trial: Trial, path: str) -> None:
     """Every report that carried a checkpoint, in order; warnings for what is malformed."""
     shown = display_name(path)
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        data = read_regular_file(path)
     except FileNotFoundError:
         return
     except IsADirectoryError:

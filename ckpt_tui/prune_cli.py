@@ -12,9 +12,9 @@ from __future__ import annotations
 import sys
 from typing import Optional
 
-from ckpt_tui.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, config_from_args
+from ckpt_tui.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, config_from_args
 from ckpt_tui.core.deletion import (clean_leftovers, default_log_path, execute, find_leftovers, leftover_size,
-                                    prepare)
+                                    prepare, state_problem)
 from ckpt_tui.core.readers import read_run
 from ckpt_tui.core.retention import plan as make_plan
 from ckpt_tui.core.text import terminal_safe
@@ -90,6 +90,12 @@ def prune_mode(args) -> int:
     if not dry and not yes and not interactive and (todo or leftovers):
         _err("error: --prune without a terminal needs --yes (or --dry-run to see what it would delete)")
         return EXIT_USAGE
+
+    if not dry and (todo or leftovers):
+        problem = state_problem(default_log_path(run.root))
+        if problem is not None:  # refuse before asking: nothing is deleted, nothing written
+            _err(f"error: {problem}")
+            return EXIT_ERROR
 
     warnings = run.all_warnings() + plan.warnings
     for w in warnings[:WARN_LIMIT]:

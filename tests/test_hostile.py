@@ -286,3 +286,104 @@ def test_a_file_over_the_cap_is_not_read(tmp_path, monkeypatch):
     assert any("trial_a/result.json" in w and "over the 400-byte limit" in w for w in warnings), warnings
     assert len(run.trials["trial_b"].reports) == 1
     record("a file larger than one Ray file may be (cap 1 GiB)", "not read; a warning names it; the rest is read", 0)
+
+
+# --- 1. files ckpt-tui writes never follow a planted link -----------------------------------
+
+from ckpt_tui.core import deletion  # noqa: E402
+from ckpt_tui.core.deletion import execute, prepare  # noqa: E402
+from ckpt_tui.core.readers import read_run  # noqa: E402
+
+K1 = CheckpointConfig(num_to_keep=1, checkpoint_score_attribute="loss", checkpoint_score_order="min")
+K1_FLAGS = ["--num-to-keep", "1", "--score-attribute", "loss", "--score-order", "min"]
+V2_K1 = ["--num-to-keep", "1", "--score-attribute", "score", "--score-order", "max"]
+
+
+def tune_run(base: Path) -> Path:
+    write_tune_trial(base / "trial_a", [{"loss": float(5 - i)} for i in range(5)])
+    age(base)
+    return base
+
+
+def victim(tmp_path: Path) -> Path:
+    outside = tmp_path / "outside"
+    outside.mkdir(exist_ok=True)
+    target = outside / "precious.txt"
+    target.write_bytes(b"precious\n")
+    return target
+
+
+@pytest.mark.parametrize("planted", ["state dir", "log"])
+def test_a_link_at_the_state_dir_or_log_refuses_the_prune(tmp_path, planted):
+    root = tune_run(tmp_path / "run")
+    target = victim(tmp_path)
+    if planted == "state dir":
+        os.symlink(target.parent, root / ".ckpt-tui")
+    else:
+        (root / ".ckpt-tui").mkdir()
+        os.symlink(target, root / ".ckpt-tui" / "deletions.jsonl")
+    before = tree_state(tmp_path)
+    code, out, err = run_cli([root, *K1_FLAGS, "--prune", "--yes"])
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "is a symlink" in lines[0] and ".ckpt-tui" in lines[0], err
+    assert tree_state(tmp_path) == before  # nothing deleted, nothing written, inside or out
+    # The core refuses the same way (the app goes through it): every item skipped, with why.
+    outcomes = list(execute(prepare(plan(read_run(str(root)), K1))))
+    assert outcomes and all(not o.deleted and "is a symlink" in o.reason for o in outcomes)
+    assert tree_state(tmp_path) == before
+    record(f"the {planted} ({'.ckpt-tui' if planted == 'state dir' else 'deletions.jsonl'}) is a symlink "
+           "to a file outside the run", "prune refused with one line; nothing deleted or written", 0)
+
+
+def test_a_link_planted_after_the_check_is_not_followed_either(tmp_path, monkeypatch):
+    """The writes refuse links themselves (directory fd, O_NOFOLLOW): a link that appears
+    after the up-front check makes the log note fail, and nothing outside is written."""
+    root = tune_run(tmp_path / "run")
+    target = victim(tmp_path)
+    request = prepare(plan(read_run(str(root)), K1))
+    (root / ".ckpt-tui").mkdir()
+    os.symlink(target, root / ".ckpt-tui" / "deletions.jsonl")
+    monkeypatch.setattr(deletion, "state_problem", lambda _path: None)
+    outcomes = list(execute(request))
+    assert all(o.deleted and "could not write the deletion log" in o.reason for o in outcomes)
+    assert target.read_bytes() == b"precious\n"
+    os.unlink(root / ".ckpt-tui" / "deletions.jsonl")
+    os.rmdir(root / ".ckpt-tui")
+    os.symlink(target.parent, root / ".ckpt-tui")
+    assert deletion.append_log(str(root / ".ckpt-tui" / "deletions.jsonl"), {"x": 1}) is not None
+    assert sorted(os.listdir(target.parent)) == ["precious.txt"]
+
+
+def test_train_v2_snapshot_temp_file_is_never_opened_through_a_planted_link(tmp_path):
+    """The old temp name was predictable (.checkpoint_manager_snapshot.json.ckpt-tui-tmp.PID):
+    a link planted there made ckpt-tui overwrite its target. Now the temp file is created
+    exclusively under a random name, never through a link."""
+    root = write_v2_run(tmp_path / "v2", [1.0, 2.0, 3.0, 4.0])
+    age(root)
+    target = victim(tmp_path)
+    planted = root / f".checkpoint_manager_snapshot.json.ckpt-tui-tmp.{os.getpid()}"
+    os.symlink(target, planted)
+    config = CheckpointConfig(num_to_keep=1, checkpoint_score_attribute="score", checkpoint_score_order="max")
+    outcomes = list(execute(prepare(plan(read_run(str(root)), config), grace_seconds=0)))
+    assert [o.deleted for o in outcomes] == [True, True, True], [o.reason for o in outcomes]
+    assert target.read_bytes() == b"precious\n"
+    assert os.path.islink(planted)  # left as it was
+    snapshot = json.loads((root / "checkpoint_manager_snapshot.json").read_text())
+    assert len(snapshot["checkpoint_results"]) == 1
+    record("a symlink planted at the Train v2 snapshot's temp-file name", "not followed: random exclusive "
+           "temp name; its target untouched", 0)
+
+
+def test_train_v2_snapshot_that_is_a_link_is_not_rewritten(tmp_path):
+    root = write_v2_run(tmp_path / "v2", [1.0, 2.0, 3.0])
+    target = tmp_path / "outside" / "snapshot.json"
+    target.parent.mkdir()
+    os.replace(root / "checkpoint_manager_snapshot.json", target)
+    os.symlink(target, root / "checkpoint_manager_snapshot.json")
+    age(root)
+    before = tree_state(tmp_path)
+    config = CheckpointConfig(num_to_keep=1, checkpoint_score_attribute="score", checkpoint_score_order="max")
+    outcomes = list(execute(prepare(plan(read_run(str(root)), config), grace_seconds=0)))
+    assert outcomes and all(not o.deleted and "is a symlink" in o.reason for o in outcomes)
+    assert tree_state(tmp_path) == before

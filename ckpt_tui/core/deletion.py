@@ -44,6 +44,7 @@ import glob
 import json
 import os
 import re
+import secrets
 import stat
 import time
 from dataclasses import dataclass, field
@@ -292,7 +293,11 @@ def execute(request: Request, log_path: Optional[str] = None) -> Iterator[Outcom
     raises. Stop iterating to stop deleting (the current item is finished first).
     """
     ctx = _Context(request, log_path or request.log_path)
+    problem = state_problem(ctx.log_path)
     for item in request.items:
+        if problem is not None:
+            yield Outcome(item.path, item.trial_id, item.name, False, problem, 0)
+            continue
         try:
             outcome = _delete_one(ctx, item)
         except _Skip as skip:
@@ -686,36 +691,86 @@ def _remove_dir_at(pfd: int, name: str, st: os.stat_result, progress: _Progress)
 # Train v2 snapshot
 
 
-def _atomic_write(path: str, data: bytes) -> None:
-    directory = os.path.dirname(path)
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.ckpt-tui-tmp.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o644)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+class UnsafeWrite(OSError):
+    """A name ckpt-tui would write (its state dir, the log, a snapshot or its temp file) is a
+    symlink or not what it should be: nothing is written there."""
+
+
+TMP_MARK = ".ckpt-tui-tmp."  # temp files: ".<name>.ckpt-tui-tmp.<pid>.<random>", see is_leftover_name
+
+
+def _open_dir(directory: str, create: bool = False) -> int:
+    """An fd of ``directory`` opened without following a symlink at its last component (the
+    run root is a realpath already). ``create``: make it first if it is missing."""
+    if create:
+        parent = os.path.dirname(directory)
+        if parent and not os.path.isdir(parent):
+            os.makedirs(parent, exist_ok=True)
         try:
-            os.unlink(tmp)
+            os.mkdir(directory, 0o755)
+        except FileExistsError:
+            pass
+    try:
+        return os.open(directory, _DIR_FLAGS | _NOFOLLOW)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise UnsafeWrite(errno.ELOOP, f"{display_name(directory)} is a symlink or not a directory: "
+                              "ckpt-tui writes nothing there") from None
+        raise
+
+
+def _check_target(dfd: int, name: str, directory: str) -> None:
+    """Refuse to replace ``name`` in ``dfd`` unless it is absent or a plain regular file."""
+    try:
+        st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+        raise UnsafeWrite(errno.ELOOP, f"{display_name(os.path.join(directory, name))} is a symlink, a hard "
+                          "link or not a regular file: ckpt-tui writes nothing there")
+
+
+def _create_exclusive(dfd: int, name: str) -> tuple[str, int]:
+    """A new temp file next to ``name``: created with O_EXCL | O_NOFOLLOW relative to ``dfd``,
+    under a name nobody can guess, so nothing planted can be opened in its place."""
+    for _ in range(8):
+        tmp = f".{name}{TMP_MARK}{os.getpid()}.{secrets.token_hex(6)}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0),
+                         0o644, dir_fd=dfd)
+            return tmp, fd
+        except FileExistsError:
+            continue
+    raise UnsafeWrite(errno.EEXIST, f"could not create a temporary file for {display_name(name)}")
+
+
+def _atomic_write(path: str, data: bytes, create_dir: bool = False) -> None:
+    """Write ``path`` whole or not at all: a new temp file (exclusive, never through a link),
+    fsync, rename over ``path`` (which must be absent or a regular file), all relative to a
+    directory fd opened without following links."""
+    directory, name = os.path.split(path)
+    dfd = _open_dir(directory, create=create_dir)
+    try:
+        _check_target(dfd, name, directory)
+        tmp, fd = _create_exclusive(dfd, name)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        except BaseException:
+            try:
+                os.unlink(tmp, dir_fd=dfd)
+            except OSError:
+                pass
+            raise
+        try:
+            os.fsync(dfd)
         except OSError:
             pass
-        raise
-    _fsync_dir(directory)
-
-
-def _fsync_dir(directory: str) -> None:
-    try:
-        fd = os.open(directory, _DIR_FLAGS)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
     finally:
-        os.close(fd)
+        os.close(dfd)
 
 
 def _v2_drop_from_snapshot(ctx: _Context, name: str) -> Optional[tuple[str, bytes, bytes]]:
@@ -724,11 +779,12 @@ def _v2_drop_from_snapshot(ctx: _Context, name: str) -> Optional[tuple[str, byte
     req = ctx.request
     snap = os.path.join(req.root, SNAPSHOT)
     try:
-        with open(snap, "rb") as f:
-            raw = f.read()
+        raw = read_regular_file(snap, follow_symlinks=False)
     except FileNotFoundError:
         return None  # nothing lists it: Ray's restore does not look for it
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _Skip(f"{SNAPSHOT} is a symlink: not rewriting it, so not deleting") from None
         raise _Skip(f"cannot read {SNAPSHOT} to keep it consistent: {exc.strerror or exc}") from None
     try:
         data = json.loads(raw.decode("utf-8"))
@@ -764,9 +820,8 @@ def _v2_drop_from_snapshot(ctx: _Context, name: str) -> Optional[tuple[str, byte
             ctx.foreign_snapshot_mtime = before.st_mtime
         if not ctx.snapshot_backed_up:
             backup_dir = os.path.join(req.root, STATE_DIR)
-            os.makedirs(backup_dir, exist_ok=True)
             stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
-            _atomic_write(os.path.join(backup_dir, f"{SNAPSHOT}.{stamp}.bak"), raw)
+            _atomic_write(os.path.join(backup_dir, f"{SNAPSHOT}.{stamp}.bak"), raw, create_dir=True)
             ctx.snapshot_backed_up = True
         _atomic_write(snap, new)
         after = os.stat(snap)
@@ -783,9 +838,8 @@ def _v2_undo(ctx: _Context, undo: Optional[tuple[str, bytes, bytes]]) -> None:
         return
     snap, raw, new = undo
     try:
-        with open(snap, "rb") as f:
-            if f.read() != new:
-                return
+        if read_regular_file(snap, follow_symlinks=False) != new:
+            return
         _atomic_write(snap, raw)
         if ctx.foreign_snapshot_mtime is not None:
             t = ctx.foreign_snapshot_mtime
@@ -826,17 +880,58 @@ def _log(ctx: _Context, item: Item, deleted: bool, freed: int, note: Optional[st
 
 
 def append_log(log_path: str, record: dict) -> Optional[str]:
+    """Append one line to the log, never through a link: the directory is opened without
+    following links, the log with O_NOFOLLOW | O_NONBLOCK and must be a regular file with one
+    link. Returns a note when it could not be written."""
     line = json.dumps(record, allow_nan=False, ensure_ascii=True) + "\n"
+    directory, name = os.path.split(log_path)
     try:
-        os.makedirs(os.path.dirname(log_path), exist_ok=True)
-        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0), 0o644)
+        dfd = _open_dir(directory, create=True)
         try:
-            os.write(fd, line.encode("ascii"))
-            os.fsync(fd)
+            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0)
+                         | getattr(os, "O_CLOEXEC", 0), 0o644, dir_fd=dfd)
+            try:
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+                    raise UnsafeWrite(errno.EINVAL, "a hard link or not a regular file: not written")
+                os.write(fd, line.encode("ascii"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         finally:
-            os.close(fd)
+            os.close(dfd)
     except (OSError, ValueError) as exc:
+        if getattr(exc, "errno", None) in (errno.ELOOP, errno.ENXIO):
+            exc = UnsafeWrite(errno.ELOOP, "a symlink or a FIFO: not written")
         return f"could not write the deletion log {display_name(log_path)}: {getattr(exc, 'strerror', None) or exc}"
+    return None
+
+
+def state_problem(log_path: str) -> Optional[str]:
+    """Why ckpt-tui must not write its state (the log's directory, normally RUN/.ckpt-tui, and
+    the log itself) as they are now: a symlink, a hard link, not a directory or regular file.
+    None when all is well (or absent: it is created). Checked before any deletion; the writes
+    themselves refuse links too, so a link planted after this check is not followed either."""
+    directory = os.path.dirname(log_path)
+    for path, want_dir in ((directory, True), (log_path, False)):
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            return f"cannot check {display_name(path)}: {exc.strerror or exc}"
+        if stat.S_ISLNK(st.st_mode):
+            what = "a symlink"
+        elif want_dir and not stat.S_ISDIR(st.st_mode):
+            what = "not a directory"
+        elif not want_dir and not stat.S_ISREG(st.st_mode):
+            what = "not a regular file"
+        elif not want_dir and st.st_nlink != 1:
+            what = "a hard link"
+        else:
+            continue
+        return (f"{display_name(path)} is {what}: ckpt-tui keeps its deletion log and snapshot backups there "
+                "and writes nothing through it; remove it, then prune again")
     return None
 
 
@@ -941,5 +1036,5 @@ def clean_leftovers(paths: Iterable[str], root: Optional[str] = None,
 __all__ = [
     "prepare", "execute", "Outcome", "Request", "Item", "Fingerprint", "fingerprint",
     "find_leftovers", "clean_leftovers", "remove_tree", "default_log_path", "read_tune_state",
-    "STATE_DIR", "LOG_NAME", "CHANGED", "parse_aside",
+    "STATE_DIR", "LOG_NAME", "CHANGED", "parse_aside", "state_problem", "UnsafeWrite",
 ]

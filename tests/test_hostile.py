@@ -387,3 +387,75 @@ def test_train_v2_snapshot_that_is_a_link_is_not_rewritten(tmp_path):
     outcomes = list(execute(prepare(plan(read_run(str(root)), config), grace_seconds=0)))
     assert outcomes and all(not o.deleted and "is a symlink" in o.reason for o in outcomes)
     assert tree_state(tmp_path) == before
+
+
+# --- 2. deletion never crosses into another filesystem --------------------------------------
+
+
+def _mount(args: list[str]) -> bool:
+    try:
+        return subprocess.run(["mount", *args], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def _umount(path: Path) -> None:
+    subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=30)
+
+
+@pytest.mark.parametrize("kind", ["tmpfs", "bind"])
+def test_a_filesystem_mounted_inside_a_checkpoint_is_never_touched(tmp_path, kind):
+    root = tune_run(tmp_path / "run")
+    ckpt = root / "trial_a" / "checkpoint_000001"
+    mnt = ckpt / "mnt"
+    mnt.mkdir()
+    source = tmp_path / "elsewhere"
+    source.mkdir()
+    args = ["-t", "tmpfs", "none", str(mnt)] if kind == "tmpfs" else ["--bind", str(source), str(mnt)]
+    if not _mount(args):
+        pytest.skip("mounting is not permitted here")
+    try:
+        (mnt / "data.bin").write_bytes(b"d" * 1000)
+        (mnt / "sub").mkdir()
+        (mnt / "sub" / "more.bin").write_bytes(b"m" * 10)
+        age(root)
+        code, out, err = run_cli([root, *K1_FLAGS, "--prune", "--yes"])
+        assert code == 3, (out, err)
+        assert "checkpoint_000001/mnt is a mount point" in err and "nothing in this checkpoint is touched" in err
+        assert (mnt / "data.bin").read_bytes() == b"d" * 1000 and (mnt / "sub" / "more.bin").exists()
+        assert (ckpt / "model.bin").exists()  # the checkpoint itself stays whole
+        assert sorted(p.name for p in (root / "trial_a").iterdir() if p.name.startswith("checkpoint_")) == \
+            ["checkpoint_000001", "checkpoint_000004"]
+    finally:
+        _umount(mnt)
+    record(f"a {'tmpfs' if kind == 'tmpfs' else 'bind mount'} mounted inside a checkpoint dir",
+           "checkpoint skipped with the mount named; nothing on the mounted filesystem touched", 0)
+
+
+def test_removal_walk_never_enters_another_device(tmp_path, monkeypatch):
+    """The walk itself checks st_dev (a mount that appears after the checks): a directory on
+    another device is not entered and not removed; what is above it stays, and the failure
+    names it. Simulated by reporting a different st_dev for one directory."""
+    top = tmp_path / "aside"
+    (top / "a").mkdir(parents=True)
+    (top / "a" / "f").write_bytes(b"x")
+    (top / "foreign").mkdir()
+    (top / "foreign" / "keep.bin").write_bytes(b"k" * 7)
+    (top / "z.bin").write_bytes(b"z")
+    real_stat = os.stat
+
+    def fake_stat(path, *a, **k):
+        st = real_stat(path, *a, **k)
+        if path == "foreign":
+            fields = list(st)
+            fields[2] = st.st_dev + 1  # st_dev
+            return os.stat_result(fields)
+        return st
+
+    monkeypatch.setattr(os, "stat", fake_stat)
+    with pytest.raises(OSError) as info:
+        deletion.remove_tree(str(top))
+    monkeypatch.undo()
+    assert "foreign is on another filesystem" in str(info.value)
+    assert (top / "foreign" / "keep.bin").read_bytes() == b"k" * 7
+    assert not (top / "a").exists() and not (top / "z.bin").exists()

@@ -79,6 +79,7 @@ class Fingerprint:
     bytes: int  # regular-file bytes (0 for a symlinked checkpoint)
     newest_mtime: float  # seconds; the newest of the root and every entry
     error: Optional[str] = None  # could not be read fully: it cannot be verified, so not deleted
+    mounts: tuple = ()  # relative paths of directories on another device (mount points): not entered
 
     def same_tree(self, other: "Fingerprint") -> bool:
         return self.error is None and other.error is None and self.root == other.root \
@@ -202,6 +203,7 @@ def fingerprint(path: str) -> Fingerprint:
         size = st.st_size if kind == "f" else 0
         return Fingerprint(root, (), size, st.st_mtime)
     entries = []
+    mounts: list[str] = []
     total = 0
     newest = st.st_mtime
     error = None
@@ -228,11 +230,14 @@ def fingerprint(path: str) -> Fingerprint:
             newest = max(newest, est.st_mtime)
             entries.append((erel, ekind, size, est.st_mtime_ns, est.st_ino, etarget))
             if ekind == "d":
-                stack.append((erel, entry.path))
+                if est.st_dev != st.st_dev:
+                    mounts.append(erel)  # another filesystem: never entered, never touched
+                else:
+                    stack.append((erel, entry.path))
         if error:
             break
     entries.sort()
-    return Fingerprint(root, tuple(entries), total, newest, error)
+    return Fingerprint(root, tuple(entries), total, newest, error, tuple(sorted(mounts)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -523,16 +528,24 @@ def _delete_one(ctx: _Context, item: Item) -> Outcome:
     if restore == item.name:
         raise _Skip("the checkpoint Tune would restore this trial from (experiment_state): kept")
 
-    # 4. unchanged since prepare
+    # 4. nothing in it is another filesystem: a mount point (another device, or a bind mount of
+    # this one, which only the mount table shows) is never entered, so the checkpoint stays whole.
+    now_fp = fingerprint(path)
+    mounted = mount_points_in(path, now_fp)
+    if mounted:
+        raise _Skip(f"{display_name(mounted[0])} is a mount point (another filesystem, or a bind mount) "
+                    f"inside it{' (+%d more)' % (len(mounted) - 1) if len(mounted) > 1 else ''}: "
+                    "nothing in this checkpoint is touched")
+
+    # 5. unchanged since prepare
     if item.stale:
         raise _Skip(f"{CHANGED}: {item.stale}")
     if item.fingerprint.error:
         raise _Skip(f"could not be read fully when confirmed: {item.fingerprint.error}")
-    now_fp = fingerprint(path)
     if not item.fingerprint.same_tree(now_fp):
         raise _Skip(f"{CHANGED}: {item.fingerprint.difference(now_fp)}")
 
-    # 5. a RUNNING trial's young checkpoint (Train v2: an active-looking run)
+    # 6. a RUNNING trial's young checkpoint (Train v2: an active-looking run)
     now = time.time()
     grace = req.grace_seconds
     age = now - max(now_fp.newest_mtime, st.st_mtime)
@@ -632,15 +645,56 @@ def _put_back(aside: str, path: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
+# Mount points
+
+_MOUNTINFO = "/proc/self/mountinfo"
+_OCTAL = re.compile(rb"\\([0-7]{3})")
+
+
+def _mount_table() -> list[bytes]:
+    """Every mount point of this process (paths as bytes); empty where there is no table."""
+    try:
+        with open(_MOUNTINFO, "rb") as f:
+            data = f.read()
+    except OSError:
+        return []
+    out = []
+    for line in data.split(b"\n"):
+        fields = line.split(b" ")
+        if len(fields) > 4:
+            out.append(_OCTAL.sub(lambda m: bytes([int(m.group(1), 8)]), fields[4]))
+    return out
+
+
+def mount_points_in(path: str, fp: Optional[Fingerprint] = None) -> list[str]:
+    """Mount points at or below ``path``: directories on another device (from the fingerprint,
+    or a walk) and what the mount table lists (a bind mount of the same filesystem shares its
+    device number). Links are not followed, so a symlinked checkpoint has none."""
+    found = []
+    fp = fp if fp is not None else fingerprint(path)
+    if fp.root and fp.root[2] == "l":
+        return []
+    found.extend(os.path.join(path, rel) for rel in fp.mounts)
+    real = os.fsencode(os.path.realpath(path)).rstrip(b"/")
+    for mp in _mount_table():
+        if mp == real or mp.startswith(real + b"/"):
+            shown = os.path.join(path, os.fsdecode(mp[len(real) + 1:])) if mp != real else path
+            if shown not in found:
+                found.append(shown)
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
 # Removal that never follows a symlink
 
 
 class _Progress:
-    __slots__ = ("removed", "bytes")
+    __slots__ = ("removed", "bytes", "foreign")
 
     def __init__(self):
         self.removed = 0
         self.bytes = 0
+        self.foreign: list[str] = []  # directories on another device, left alone
 
 
 def remove_tree(path: str, progress: Optional[_Progress] = None) -> int:
@@ -672,8 +726,14 @@ def _remove_dir_at(pfd: int, name: str, st: os.stat_result, progress: _Progress)
             raise OSError(errno.ESTALE, "a directory was replaced during removal")
         with os.scandir(fd) as it:
             names = [e.name for e in it]
+        foreign: list[str] = []
         for child in names:
             cst = os.stat(child, dir_fd=fd, follow_symlinks=False)
+            if stat.S_ISDIR(cst.st_mode) and cst.st_dev != fst.st_dev:
+                # Another filesystem is mounted here: never enter it. The rest goes; then this
+                # directory cannot, and the failure names what was left.
+                foreign.append(child)
+                continue
             if stat.S_ISDIR(cst.st_mode):
                 _remove_dir_at(fd, child, cst, progress)
             else:
@@ -683,6 +743,10 @@ def _remove_dir_at(pfd: int, name: str, st: os.stat_result, progress: _Progress)
                     progress.bytes += cst.st_size
     finally:
         os.close(fd)
+    if foreign:
+        progress.foreign.extend(foreign)
+        raise OSError(errno.EXDEV, f"{display_name(foreign[0])} is on another filesystem (a mount "
+                      "point): left alone, with the directories above it")
     os.rmdir(name, dir_fd=pfd)
     progress.removed += 1
 
@@ -1011,6 +1075,9 @@ def clean_leftovers(paths: Iterable[str], root: Optional[str] = None,
                 raise _Skip("no longer on disk")
             if parsed and _pid_alive(parsed[1]):
                 raise _Skip(f"process {parsed[1]} may still be deleting it: try again later")
+            mounted = mount_points_in(path)
+            if mounted:
+                raise _Skip(f"{display_name(mounted[0])} is a mount point inside it: nothing in it is touched")
             progress = _Progress()
             try:
                 remove_tree(path, progress)
@@ -1036,5 +1103,5 @@ def clean_leftovers(paths: Iterable[str], root: Optional[str] = None,
 __all__ = [
     "prepare", "execute", "Outcome", "Request", "Item", "Fingerprint", "fingerprint",
     "find_leftovers", "clean_leftovers", "remove_tree", "default_log_path", "read_tune_state",
-    "STATE_DIR", "LOG_NAME", "CHANGED", "parse_aside", "state_problem", "UnsafeWrite",
+    "STATE_DIR", "LOG_NAME", "CHANGED", "parse_aside", "state_problem", "UnsafeWrite", "mount_points_in",
 ]

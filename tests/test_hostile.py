@@ -459,3 +459,103 @@ def test_removal_walk_never_enters_another_device(tmp_path, monkeypatch):
     assert "foreign is on another filesystem" in str(info.value)
     assert (top / "foreign" / "keep.bin").read_bytes() == b"k" * 7
     assert not (top / "a").exists() and not (top / "z.bin").exists()
+
+
+# --- 4. a field of the wrong type is a warning naming file and field, never an internal error --
+
+STATE = "experiment_state-2026-01-01_00-00-00.json"
+SNAP = "checkpoint_manager_snapshot.json"
+
+
+def _tune_with_state(base: Path, state) -> Path:
+    write_tune_trial(base / "trial_a", [{"loss": float(3 - i)} for i in range(3)])
+    (base / STATE).write_text(json.dumps(state))
+    age(base)
+    return base
+
+
+TUNE_STATE_CASES = [
+    (5, "the document"),
+    ({"trial_data": 5}, "trial_data"),
+    ({"trial_data": "x"}, "trial_data"),
+    ({"trial_data": {"a": 1}}, "trial_data"),
+    ({"trial_data": [5]}, "trial_data"),
+    ({"trial_data": [[5]]}, "trial_data"),
+    ({"trial_data": [[json.dumps({"relative_logdir": "trial_a", "status": 5}), "{}"]]}, "trial_data"),
+    ({"trial_data": [[json.dumps([1, 2])]]}, "trial_data"),
+    ({"runner_data": 5}, "runner_data"),
+    ({"runner_data": {"_trial_checkpoint_config": 5}}, "CheckpointConfig"),
+    ({"runner_data": {"_trial_checkpoint_config": {"value": 5}}}, "CheckpointConfig"),
+    ({"runner_data": {"_trial_checkpoint_config": {"value": "zz"}}}, "CheckpointConfig"),
+]
+
+
+@pytest.mark.parametrize("state,field", TUNE_STATE_CASES, ids=[f"{c[1]}-{i}" for i, c in enumerate(TUNE_STATE_CASES)])
+def test_wrong_types_in_experiment_state(tmp_path, state, field):
+    root = _tune_with_state(tmp_path / "run", state)
+    code, out, err = run_cli([root, *K1_FLAGS, "--json"])
+    assert code == 0 and "internal error" not in err, err
+    warnings = json.loads(out)["warnings"]
+    assert any(STATE in w and field in w for w in warnings), warnings
+    assert json.loads(out)["summary"]["checkpoints"] == 3  # the rest is read
+    code, out, err = run_cli([root, *K1_FLAGS, "--prune", "--yes"])
+    assert code == 0 and "internal error" not in err and "unexpected error" not in err, err
+
+
+def _v2(base: Path, change) -> Path:
+    root = write_v2_run(base, [1.0, 2.0, 3.0])
+    snap = json.loads((root / SNAP).read_text())
+    change(snap)
+    (root / SNAP).write_text(json.dumps(snap))
+    age(root)
+    return root
+
+
+V2_CASES = [
+    ("document", lambda s: s.clear() or s.update({"__root__": 1}), "checkpoint_results"),
+    ("results-int", lambda s: s.update(checkpoint_results=5), "checkpoint_results"),
+    ("result-int", lambda s: s["checkpoint_results"].__setitem__(0, 5), "checkpoint_results[0]"),
+    ("result-name", lambda s: s["checkpoint_results"][0].update(checkpoint_dir_name=5), "checkpoint_results[0]"),
+    ("result-metrics", lambda s: s["checkpoint_results"][0].update(metrics=5), "checkpoint_results[0]"),
+    ("indices-str", lambda s: s.update(checkpoint_report_indices="x"), "checkpoint_report_indices"),
+    ("indices-strs", lambda s: s.update(checkpoint_report_indices=["a", "b", "c"]), "checkpoint_report_indices"),
+    ("latest-int", lambda s: s.update(latest_checkpoint_result=5), "latest_checkpoint_result"),
+    ("latest-name", lambda s: s["latest_checkpoint_result"].update(checkpoint_dir_name=5),
+     "latest_checkpoint_result.checkpoint_dir_name"),
+    ("latest-metrics", lambda s: (s["checkpoint_results"].pop(), s["latest_checkpoint_result"].update(metrics=5)),
+     "latest_checkpoint_result.metrics"),
+    ("current-index", lambda s: (s["checkpoint_results"].pop(), s["checkpoint_report_indices"].pop(),
+                                 s.update(current_report_index="x")), "current_report_index"),
+]
+
+
+@pytest.mark.parametrize("change,field", [c[1:] for c in V2_CASES], ids=[c[0] for c in V2_CASES])
+def test_wrong_types_in_the_train_v2_snapshot(tmp_path, change, field):
+    root = _v2(tmp_path / "v2", change)
+    code, out, err = run_cli([root, *V2_K1, "--json"])
+    assert code == 0 and "internal error" not in err, err
+    warnings = json.loads(out)["warnings"]
+    assert any(SNAP in w and field in w for w in warnings), warnings
+    assert json.loads(out)["summary"]["checkpoints"] == 3  # every dir still listed
+    code, out, err = run_cli([root, *V2_K1, "--prune", "--yes", "--grace", "0"])
+    assert code in (0, 3) and "internal error" not in err and "unexpected error" not in err, err
+
+
+@pytest.mark.parametrize("field,value", [("checkpoint_dir_name", 5), ("checkpoint_dir_name", ["x"]),
+                                         ("training_iteration", "x")])
+def test_wrong_types_in_result_json_and_params(tmp_path, field, value):
+    root = tmp_path / "run"
+    write_tune_trial(root / "trial_a", [{"loss": float(3 - i)} for i in range(3)])
+    lines = (root / "trial_a" / "result.json").read_text().splitlines()
+    obj = json.loads(lines[1])
+    obj[field] = value
+    lines[1] = json.dumps(obj)
+    (root / "trial_a" / "result.json").write_text("\n".join(lines) + "\n")
+    (root / "trial_a" / "params.json").write_text("5")
+    code, out, err = run_cli([root, *K1_FLAGS, "--json"])
+    assert code == 0, err
+    warnings = json.loads(out)["warnings"]
+    assert any("result.json line 2" in w and field in w for w in warnings), warnings
+    assert any("params.json" in w and "an int, expected an object" in w for w in warnings), warnings
+    record("wrong JSON types in experiment_state (trial_data: 5, ...), the Train v2 snapshot (a string "
+           "for an index, ...), result.json and params.json", "a warning naming file and field; the rest read", 0)

@@ -193,10 +193,34 @@ def read_json_file(path: str, trial: Optional[Trial], run: Run, what: str):
     return None
 
 
+def type_name(value) -> str:
+    """A JSON type in words: 'a string', 'an int', 'null', ..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a bool"
+    if isinstance(value, int):
+        return "an int"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return f"a {type(value).__name__}"
+
+
+def wrong_type(path: str, field: str, value, expected: str, then: str) -> str:
+    """The warning for a field of one of Ray's files that has the wrong type."""
+    return f"{display_name(path)}: {field} is {type_name(value)}, expected {expected}: {then}"
+
+
 def _short(exc: Exception) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text[:120]
 
 
-__all__ = ["checkpoint_dirs", "fill_sizes", "gc_paused", "measure_checkpoint_dirs", "MeasureInBackground",
+__all__ = ["type_name", "wrong_type", "checkpoint_dirs", "fill_sizes", "gc_paused", "measure_checkpoint_dirs", "MeasureInBackground",
            "note_leftover", "read_json_file", "is_aside"]

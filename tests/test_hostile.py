@@ -559,3 +559,36 @@ def test_wrong_types_in_result_json_and_params(tmp_path, field, value):
     assert any("params.json" in w and "an int, expected an object" in w for w in warnings), warnings
     record("wrong JSON types in experiment_state (trial_data: 5, ...), the Train v2 snapshot (a string "
            "for an index, ...), result.json and params.json", "a warning naming file and field; the rest read", 0)
+
+
+# --- 8. smaller things --------------------------------------------------------------------
+
+
+def test_a_second_prune_within_grace_is_not_refused_by_our_own_snapshot_rewrite(tmp_path):
+    root = write_v2_run(tmp_path / "v2", [1.0, 2.0, 3.0, 4.0, 5.0])
+    age(root)
+    flags = ["--score-attribute", "score", "--score-order", "max", "--prune", "--yes"]
+    code, out, err = run_cli([root, "--num-to-keep", "3", *flags])
+    assert code == 0 and sum(line.startswith("deleted ") for line in out.splitlines()) == 2, (out, err)
+    code, out, err = run_cli([root, "--num-to-keep", "1", *flags])  # default grace: 60 s
+    assert code == 0 and sum(line.startswith("deleted ") for line in out.splitlines()) == 2, (out, err)
+    assert "looks active" not in err
+    record("a second Train v2 prune right after the first (within --grace)",
+           "not refused: ckpt-tui's own snapshot rewrite keeps Ray's time and is not activity", 0)
+
+
+def test_leftover_snapshot_temp_files_are_listed_and_removed_like_aside_dirs(tmp_path):
+    root = write_v2_run(tmp_path / "v2", [1.0, 2.0, 3.0])
+    old_style = root / ".checkpoint_manager_snapshot.json.ckpt-tui-tmp.999999"  # no such pid
+    new_style = root / ".checkpoint_manager_snapshot.json.ckpt-tui-tmp.999998.a1b2c3d4e5f6"
+    old_style.write_text("{partial")
+    new_style.write_text("{partial")
+    age(root)
+    code, out, err = run_cli([root, "--json"])
+    assert sorted(json.loads(out)["leftovers"]) == sorted([str(old_style), str(new_style)])
+    code, out, err = run_cli([root, "--num-to-keep", "none", "--prune", "--yes"])
+    assert code == 0, err
+    assert "2 leftovers" in out and not old_style.exists() and not new_style.exists()
+    assert (root / "checkpoint_manager_snapshot.json").exists()
+    record("a killed Train v2 prune left .checkpoint_manager_snapshot.json.* temp files",
+           "listed under leftovers (--json) and removed by --prune after confirming", 0)

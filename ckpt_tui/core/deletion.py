@@ -53,7 +53,8 @@ from typing import Iterable, Iterator, Optional
 
 from ckpt_tui.core.config import CheckpointConfig
 from ckpt_tui.core.disk import SETTLED_NS, display_name, read_regular_file
-from ckpt_tui.core.model import ASIDE_PREFIX, TRAIN_V2, TUNE, TUNE_TRIAL, Checkpoint, Run, Trial, is_aside
+from ckpt_tui.core.model import (ASIDE_PREFIX, TMP_MARK, TRAIN_V2, TUNE, TUNE_TRIAL, Checkpoint, Run, Trial, is_aside,
+                                 is_leftover)
 
 STATE_DIR = ".ckpt-tui"  # hidden: Ray's scans look for checkpoint_* / experiment_state-*.json
 LOG_NAME = "deletions.jsonl"
@@ -760,9 +761,6 @@ class UnsafeWrite(OSError):
     symlink or not what it should be: nothing is written there."""
 
 
-TMP_MARK = ".ckpt-tui-tmp."  # temp files: ".<name>.ckpt-tui-tmp.<pid>.<random>", see is_leftover_name
-
-
 def _open_dir(directory: str, create: bool = False) -> int:
     """An fd of ``directory`` opened without following a symlink at its last component (the
     run root is a realpath already). ``create``: make it first if it is missing."""
@@ -888,6 +886,9 @@ def _v2_drop_from_snapshot(ctx: _Context, name: str) -> Optional[tuple[str, byte
             _atomic_write(os.path.join(backup_dir, f"{SNAPSHOT}.{stamp}.bak"), raw, create_dir=True)
             ctx.snapshot_backed_up = True
         _atomic_write(snap, new)
+        # Our rewrite is not activity: the snapshot keeps the time Ray last wrote it, so the
+        # next prune's idle check (and --grace) sees Ray's writes only.
+        os.utime(snap, ns=(before.st_atime_ns, before.st_mtime_ns), follow_symlinks=False)
         after = os.stat(snap)
         ctx.own_snapshot = (after.st_ino, after.st_mtime_ns)
     except OSError as exc:
@@ -1005,10 +1006,15 @@ def state_problem(log_path: str) -> Optional[str]:
 _ASIDE_RE = re.compile(r"^(?P<name>.*)\.(?P<pid>\d+)\.(?P<ns>\d+)(-\d+)?$", re.DOTALL)
 
 
+_TMP_RE = re.compile(r"^\.(?P<name>.*)" + re.escape(TMP_MARK) + r"(?P<pid>\d+)(\.[0-9a-f]+)?$", re.DOTALL)
+
+
 def parse_aside(name: str) -> Optional[tuple[str, int, float]]:
-    """(original name, pid, time in seconds) of an aside name, or None."""
+    """(original name, pid, time in seconds or 0) of an aside name or a leftover temp file,
+    or None."""
     if not is_aside(name):
-        return None
+        m = _TMP_RE.match(name) if is_leftover(name) else None
+        return (m.group("name"), int(m.group("pid")), 0.0) if m else None
     m = _ASIDE_RE.match(name[len(ASIDE_PREFIX):])
     if not m:
         return None
@@ -1020,7 +1026,7 @@ def find_leftovers(run: Run) -> list[str]:
     root = os.path.realpath(run.root)
     out = []
     for p in dict.fromkeys(run.leftovers):
-        if not is_aside(os.path.basename(p)) or not os.path.lexists(p):
+        if not is_leftover(os.path.basename(p)) or not os.path.lexists(p):
             continue
         if not _inside(os.path.realpath(os.path.dirname(p)), root):
             continue
@@ -1067,8 +1073,8 @@ def clean_leftovers(paths: Iterable[str], root: Optional[str] = None,
         parsed = parse_aside(name)
         original = parsed[0] if parsed else name
         try:
-            if not is_aside(name):
-                raise _Skip("not a ckpt-tui leftover (no aside prefix): not touched")
+            if not is_leftover(name):
+                raise _Skip("not a ckpt-tui leftover (no aside prefix or temp-file mark): not touched")
             if root_real and not _inside(os.path.realpath(os.path.dirname(path)), root_real):
                 raise _Skip("outside the run directory: not touched")
             if not os.path.lexists(path):

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Callable, Iterable, Optional
 
 from ckpt_tui.core.disk import display_name, read_regular_file, tree_size
-from ckpt_tui.core.model import Checkpoint, Run, Trial, is_aside
+from ckpt_tui.core.model import Checkpoint, Run, Trial, is_aside, is_leftover
 
 
 def checkpoint_dirs(directory: str, pattern, run: Run, trial: Optional[Trial]) -> dict[str, bool]:
@@ -33,7 +33,7 @@ def checkpoint_dirs(directory: str, pattern, run: Run, trial: Optional[Trial]) -
                             found[name] = is_link
                     except OSError:
                         continue
-                elif is_aside(name):
+                elif is_leftover(name):
                     note_leftover(run, entry.path)
     except OSError as exc:
         target = trial.warnings if trial is not None else run.warnings

@@ -14,7 +14,7 @@ from typing import Optional
 
 from ckpt_tui.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, config_from_args
 from ckpt_tui.core.deletion import (clean_leftovers, default_log_path, execute, find_leftovers, leftover_size,
-                                    prepare, state_problem)
+                                    prepare, refusals, state_problem)
 from ckpt_tui.core.readers import read_run
 from ckpt_tui.core.retention import plan as make_plan
 from ckpt_tui.core.text import terminal_safe
@@ -84,7 +84,10 @@ def prune_mode(args) -> int:
     yes = bool(getattr(args, "yes", False))
     grace = float(getattr(args, "grace", 60.0))
 
-    todo = plan.to_delete()
+    planned = plan.to_delete()
+    refused = refusals(plan, planned)  # the plan deletes them, a deletion never would: shown as kept
+    todo = [c for c in planned if c not in refused]
+    reclaim = sum(c.size_bytes or 0 for c in todo)
     leftovers = find_leftovers(run)
     interactive = _is_terminal()
     if not dry and not yes and not interactive and (todo or leftovers):
@@ -104,8 +107,10 @@ def prune_mode(args) -> int:
         _err(f"warning: ... and {len(warnings) - WARN_LIMIT} more (see --json)")
 
     print(f"Run {terminal_safe(run.root)} ({run.layout}), {config.to_python()}: "
-          f"{_plural(plan.checkpoint_count, 'checkpoint')}, {plan.delete_count} to delete "
-          f"({human_bytes(plan.reclaim_bytes)})", file=out)
+          f"{_plural(plan.checkpoint_count, 'checkpoint')}, {len(todo)} to delete "
+          f"({human_bytes(reclaim)})", file=out)
+    for c, why in refused.items():
+        print(f"kept {terminal_safe(c.path)}: the plan deletes it, but {why}", file=out)
 
     problems = 0
     # Leftovers of an interrupted deletion: the user confirmed those deletions already once.
@@ -135,7 +140,7 @@ def prune_mode(args) -> int:
     if dry:
         for c in todo:
             print(f"would delete {terminal_safe(c.path)}  {human_bytes(c.size_bytes)}  ({plan.reason(c)})", file=out)
-        print(f"Would delete {_plural(len(todo), 'checkpoint')} ({human_bytes(plan.reclaim_bytes)}). "
+        print(f"Would delete {_plural(len(todo), 'checkpoint')} ({human_bytes(reclaim)}). "
               "Dry run: nothing was touched.", file=out)
         return EXIT_OK
 

@@ -592,3 +592,92 @@ def test_leftover_snapshot_temp_files_are_listed_and_removed_like_aside_dirs(tmp
     assert (root / "checkpoint_manager_snapshot.json").exists()
     record("a killed Train v2 prune left .checkpoint_manager_snapshot.json.* temp files",
            "listed under leftovers (--json) and removed by --prune after confirming", 0)
+
+
+def _dry_run_deletes(out: str) -> set[str]:
+    return {line.split("  ")[0][len("would delete "):] for line in out.splitlines() if line.startswith("would delete ")}
+
+
+def test_restore_point_shows_as_kept_in_json_and_dry_run_as_the_prune_then_does(tmp_path, ray_run):
+    """experiment_state is behind result.json (Tune saves it periodically): the restore point
+    it names is checkpoint_000007, the plan's latest is 000009. The plan deletes 000007; the
+    prune never does. --json and --dry-run now say so, with the reason."""
+    root = ray_run("keep_all")
+    for trial in sorted(p for p in root.iterdir() if p.name.startswith("trainable_")):
+        lines = (trial / "result.json").read_text().splitlines()
+        last = json.loads(lines[-1].replace("NaN", "null"))
+        for i in (8, 9):
+            (trial / f"checkpoint_{i:06d}").mkdir()
+            (trial / f"checkpoint_{i:06d}" / "x").write_text("x")
+            lines.append(json.dumps({**last, "loss": 0.1, "checkpoint_dir_name": f"checkpoint_{i:06d}",
+                                     "training_iteration": i + 1}))
+        (trial / "result.json").write_text("\n".join(lines) + "\n")
+    age(root)
+    flags = ["--num-to-keep", "1", "--score-attribute", "none"]
+    code, out, err = run_cli([root, *flags, "--json"])
+    doc = json.loads(out)
+    sevens = [r for r in doc["checkpoints"] if r["name"] == "checkpoint_000007"]
+    assert len(sevens) == 3 and all(r["keep"] and "would restore" in r["reason"] for r in sevens)
+    assert doc["summary"]["delete"] == sum(not r["keep"] for r in doc["checkpoints"])
+    code, dry, err = run_cli([root, *flags, "--prune", "--dry-run"])
+    would = _dry_run_deletes(dry)
+    assert not any(p.endswith("checkpoint_000007") for p in would)
+    assert dry.count("kept ") == 3 and "would restore this trial from" in dry
+    assert would == {r["path"] for r in doc["checkpoints"] if not r["keep"]}
+    code, out, err = run_cli([root, *flags, "--prune", "--yes"])
+    assert code == 0, err  # nothing skipped: the plan said what the prune does
+    assert {line[len("deleted "):].rsplit(" (", 1)[0] for line in out.splitlines()
+            if line.startswith("deleted ")} == would
+    record("the restore point experiment_state names is older than the plan's latest",
+           "--json and --dry-run show it kept (reason: Tune restores from it), as the prune then does", 0)
+
+
+def test_checkpoints_outside_the_run_show_as_kept(tmp_path):
+    base = tmp_path / "run"
+    tune_run(base)
+    outside = tmp_path / "elsewhere"
+    write_tune_trial(outside / "trial_b", [{"loss": float(5 - i)} for i in range(5)])
+    os.symlink(outside / "trial_b", base / "trial_b")
+    age(base)
+    age(outside)
+    code, out, err = run_cli([base, *K1_FLAGS, "--json"])
+    rows = [r for r in json.loads(out)["checkpoints"] if r["trial"] == "trial_b"]
+    assert rows and all(r["keep"] for r in rows)
+    assert sum("outside the run directory" in r["reason"] for r in rows) == 4
+    code, dry, err = run_cli([base, *K1_FLAGS, "--prune", "--dry-run"])
+    assert not any("trial_b" in p for p in _dry_run_deletes(dry)) and len(_dry_run_deletes(dry)) == 4
+    before = tree_state(outside)
+    code, out, err = run_cli([base, *K1_FLAGS, "--prune", "--yes"])
+    assert code == 0, err
+    assert tree_state(outside) == before
+    record("a trial dir symlinked to a dir outside the run", "--json and --dry-run show its checkpoints kept "
+           "(reason: outside the run); the prune touches nothing there", 0)
+
+
+# --- 6. never the newest checkpoint a trial still has ----------------------------------------
+
+
+def test_a_trial_never_ends_with_nothing_when_the_kept_ones_are_already_gone(tmp_path):
+    root = tune_run(tmp_path / "run")
+    trial = root / "trial_a"
+    shutil.rmtree(trial / "checkpoint_000004")  # the best and the latest: gone (a partial copy)
+    shutil.rmtree(trial / "checkpoint_000003")
+    age(root)
+    code, out, err = run_cli([root, *K1_FLAGS, "--json"])
+    rows = {r["name"]: r for r in json.loads(out)["checkpoints"]}
+    assert rows["checkpoint_000002"]["keep"] and "newest checkpoint of its trial still on disk" in \
+        rows["checkpoint_000002"]["reason"]
+    assert not rows["checkpoint_000001"]["keep"] and not rows["checkpoint_000000"]["keep"]
+    code, out, err = run_cli([root, *K1_FLAGS, "--prune", "--yes"])
+    assert code == 0, err
+    assert sorted(p.name for p in trial.iterdir() if p.name.startswith("checkpoint_")) == ["checkpoint_000002"]
+    # The core refuses too, whatever the request says (the app's dialog goes through it).
+    root2 = tune_run(tmp_path / "run2")
+    shutil.rmtree(root2 / "trial_a" / "checkpoint_000004")
+    p = plan(read_run(str(root2)), K1)
+    newest = next(c for c in p.run.trials["trial_a"].checkpoints if c.name == "checkpoint_000003")
+    [o] = execute(prepare(p, [newest]))
+    assert not o.deleted and "newest checkpoint of its trial still on disk" in o.reason
+    assert (root2 / "trial_a" / "checkpoint_000003").is_dir()
+    record("the checkpoints the plan keeps are already gone from disk (partial copy)",
+           "the newest one still on disk is kept, with the reason; the trial keeps one", 0)

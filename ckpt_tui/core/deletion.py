@@ -289,6 +289,71 @@ def prepare(plan, checkpoints: Optional[Iterable[Checkpoint]] = None, grace_seco
 
 
 # ---------------------------------------------------------------------------------------------
+# What the plan deletes but a deletion never would
+
+NEWEST_ON_DISK = ("newest checkpoint of its trial still on disk (the newer ones are gone): never deleted, "
+                  "so the trial keeps one to restore from")
+RESTORE_POINT = "the checkpoint Tune would restore this trial from (experiment_state): kept"
+
+
+def refusals(plan, checkpoints: Optional[Iterable[Checkpoint]] = None) -> dict[Checkpoint, str]:
+    """The checkpoints the plan deletes (or ``checkpoints``) that a deletion would leave alone
+    whatever the plan says, with the reason ``execute`` would give: the newest checkpoint of a
+    trial still on disk (when the plan keeps only ones already gone), the checkpoint Tune
+    restores a trial from, a checkpoint that resolves outside the run. ``--json`` and
+    ``--dry-run`` show these as kept, so they say what the prune will really do."""
+    run = plan.run
+    todo = plan.to_delete() if checkpoints is None else list(checkpoints)
+    if not todo:
+        return {}
+    root = os.path.realpath(run.root)
+    points: dict = {}
+    if run.layout in (TUNE, TUNE_TRIAL):
+        directory = root if run.layout == TUNE else os.path.dirname(root)
+        files = sorted(glob.glob(os.path.join(glob.escape(directory), "experiment_state-*.json")))
+        if files:
+            points = read_tune_state(files[-1], only={c.trial_id for c in todo})[1]
+    out: dict[Checkpoint, str] = {}
+    newest: dict[str, Optional[Checkpoint]] = {}
+    parents: dict[str, str] = {}
+    for ckpt in todo:
+        tid = ckpt.trial_id
+        if tid not in newest:
+            trial = plan.trials.get(tid)
+            reported = [c for c in (trial.checkpoints if trial is not None else ()) if c.report is not None]
+            newest[tid] = max(reported, key=lambda c: c.report.index) if reported else None
+        parent = os.path.dirname(ckpt.path)
+        real_parent = parents.get(parent)
+        if real_parent is None:
+            real_parent = parents[parent] = os.path.realpath(parent)
+        if ckpt is newest[tid]:
+            out[ckpt] = NEWEST_ON_DISK
+        elif points.get(tid) == ckpt.name:
+            out[ckpt] = RESTORE_POINT
+        elif not _inside(real_parent, root):
+            out[ckpt] = f"resolves outside the run directory ({display_name(real_parent)}): never deleted"
+    return out
+
+
+def _newest_on_disk(trial: Trial, ckpt: Checkpoint) -> bool:
+    """Whether ``ckpt`` is the newest reported checkpoint of ``trial`` still on disk (listed
+    now, not as the trial was read: others may have gone since)."""
+    if ckpt.report is None:
+        return False
+    try:
+        names = set(os.listdir(os.path.dirname(ckpt.path)))
+    except OSError:
+        return True  # cannot tell: leave it
+    index = ckpt.report.index
+    for report in reversed(trial.reports):
+        if report.index <= index:
+            return True
+        if report.checkpoint_name in names:
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
 # execute
 
 
@@ -445,9 +510,10 @@ class _Context:
         return points.get(trial.id)
 
 
-def read_tune_state(path: str) -> tuple[dict, dict]:
+def read_tune_state(path: str, only: Optional[set] = None) -> tuple[dict, dict]:
     """Statuses and restore points from a Tune experiment state file. Never raises; never
-    unpickles (pickled parts are read opcode by opcode)."""
+    unpickles (pickled parts are read opcode by opcode). ``only``: the trial dirs whose restore
+    points are wanted (the others' pickles are not read)."""
     from ckpt_tui.core.pickle_reader import _Object, read_plain
 
     statuses: dict[str, str] = {}
@@ -467,6 +533,8 @@ def read_tune_state(path: str) -> tuple[dict, dict]:
                 continue
             if isinstance(info.get("status"), str):
                 statuses[rel] = info["status"]
+            if only is not None and rel not in only:
+                continue
             runtime = json.loads(item[1])
             packed = runtime.get("checkpoint_manager")
             value = packed.get("value") if isinstance(packed, dict) else None
@@ -527,7 +595,9 @@ def _delete_one(ctx: _Context, item: Item) -> Outcome:
         raise _Skip("latest checkpoint of its trial: Ray never deletes it")
     restore = ctx.restore_point(trial)
     if restore == item.name:
-        raise _Skip("the checkpoint Tune would restore this trial from (experiment_state): kept")
+        raise _Skip(RESTORE_POINT)
+    if _newest_on_disk(trial, fresh):
+        raise _Skip(NEWEST_ON_DISK)
 
     # 4. nothing in it is another filesystem: a mount point (another device, or a bind mount of
     # this one, which only the mount table shows) is never entered, so the checkpoint stays whole.
@@ -1110,4 +1180,5 @@ __all__ = [
     "prepare", "execute", "Outcome", "Request", "Item", "Fingerprint", "fingerprint",
     "find_leftovers", "clean_leftovers", "remove_tree", "default_log_path", "read_tune_state",
     "STATE_DIR", "LOG_NAME", "CHANGED", "parse_aside", "state_problem", "UnsafeWrite", "mount_points_in",
+    "refusals", "NEWEST_ON_DISK", "RESTORE_POINT",
 ]

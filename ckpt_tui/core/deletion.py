@@ -314,24 +314,25 @@ def refusals(plan, checkpoints: Optional[Iterable[Checkpoint]] = None) -> dict[C
         if files:
             points = read_tune_state(files[-1], only={c.trial_id for c in todo})[1]
     out: dict[Checkpoint, str] = {}
-    newest: dict[str, Optional[Checkpoint]] = {}
-    parents: dict[str, str] = {}
+    per_trial: dict[str, tuple] = {}  # trial id -> (newest reported checkpoint, outside reason)
     for ckpt in todo:
         tid = ckpt.trial_id
-        if tid not in newest:
+        known = per_trial.get(tid)
+        if known is None:
             trial = plan.trials.get(tid)
             reported = [c for c in (trial.checkpoints if trial is not None else ()) if c.report is not None]
-            newest[tid] = max(reported, key=lambda c: c.report.index) if reported else None
-        parent = os.path.dirname(ckpt.path)
-        real_parent = parents.get(parent)
-        if real_parent is None:
-            real_parent = parents[parent] = os.path.realpath(parent)
-        if ckpt is newest[tid]:
+            newest = max(reported, key=lambda c: c.report.index) if reported else None
+            # A trial's checkpoints are all directly in its directory: resolve it once.
+            real_parent = os.path.realpath(os.path.dirname(ckpt.path))
+            outside = None if _inside(real_parent, root) else \
+                f"resolves outside the run directory ({display_name(real_parent)}): never deleted"
+            known = per_trial[tid] = (newest, outside)
+        if ckpt is known[0]:
             out[ckpt] = NEWEST_ON_DISK
         elif points.get(tid) == ckpt.name:
             out[ckpt] = RESTORE_POINT
-        elif not _inside(real_parent, root):
-            out[ckpt] = f"resolves outside the run directory ({display_name(real_parent)}): never deleted"
+        elif known[1] is not None:
+            out[ckpt] = known[1]
     return out
 
 

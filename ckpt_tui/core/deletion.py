@@ -9,27 +9,36 @@ The flow is two steps so that a person can confirm in between:
 Right before a checkpoint is deleted, ``execute`` re-reads its trial from disk and re-plans it
 under the request's config (same pinned set), then checks, in order:
 
+0. ckpt-tui's own state (``<run>/.ckpt-tui/`` and the log) is no link (``state_problem``):
+   otherwise every item is refused with that one reason;
 1. it still exists;
 2. it resolves inside the run directory (a symlinked checkpoint: its link does; the target is
    never touched, the link is unlinked);
 3. the fresh plan still marks it for deletion, and it is not the latest checkpoint of its trial
-   (nor, for Tune, the checkpoint ``experiment_state`` says the trial restores from);
-4. nothing in it changed since ``prepare`` (file list, sizes, mtimes, inodes): otherwise
+   (nor, for Tune, the checkpoint ``experiment_state`` says the trial restores from, nor the
+   newest checkpoint its trial still has on disk);
+4. no mount point is inside it (another device, or a bind mount the mount table lists);
+5. nothing in it changed since ``prepare`` (file list, sizes, mtimes, inodes): otherwise
    "changed since you confirmed";
-5. its trial is not RUNNING with the checkpoint younger than the grace period (Train v2 keeps no
+6. its trial is not RUNNING with the checkpoint younger than the grace period (Train v2 keeps no
    status on disk: the run counts as active while its snapshot or a checkpoint is that young).
+
+``refusals(plan)`` names, ahead of time, what the plan deletes but 2-3 would refuse, so
+``--json`` and ``--dry-run`` show it as kept.
 
 Then it renames the checkpoint aside in the same directory (``ASIDE_PREFIX`` + name + pid +
 time), checks the renamed tree is still the one fingerprinted, and removes it with a walk that
 never follows a symlink (directory fds, ``O_NOFOLLOW``, ``unlink``/``rmdir`` relative to the
-parent fd). An interruption leaves either the whole checkpoint under its name or an aside
+parent fd, never entering another ``st_dev``). An interruption leaves either the whole checkpoint under its name or an aside
 directory that readers skip and record in ``run.leftovers``; ``find_leftovers`` and
 ``clean_leftovers`` finish the job later.
 
 Train v2: Ray refuses to restore a run whose ``checkpoint_manager_snapshot.json`` lists a
 checkpoint that is missing. Before a Train v2 checkpoint is moved aside, the snapshot is
 rewritten without it (a backup of the original goes to ``<run>/.ckpt-tui/``; the new file is
-written to a temporary file, fsynced, and ``os.replace``d over the old one). A crash after the
+written to a temporary file created ``O_EXCL | O_NOFOLLOW`` under a random name, fsynced, and
+``os.replace``d over the old one, relative to a directory fd opened without following links;
+it keeps the mtime Ray gave it, so our rewrite never looks like activity). A crash after the
 rewrite leaves the checkpoint whole on disk but unlisted, which Ray ignores on restore. If the
 checkpoint cannot be moved aside, the original snapshot is put back.
 

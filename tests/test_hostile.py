@@ -195,6 +195,8 @@ async def test_the_app_shows_names_keys_and_warnings_escaped(tmp_path):
 
     root = evil_run(tmp_path / "run")
     (root / EVIL_TRIAL / "checkpoint_000099").mkdir()  # unreported: a warning naming the path
+    status = json.dumps({"relative_logdir": EVIL_TRIAL, "status": "TERMINATED\x1b[8m"})
+    (root / STATE).write_text(json.dumps({"trial_data": [[status, "{}"]]}))
     config = CheckpointConfig(num_to_keep=1, checkpoint_score_attribute=EVIL_KEY, checkpoint_score_order="min")
     app = CheckpointApp(read_run(str(root), sizes=False), config, watch=False)
 
@@ -210,6 +212,7 @@ async def test_the_app_shows_names_keys_and_warnings_escaped(tmp_path):
         shown = screen_text()
         assert_no_raw_controls(shown)
         assert "\\x1b" in shown and "\\xff" in shown
+        assert "TERMINATED\\x1b[8m" in shown  # the status, from experiment_state
         await pilot.press("w")
         await pilot.pause(0.2)
         shown = screen_text()
@@ -399,8 +402,15 @@ def _mount(args: list[str]) -> bool:
         return False
 
 
-def _umount(path: Path) -> None:
-    subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=30)
+def _umount_all_under(base: Path) -> None:
+    """Unmount whatever is mounted under ``base`` (a mount moves with a renamed directory, so
+    look it up in the mount table rather than trusting the path it was mounted at)."""
+    prefix = os.fsencode(str(base)) + b"/"
+    with open("/proc/self/mountinfo", "rb") as f:
+        points = [line.split(b" ")[4] for line in f.read().splitlines() if len(line.split(b" ")) > 4]
+    for point in sorted(points, key=len, reverse=True):
+        if point.startswith(prefix):
+            subprocess.run(["umount", "-l", os.fsdecode(point)], capture_output=True, timeout=30)
 
 
 @pytest.mark.parametrize("kind", ["tmpfs", "bind"])
@@ -427,7 +437,7 @@ def test_a_filesystem_mounted_inside_a_checkpoint_is_never_touched(tmp_path, kin
         assert sorted(p.name for p in (root / "trial_a").iterdir() if p.name.startswith("checkpoint_")) == \
             ["checkpoint_000001", "checkpoint_000004"]
     finally:
-        _umount(mnt)
+        _umount_all_under(tmp_path)
     record(f"a {'tmpfs' if kind == 'tmpfs' else 'bind mount'} mounted inside a checkpoint dir",
            "checkpoint skipped with the mount named; nothing on the mounted filesystem touched", 0)
 

@@ -299,7 +299,8 @@ class CheckpointApp(App[None]):
             self._reader_run = None
             self.activity = ""
             if error:
-                self.notify(f"reading the run stopped after {n} trials: {error}", severity="error", timeout=15)
+                self.notify(terminal_safe(f"reading the run stopped after {n} trials: {error}"), severity="error", timeout=15,
+                            markup=False)
         else:
             total = f"/{max(dirs, n):,}" if dirs else ""
             self.activity = f"reading {n:,}{total} trials"
@@ -772,7 +773,8 @@ class CheckpointApp(App[None]):
         if request is None or not request.items:
             self.deleting = False
             self._update_summary()
-            self.notify(f"nothing deleted: {message.error or 'nothing to delete'}", severity="error")
+            self.notify(terminal_safe(f"nothing deleted: {message.error or 'nothing to delete'}"), severity="error",
+                        markup=False)
             return
         all_doomed = self._delete_all_count
         count = len(request.items)
@@ -839,14 +841,15 @@ class CheckpointApp(App[None]):
         self.deleting = False
         self.activity = ""
         if message.error:
-            self.notify(f"deletion stopped after {message.deleted}: {message.error}", severity="error", timeout=10)
+            self.notify(terminal_safe(f"deletion stopped after {message.deleted}: {message.error}"), severity="error",
+                        timeout=10, markup=False)
         else:
             text = f"deleted {message.deleted} checkpoint{'s' if message.deleted != 1 else ''}, freed {human_bytes(message.freed_bytes)}"
             if message.failed:
                 first_path, first_reason = message.failed[0]
                 name = os.path.basename(first_path)
                 text += terminal_safe(f"; {len(message.failed)} not deleted (first: {name}: {first_reason})")
-                self.notify(text, severity="warning", timeout=15)
+                self.notify(text, severity="warning", timeout=15, markup=False)
             else:
                 self.notify(text)
         # The watcher will see the directories go too; re-reading now makes the table follow
@@ -918,11 +921,12 @@ class CheckpointApp(App[None]):
             every = f" every {self.poll_interval:g}s" if self.poll_interval else ""
             self.watch_text = f"live (polling{every})"
             if message.reason:
-                self.notify(f"watching by polling: {message.reason}", timeout=8)
+                self.notify(terminal_safe(f"watching by polling: {message.reason}"), timeout=8, markup=False)
         else:
             self.watch_text = "not watching"
             if message.reason:
-                self.notify(f"not watching for changes: {message.reason}", severity="warning")
+                self.notify(terminal_safe(f"not watching for changes: {message.reason}"), severity="warning",
+                            markup=False)
         self._update_summary()
 
     def on_run_changed(self, message: RunChanged) -> None:

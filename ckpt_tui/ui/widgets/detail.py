@@ -80,7 +80,7 @@ class DetailPane(Horizontal):
         text.append(mark_text, style=self.get_component_rich_style("detail--keep" if keep else "detail--delete"))
         text.append(f"  {terminal_safe(ckpt.name)}")
         status = trial.status if trial is not None and trial.status else ""
-        text.append(f"  trial {short_trial(ckpt.trial_id)}" + (f" ({status})" if status else ""))
+        text.append(f"  trial {short_trial(ckpt.trial_id)}" + (f" ({terminal_safe(status)})" if status else ""))
         text.append("\n")
         if d is not None:
             reason = plan.reason(ckpt)

@@ -109,8 +109,11 @@ def prune_mode(args) -> int:
     print(f"Run {terminal_safe(run.root)} ({run.layout}), {config.to_python()}: "
           f"{_plural(plan.checkpoint_count, 'checkpoint')}, {len(todo)} to delete "
           f"({human_bytes(reclaim)})", file=out)
-    for c, why in refused.items():
+    for c, why in list(refused.items())[:LIST_LIMIT]:
         print(f"kept {terminal_safe(c.path)}: the plan deletes it, but {why}", file=out)
+    if len(refused) > LIST_LIMIT:
+        print(f"kept ... and {len(refused) - LIST_LIMIT} more the plan deletes but a deletion never would "
+              "(see --json)", file=out)
 
     problems = 0
     # Leftovers of an interrupted deletion: the user confirmed those deletions already once.

@@ -612,7 +612,7 @@ def _delete_one(ctx: _Context, item: Item) -> Outcome:
     # 4. nothing in it is another filesystem: a mount point (another device, or a bind mount of
     # this one, which only the mount table shows) is never entered, so the checkpoint stays whole.
     now_fp = fingerprint(path)
-    mounted = mount_points_in(path, now_fp)
+    mounted = mount_points_in(path, now_fp, real=os.path.join(parent_real, item.name))
     if mounted:
         raise _Skip(f"{display_name(mounted[0])} is a mount point (another filesystem, or a bind mount) "
                     f"inside it{' (+%d more)' % (len(mounted) - 1) if len(mounted) > 1 else ''}: "
@@ -747,7 +747,7 @@ def _mount_table() -> list[bytes]:
     return out
 
 
-def mount_points_in(path: str, fp: Optional[Fingerprint] = None) -> list[str]:
+def mount_points_in(path: str, fp: Optional[Fingerprint] = None, real: Optional[str] = None) -> list[str]:
     """Mount points at or below ``path``: directories on another device (from the fingerprint,
     or a walk) and what the mount table lists (a bind mount of the same filesystem shares its
     device number). Links are not followed, so a symlinked checkpoint has none."""
@@ -756,10 +756,10 @@ def mount_points_in(path: str, fp: Optional[Fingerprint] = None) -> list[str]:
     if fp.root and fp.root[2] == "l":
         return []
     found.extend(os.path.join(path, rel) for rel in fp.mounts)
-    real = os.fsencode(os.path.realpath(path)).rstrip(b"/")
+    real_b = os.fsencode(real if real is not None else os.path.realpath(path)).rstrip(b"/")
     for mp in _mount_table():
-        if mp == real or mp.startswith(real + b"/"):
-            shown = os.path.join(path, os.fsdecode(mp[len(real) + 1:])) if mp != real else path
+        if mp == real_b or mp.startswith(real_b + b"/"):
+            shown = os.path.join(path, os.fsdecode(mp[len(real_b) + 1:])) if mp != real_b else path
             if shown not in found:
                 found.append(shown)
     return found

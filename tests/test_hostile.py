@@ -691,3 +691,31 @@ def test_a_trial_never_ends_with_nothing_when_the_kept_ones_are_already_gone(tmp
     assert (root2 / "trial_a" / "checkpoint_000003").is_dir()
     record("the checkpoints the plan keeps are already gone from disk (partial copy)",
            "the newest one still on disk is kept, with the reason; the trial keeps one", 0)
+
+
+def test_a_link_at_the_snapshot_backup_name_is_not_followed(tmp_path, monkeypatch):
+    """The backup's name is predictable to the microsecond: a link planted there is refused
+    (the snapshot is then not rewritten, so nothing is deleted) and its target untouched."""
+    from datetime import datetime as real_datetime, timezone
+
+    fixed = real_datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
+
+    class FixedDatetime(real_datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return fixed
+
+    monkeypatch.setattr(deletion, "datetime", FixedDatetime)
+    root = write_v2_run(tmp_path / "v2", [1.0, 2.0, 3.0])
+    age(root)
+    target = victim(tmp_path)
+    (root / ".ckpt-tui").mkdir()
+    os.symlink(target, root / ".ckpt-tui" / "checkpoint_manager_snapshot.json.20260102T030405.678901Z.bak")
+    before = tree_state(tmp_path)
+    config = CheckpointConfig(num_to_keep=1, checkpoint_score_attribute="score", checkpoint_score_order="max")
+    outcomes = list(execute(prepare(plan(read_run(str(root)), config), grace_seconds=0)))
+    assert outcomes and all(not o.deleted and "is a symlink" in o.reason for o in outcomes), \
+        [o.reason for o in outcomes]
+    assert tree_state(tmp_path) == before
+    record("a symlink planted at the snapshot backup's name in .ckpt-tui", "refused: the snapshot is not "
+           "rewritten, nothing deleted, the link's target untouched", 0)

@@ -22,6 +22,11 @@ It generates (or reuses, see generate.py) a Ray Tune run and prints one table:
               (events mode): write -> the frame showing it, and how many trials were re-read
               (must be 1). Target: 1 s. The run is put back afterwards.
 * page-down   page-down through the whole table, key -> frame, ms per key. Target: 50 ms.
+* replay      one trial replayed report by report (Ray's list left unsorted): 40,000 reports
+              with the score missing from every fourth, under max, num_to_keep 20,000; then
+              200,000 / 100,000 (``--replay-reports`` sets the first size). In memory, no
+              run directory. The ratio of the two times shows the growth: n log n predicts
+              about 5.8x for 5x the reports (more in practice: the larger lists miss the caches); quadratic would be 25x. Target: ratio <= 12.
 * memory      peak RSS (wait4 ru_maxrss) of the app child on the reference run, after the
               first rows, sizes, a re-plan and some paging. Target: 350 MB. The --json mode's
               peak RSS is printed for information.
@@ -54,7 +59,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-BENCHMARKS = ["json", "first-rows", "replan", "live", "page-down", "memory", "root"]
+BENCHMARKS = ["json", "first-rows", "replan", "live", "page-down", "memory", "root", "replay"]
 SIZE = (160, 50)  # the headless terminal: columns, lines
 
 
@@ -553,6 +558,55 @@ def replan_core(root: str) -> dict:
             "checkpoints": run.checkpoint_count}
 
 
+def replay_case(reports: int, keep: int) -> tuple[float, int]:
+    """plan() of one in-memory Tune trial of ``reports`` reports, ``acc`` missing from every
+    fourth, keep ``keep`` by acc (max): (seconds, checkpoints deleted)."""
+    sys.path.insert(0, REPO)
+    import random
+
+    from ckpt_tui.core.config import CheckpointConfig
+    from ckpt_tui.core.model import TUNE, Checkpoint, Report, Run, Trial
+    from ckpt_tui.core.retention import plan
+
+    rnd = random.Random(reports)
+    trial = Trial(id="t", path="/bench/t")
+    for i in range(reports):
+        metrics = {"training_iteration": i + 1}
+        if i % 4 != 3:
+            metrics["acc"] = rnd.random()
+        report = Report(i, f"checkpoint_{i:06d}", metrics, i + 1, i + 1)
+        trial.reports.append(report)
+        trial.checkpoints.append(Checkpoint("t", report.checkpoint_name, "/bench/t/" + report.checkpoint_name,
+                                            1, 0.0, report))
+    run = Run(root="/bench", layout=TUNE, trials={"t": trial})
+    config = CheckpointConfig(num_to_keep=keep, checkpoint_score_attribute="acc", checkpoint_score_order="max")
+    import gc
+
+    gc.collect()
+    gc.freeze()  # as the app does after reading: full collections would not walk the reports
+    t0 = time.perf_counter()
+    deleted = plan(run, config).delete_count
+    seconds = time.perf_counter() - t0
+    gc.unfreeze()
+    return seconds, deleted
+
+
+def bench_replay(repeat: int, results: dict, reports: int) -> list:
+    small, big = (reports, reports // 2), (5 * reports, 5 * reports // 2)
+    times = {}
+    for n, k in (small, big):
+        best = None
+        for _ in range(max(1, repeat)):
+            seconds, deleted = replay_case(n, k)
+            assert deleted == n - k, (n, k, deleted)  # one score per report: all but the top k go
+            best = seconds if best is None else min(best, seconds)
+        times[(n, k)] = best
+    ratio = times[big] / times[small] if times[small] else float("inf")
+    results["replay"] = {f"{n}/{k}": round(t, 3) for (n, k), t in times.items()}
+    return [row(f"replay: one trial of {big[0]:,} reports, keep {big[1]:,} (baseline {small[0]:,} / {small[1]:,})",
+                fmt_s(times[big]), fmt_s(times[small]), f"{ratio:.1f}x", "<= 12x", ratio <= 12)]
+
+
 def bench_replan(root: str, repeat: int, results: dict, ui_ok: bool, ui_why: str) -> list:
     # plan() in a fresh child per repetition (a cold ranking cache each time), best per step.
     runs = []
@@ -831,6 +885,8 @@ def main(argv=None) -> int:
     p.add_argument("--repeat", type=int, default=3, help="repetitions for best-of timings (default 3)")
     p.add_argument("--page-keys", type=int, default=None,
                    help="stop page-down after this many keys (default: the whole table)")
+    p.add_argument("--replay-reports", type=int, default=40000,
+                   help="reports of the replay benchmark's smaller trial (default 40000)")
     p.add_argument("--results-json", help="also write the figures as JSON to this file")
     p.add_argument("--experiments", type=int, default=50, help="root benchmark: experiments (default 50)")
     p.add_argument("--root-trials", type=int, default=20, help="root benchmark: trials per experiment")
@@ -851,11 +907,12 @@ def main(argv=None) -> int:
         print()
         print_table(rows)
         return 0
-    root = generate.generate(args.trials, args.checkpoints, args.data)
+    # The replay benchmark runs in memory: no run directory to generate for it alone.
+    root = generate.generate(args.trials, args.checkpoints, args.data) if set(only) - {"replay"} else "(none)"
     print(f"ckpt-tui benchmarks: {args.trials} trials x {args.checkpoints} checkpoints in {root}; "
           f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; load {os.getloadavg()[0]:.2f}",
           flush=True)
-    ui_ok, ui_why = (True, "") if set(only) <= {"json"} else ui_available()
+    ui_ok, ui_why = (True, "") if set(only) <= {"json", "replay"} else ui_available()
     results: dict = {"trials": args.trials, "checkpoints": args.checkpoints, "root": root}
     rows: list = []
     for name in only:
@@ -863,6 +920,8 @@ def main(argv=None) -> int:
         try:
             if name == "json":
                 rows += bench_json(root, args.repeat, results)
+            elif name == "replay":
+                rows += bench_replay(args.repeat, results, args.replay_reports)
             elif name == "replan":
                 rows += bench_replan(root, args.repeat, results, ui_ok, ui_why)
             elif not ui_ok:

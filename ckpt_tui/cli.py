@@ -14,6 +14,7 @@ from typing import Optional, Sequence
 from ckpt_tui import __version__
 from ckpt_tui.core.config import CheckpointConfig, ConfigError, parse_num_to_keep
 from ckpt_tui.core.model import RunError
+from ckpt_tui.core.text import terminal_safe
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -106,7 +107,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         args = build_parser().parse_args(argv)
         _validate_flags(args)
     except (UsageError, ConfigError) as exc:
-        print(f"ckpt-tui: error: {exc}", file=sys.stderr)
+        print(terminal_safe(f"ckpt-tui: error: {exc}"), file=sys.stderr)
         return EXIT_USAGE
     try:
         if (args.json or args.prune) and not args.demo:  # issue 13: a storage root of experiments
@@ -123,10 +124,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return prune_mode(args)
         return _app_mode(args)
     except RunError as exc:
-        print(f"ckpt-tui: error: {exc}", file=sys.stderr)
+        print(terminal_safe(f"ckpt-tui: error: {exc}"), file=sys.stderr)
         return EXIT_ERROR
     except ConfigError as exc:
-        print(f"ckpt-tui: error: {exc}", file=sys.stderr)
+        print(terminal_safe(f"ckpt-tui: error: {exc}"), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("ckpt-tui: interrupted", file=sys.stderr)
@@ -139,7 +140,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             pass
         return EXIT_OK
     except Exception as exc:  # the last line of defence: one line, never a traceback
-        print(f"ckpt-tui: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(terminal_safe(f"ckpt-tui: internal error: {type(exc).__name__}: {exc}"), file=sys.stderr)
         return EXIT_ERROR
 
 

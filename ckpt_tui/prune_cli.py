@@ -12,20 +12,34 @@ from __future__ import annotations
 import sys
 from typing import Optional
 
-from ckpt_tui.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, config_from_args
+from ckpt_tui.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, config_from_args
 from ckpt_tui.core.deletion import (clean_leftovers, default_log_path, execute, find_leftovers, leftover_size,
-                                    prepare)
-from ckpt_tui.core.disk import display_name
+                                    prepare, refusals, state_problem)
 from ckpt_tui.core.readers import read_run
 from ckpt_tui.core.retention import plan as make_plan
 from ckpt_tui.core.units import human_bytes, plural as _plural
+from ckpt_tui.core.text import terminal_safe
 
 LIST_LIMIT = 50  # lines of "what goes" shown before asking
 WARN_LIMIT = 10
 
 
 def _err(msg: str) -> None:
-    print(f"ckpt-tui: {msg}", file=sys.stderr)
+    print(terminal_safe(f"ckpt-tui: {msg}"), file=sys.stderr)
+
+
+class _TerminalOut:
+    """stdout for the listing: names, paths and reasons come from the run, so every control
+    character in what is printed is escaped (core/text.py); the line ends stay."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(text if text == "\n" else terminal_safe(text))
+
+    def flush(self) -> None:
+        self._stream.flush()
 
 
 def _ask(question: str) -> bool:
@@ -49,17 +63,26 @@ def prune_mode(args) -> int:
     run = read_run(args.run_dir)
     config = config_from_args(args, run.run_config)
     plan = make_plan(run, config, delete_untracked=getattr(args, "delete_untracked", False))
-    out = sys.stdout
+    out = _TerminalOut(sys.stdout)
     dry = bool(getattr(args, "dry_run", False))
     yes = bool(getattr(args, "yes", False))
     grace = float(getattr(args, "grace", 60.0))
 
-    todo = plan.to_delete()
+    planned = plan.to_delete()
+    refused = refusals(plan, planned)  # the plan deletes them, a deletion never would: shown as kept
+    todo = [c for c in planned if c not in refused]
+    reclaim = sum(c.size_bytes or 0 for c in todo)
     leftovers = find_leftovers(run)
     interactive = _is_terminal()
     if not dry and not yes and not interactive and (todo or leftovers):
         _err("error: --prune without a terminal needs --yes (or --dry-run to see what it would delete)")
         return EXIT_USAGE
+
+    if not dry and (todo or leftovers):
+        problem = state_problem(default_log_path(run.root))
+        if problem is not None:  # refuse before asking: nothing is deleted, nothing written
+            _err(f"error: {problem}")
+            return EXIT_ERROR
 
     warnings = run.all_warnings() + plan.warnings
     for w in warnings[:WARN_LIMIT]:
@@ -67,13 +90,18 @@ def prune_mode(args) -> int:
     if len(warnings) > WARN_LIMIT:
         _err(f"warning: ... and {len(warnings) - WARN_LIMIT:,} more (see --json)")
 
-    print(f"Run {display_name(run.root)} ({run.layout}), {config.to_python()}: "
-          f"{_plural(plan.checkpoint_count, 'checkpoint')}, {plan.delete_count:,} to delete "
-          f"({human_bytes(plan.reclaim_bytes)})", file=out)
+    print(f"Run {terminal_safe(run.root)} ({run.layout}), {config.to_python()}: "
+          f"{_plural(plan.checkpoint_count, 'checkpoint')}, {len(todo):,} to delete "
+          f"({human_bytes(reclaim)})", file=out)
     untracked = plan.untracked_count
     if untracked and not plan.delete_untracked:
         print(f"{_plural(untracked, 'checkpoint')} not tracked by Ray ({human_bytes(plan.untracked_bytes)}): "
               "Ray will never delete them; kept (--delete-untracked deletes them)", file=out)
+    for c, why in list(refused.items())[:LIST_LIMIT]:
+        print(f"kept {terminal_safe(c.path)}: the plan deletes it, but {why}", file=out)
+    if len(refused) > LIST_LIMIT:
+        print(f"kept ... and {len(refused) - LIST_LIMIT:,} more the plan deletes but a deletion never would "
+              "(see --json)", file=out)
 
     problems = 0
     # Leftovers of an interrupted deletion: the user confirmed those deletions already once.
@@ -83,16 +111,16 @@ def prune_mode(args) -> int:
         print(f"{_plural(len(leftovers), 'leftover')} of an interrupted deletion ({human_bytes(total)}):",
               file=out)
         for p in leftovers:
-            print(f"  {display_name(p)}  {human_bytes(sizes[p])}", file=out)
+            print(f"  {terminal_safe(p)}  {human_bytes(sizes[p])}", file=out)
         if dry:
             print(f"Would remove {_plural(len(leftovers), 'leftover')} ({human_bytes(total)}).", file=out)
         elif yes or _ask(f"Remove {_plural(len(leftovers), 'leftover')} ({human_bytes(total)})?"):
             for o in clean_leftovers(leftovers, root=run.root, log_path=default_log_path(run.root)):
                 if o.deleted:
-                    print(f"removed leftover {display_name(o.path)} ({human_bytes(o.bytes)})", file=out)
+                    print(f"removed leftover {terminal_safe(o.path)} ({human_bytes(o.bytes)})", file=out)
                 else:
                     problems += 1
-                    _err(f"skipped leftover {display_name(o.path)}: {o.reason}")
+                    _err(f"skipped leftover {terminal_safe(o.path)}: {o.reason}")
         else:
             print("Leftovers kept.", file=out)
 
@@ -102,8 +130,8 @@ def prune_mode(args) -> int:
 
     if dry:
         for c in todo:
-            print(f"would delete {display_name(c.path)}  {human_bytes(c.size_bytes)}  ({plan.reason(c)})", file=out)
-        print(f"Would delete {_plural(len(todo), 'checkpoint')} ({human_bytes(plan.reclaim_bytes)}). "
+            print(f"would delete {terminal_safe(c.path)}  {human_bytes(c.size_bytes)}  ({plan.reason(c)})", file=out)
+        print(f"Would delete {_plural(len(todo), 'checkpoint')} ({human_bytes(reclaim)}). "
               "Dry run: nothing was touched.", file=out)
         return EXIT_OK
 
@@ -111,7 +139,7 @@ def prune_mode(args) -> int:
     n = len(request.items)
     if not yes:
         for item in request.items[:LIST_LIMIT]:
-            print(f"  {display_name(item.path)}  {human_bytes(item.bytes)}  ({item.reason})", file=out)
+            print(f"  {terminal_safe(item.path)}  {human_bytes(item.bytes)}  ({item.reason})", file=out)
         if n > LIST_LIMIT:
             print(f"  ... and {n - LIST_LIMIT:,} more", file=out)
         out.flush()
@@ -125,14 +153,14 @@ def prune_mode(args) -> int:
         if o.deleted:
             deleted += 1
             freed += o.bytes
-            print(f"deleted {display_name(o.path)} ({human_bytes(o.bytes)})", file=out)
+            print(f"deleted {terminal_safe(o.path)} ({human_bytes(o.bytes)})", file=out)
         else:
             problems += 1
-            _err(f"skipped {display_name(o.path)}: {o.reason}")
+            _err(f"skipped {terminal_safe(o.path)}: {o.reason}")
         out.flush()
     skipped = n - deleted
     print(f"Deleted {_plural(deleted, 'checkpoint')} ({human_bytes(freed)})"
           + (f"; {skipped:,} skipped or failed (see above)" if skipped else "")
-          + f". Log: {display_name(request.log_path)}", file=out)
+          + f". Log: {terminal_safe(request.log_path)}", file=out)
     return EXIT_PARTIAL if problems else EXIT_OK
 

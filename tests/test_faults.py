@@ -481,7 +481,8 @@ def test_names_with_spaces_unicode_and_non_utf8(tmp_path):
     assert len(request.items) == 8
     code, out, err = run_cli([root, *K1_FLAGS, "--prune", "--yes"])
     assert code == 0, err
-    assert "Traceback" not in err and "\ufffd" in out  # undecodable bytes shown as U+FFFD
+    # Undecodable bytes shown as \xNN (issue 10: U+FFFD made two such names look the same).
+    assert "Traceback" not in err and "trainable_x\\xff\\xfe_00001" in out and "\ufffd" not in out
     lost = bytes_lost(before, tree_state(tmp_path), planned_paths(request))
     assert lost == 0 and all(not os.path.lexists(p) for p in planned_paths(request))
     for line in (root / ".ckpt-tui" / "deletions.jsonl").read_text(encoding="ascii").splitlines():
@@ -489,7 +490,7 @@ def test_names_with_spaces_unicode_and_non_utf8(tmp_path):
     code, out, _ = run_cli([root, "--json"])
     assert code == 0 and json.loads(out)["summary"]["checkpoints"] == 2
     record("names with spaces, Unicode and non-UTF-8 bytes (run, trial, files)",
-           "all 8 planned deleted; log is valid JSON; output shows U+FFFD", lost)
+           "all 8 planned deleted; log is valid JSON; output shows the bytes as \\xNN", lost)
 
 
 def test_train_v2_killed_between_snapshot_and_rename(tmp_path, monkeypatch):

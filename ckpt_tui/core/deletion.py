@@ -9,27 +9,36 @@ The flow is two steps so that a person can confirm in between:
 Right before a checkpoint is deleted, ``execute`` re-reads its trial from disk and re-plans it
 under the request's config (same pinned set), then checks, in order:
 
+0. ckpt-tui's own state (``<run>/.ckpt-tui/`` and the log) is no link (``state_problem``):
+   otherwise every item is refused with that one reason;
 1. it still exists;
 2. it resolves inside the run directory (a symlinked checkpoint: its link does; the target is
    never touched, the link is unlinked);
 3. the fresh plan still marks it for deletion, and it is not the latest checkpoint of its trial
-   (nor, for Tune, the checkpoint ``experiment_state`` says the trial restores from);
-4. nothing in it changed since ``prepare`` (file list, sizes, mtimes, inodes): otherwise
+   (nor, for Tune, the checkpoint ``experiment_state`` says the trial restores from, nor the
+   newest checkpoint its trial still has on disk);
+4. no mount point is inside it (another device, or a bind mount the mount table lists);
+5. nothing in it changed since ``prepare`` (file list, sizes, mtimes, inodes): otherwise
    "changed since you confirmed";
-5. its trial is not RUNNING with the checkpoint younger than the grace period (Train v2 keeps no
+6. its trial is not RUNNING with the checkpoint younger than the grace period (Train v2 keeps no
    status on disk: the run counts as active while its snapshot or a checkpoint is that young).
+
+``refusals(plan)`` names, ahead of time, what the plan deletes but 2-3 would refuse, so
+``--json`` and ``--dry-run`` show it as kept.
 
 Then it renames the checkpoint aside in the same directory (``ASIDE_PREFIX`` + name + pid +
 time), checks the renamed tree is still the one fingerprinted, and removes it with a walk that
 never follows a symlink (directory fds, ``O_NOFOLLOW``, ``unlink``/``rmdir`` relative to the
-parent fd). An interruption leaves either the whole checkpoint under its name or an aside
+parent fd, never entering another ``st_dev``). An interruption leaves either the whole checkpoint under its name or an aside
 directory that readers skip and record in ``run.leftovers``; ``find_leftovers`` and
 ``clean_leftovers`` finish the job later.
 
 Train v2: Ray refuses to restore a run whose ``checkpoint_manager_snapshot.json`` lists a
 checkpoint that is missing. Before a Train v2 checkpoint is moved aside, the snapshot is
 rewritten without it (a backup of the original goes to ``<run>/.ckpt-tui/``; the new file is
-written to a temporary file, fsynced, and ``os.replace``d over the old one). A crash after the
+written to a temporary file created ``O_EXCL | O_NOFOLLOW`` under a random name, fsynced, and
+``os.replace``d over the old one, relative to a directory fd opened without following links;
+it keeps the mtime Ray gave it, so our rewrite never looks like activity). A crash after the
 rewrite leaves the checkpoint whole on disk but unlisted, which Ray ignores on restore. If the
 checkpoint cannot be moved aside, the original snapshot is put back.
 
@@ -44,6 +53,7 @@ import glob
 import json
 import os
 import re
+import secrets
 import stat
 import time
 from dataclasses import dataclass, field
@@ -51,8 +61,9 @@ from datetime import datetime, timezone
 from typing import Iterable, Iterator, Optional
 
 from ckpt_tui.core.config import CheckpointConfig
-from ckpt_tui.core.disk import SETTLED_NS, display_name
-from ckpt_tui.core.model import ASIDE_PREFIX, TRAIN_V2, TUNE, TUNE_TRIAL, Checkpoint, Run, Trial, is_aside
+from ckpt_tui.core.disk import SETTLED_NS, display_name, read_regular_file
+from ckpt_tui.core.model import (ASIDE_PREFIX, TMP_MARK, TRAIN_V2, TUNE, TUNE_TRIAL, Checkpoint, Run, Trial, is_aside,
+                                 is_leftover)
 
 STATE_DIR = ".ckpt-tui"  # hidden: Ray's scans look for checkpoint_* / experiment_state-*.json
 LOG_NAME = "deletions.jsonl"
@@ -78,6 +89,7 @@ class Fingerprint:
     bytes: int  # regular-file bytes (0 for a symlinked checkpoint)
     newest_mtime: float  # seconds; the newest of the root and every entry
     error: Optional[str] = None  # could not be read fully: it cannot be verified, so not deleted
+    mounts: tuple = ()  # relative paths of directories on another device (mount points): not entered
 
     def same_tree(self, other: "Fingerprint") -> bool:
         return self.error is None and other.error is None and self.root == other.root \
@@ -202,6 +214,7 @@ def fingerprint(path: str) -> Fingerprint:
         size = st.st_size if kind == "f" else 0
         return Fingerprint(root, (), size, st.st_mtime)
     entries = []
+    mounts: list[str] = []
     total = 0
     newest = st.st_mtime
     error = None
@@ -228,11 +241,14 @@ def fingerprint(path: str) -> Fingerprint:
             newest = max(newest, est.st_mtime)
             entries.append((erel, ekind, size, est.st_mtime_ns, est.st_ino, etarget))
             if ekind == "d":
-                stack.append((erel, entry.path))
+                if est.st_dev != st.st_dev:
+                    mounts.append(erel)  # another filesystem: never entered, never touched
+                else:
+                    stack.append((erel, entry.path))
         if error:
             break
     entries.sort()
-    return Fingerprint(root, tuple(entries), total, newest, error)
+    return Fingerprint(root, tuple(entries), total, newest, error, tuple(sorted(mounts)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,6 +300,72 @@ def prepare(plan, checkpoints: Optional[Iterable[Checkpoint]] = None, grace_seco
 
 
 # ---------------------------------------------------------------------------------------------
+# What the plan deletes but a deletion never would
+
+NEWEST_ON_DISK = ("newest checkpoint of its trial still on disk (the newer ones are gone): never deleted, "
+                  "so the trial keeps one to restore from")
+RESTORE_POINT = "the checkpoint Tune would restore this trial from (experiment_state): kept"
+
+
+def refusals(plan, checkpoints: Optional[Iterable[Checkpoint]] = None) -> dict[Checkpoint, str]:
+    """The checkpoints the plan deletes (or ``checkpoints``) that a deletion would leave alone
+    whatever the plan says, with the reason ``execute`` would give: the newest checkpoint of a
+    trial still on disk (when the plan keeps only ones already gone), the checkpoint Tune
+    restores a trial from, a checkpoint that resolves outside the run. ``--json`` and
+    ``--dry-run`` show these as kept, so they say what the prune will really do."""
+    run = plan.run
+    todo = plan.to_delete() if checkpoints is None else list(checkpoints)
+    if not todo:
+        return {}
+    root = os.path.realpath(run.root)
+    points: dict = {}
+    if run.layout in (TUNE, TUNE_TRIAL):
+        directory = root if run.layout == TUNE else os.path.dirname(root)
+        files = sorted(glob.glob(os.path.join(glob.escape(directory), "experiment_state-*.json")))
+        if files:
+            points = read_tune_state(files[-1], only={c.trial_id for c in todo})[1]
+    out: dict[Checkpoint, str] = {}
+    per_trial: dict[str, tuple] = {}  # trial id -> (newest reported checkpoint, outside reason)
+    for ckpt in todo:
+        tid = ckpt.trial_id
+        known = per_trial.get(tid)
+        if known is None:
+            trial = plan.trials.get(tid)
+            reported = [c for c in (trial.checkpoints if trial is not None else ()) if c.report is not None]
+            newest = max(reported, key=lambda c: c.report.index) if reported else None
+            # A trial's checkpoints are all directly in its directory: resolve it once.
+            real_parent = os.path.realpath(os.path.dirname(ckpt.path))
+            outside = None if _inside(real_parent, root) else \
+                f"resolves outside the run directory ({display_name(real_parent)}): never deleted"
+            known = per_trial[tid] = (newest, outside)
+        if ckpt is known[0]:
+            out[ckpt] = NEWEST_ON_DISK
+        elif points.get(tid) == ckpt.name:
+            out[ckpt] = RESTORE_POINT
+        elif known[1] is not None:
+            out[ckpt] = known[1]
+    return out
+
+
+def _newest_on_disk(trial: Trial, ckpt: Checkpoint) -> bool:
+    """Whether ``ckpt`` is the newest reported checkpoint of ``trial`` still on disk (listed
+    now, not as the trial was read: others may have gone since)."""
+    if ckpt.report is None:
+        return False
+    try:
+        names = set(os.listdir(os.path.dirname(ckpt.path)))
+    except OSError:
+        return True  # cannot tell: leave it
+    index = ckpt.report.index
+    for report in reversed(trial.reports):
+        if report.index <= index:
+            return True
+        if report.checkpoint_name in names:
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
 # execute
 
 
@@ -294,7 +376,11 @@ def execute(request: Request, log_path: Optional[str] = None) -> Iterator[Outcom
     raises. Stop iterating to stop deleting (the current item is finished first).
     """
     ctx = _Context(request, log_path or request.log_path)
+    problem = state_problem(ctx.log_path)
     for item in request.items:
+        if problem is not None:
+            yield Outcome(item.path, item.trial_id, item.name, False, problem, 0)
+            continue
         try:
             outcome = _delete_one(ctx, item)
         except _Skip as skip:
@@ -440,16 +526,16 @@ class _Context:
         return points.get(trial.id)
 
 
-def read_tune_state(path: str) -> tuple[dict, dict]:
+def read_tune_state(path: str, only: Optional[set] = None) -> tuple[dict, dict]:
     """Statuses and restore points from a Tune experiment state file. Never raises; never
-    unpickles (pickled parts are read opcode by opcode)."""
+    unpickles (pickled parts are read opcode by opcode). ``only``: the trial dirs whose restore
+    points are wanted (the others' pickles are not read)."""
     from ckpt_tui.core.pickle_reader import _Object, read_plain
 
     statuses: dict[str, str] = {}
     points: dict[str, str] = {}
     try:
-        with open(path, "rb") as f:
-            state = json.loads(f.read().decode("utf-8"))
+        state = json.loads(read_regular_file(path).decode("utf-8"))
     except (OSError, ValueError, RecursionError):
         return statuses, points
     items = state.get("trial_data") if isinstance(state, dict) else None
@@ -463,6 +549,8 @@ def read_tune_state(path: str) -> tuple[dict, dict]:
                 continue
             if isinstance(info.get("status"), str):
                 statuses[rel] = info["status"]
+            if only is not None and rel not in only:
+                continue
             runtime = json.loads(item[1])
             packed = runtime.get("checkpoint_manager")
             value = packed.get("value") if isinstance(packed, dict) else None
@@ -526,21 +614,31 @@ def _delete_one(ctx: _Context, item: Item) -> Outcome:
         raise _Skip("the newest checkpoint its trial reported: kept")
     restore = ctx.restore_point(trial)
     if restore == item.name:
-        raise _Skip("the checkpoint Tune would restore this trial from (experiment_state): kept")
+        raise _Skip(RESTORE_POINT)
     borrowers = fresh_plan.restore.get(fresh.path) if hasattr(fresh_plan, "restore") else None
     if borrowers:
         raise _Skip(f"the checkpoint Tune would restore trial {', '.join(borrowers)} from (experiment_state): kept")
+    if _newest_on_disk(trial, fresh):
+        raise _Skip(NEWEST_ON_DISK)
 
-    # 4. unchanged since prepare
+    # 4. nothing in it is another filesystem: a mount point (another device, or a bind mount of
+    # this one, which only the mount table shows) is never entered, so the checkpoint stays whole.
+    now_fp = fingerprint(path)
+    mounted = mount_points_in(path, now_fp, real=os.path.join(parent_real, item.name))
+    if mounted:
+        raise _Skip(f"{display_name(mounted[0])} is a mount point (another filesystem, or a bind mount) "
+                    f"inside it{' (+%d more)' % (len(mounted) - 1) if len(mounted) > 1 else ''}: "
+                    "nothing in this checkpoint is touched")
+
+    # 5. unchanged since prepare
     if item.stale:
         raise _Skip(f"{CHANGED}: {item.stale}")
     if item.fingerprint.error:
         raise _Skip(f"could not be read fully when confirmed: {item.fingerprint.error}")
-    now_fp = fingerprint(path)
     if not item.fingerprint.same_tree(now_fp):
         raise _Skip(f"{CHANGED}: {item.fingerprint.difference(now_fp)}")
 
-    # 5. a RUNNING trial's young checkpoint (Train v2: an active-looking run)
+    # 6. a RUNNING trial's young checkpoint (Train v2: an active-looking run)
     now = time.time()
     grace = req.grace_seconds
     age = now - max(now_fp.newest_mtime, st.st_mtime)
@@ -640,15 +738,56 @@ def _put_back(aside: str, path: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
+# Mount points
+
+_MOUNTINFO = "/proc/self/mountinfo"
+_OCTAL = re.compile(rb"\\([0-7]{3})")
+
+
+def _mount_table() -> list[bytes]:
+    """Every mount point of this process (paths as bytes); empty where there is no table."""
+    try:
+        with open(_MOUNTINFO, "rb") as f:
+            data = f.read()
+    except OSError:
+        return []
+    out = []
+    for line in data.split(b"\n"):
+        fields = line.split(b" ")
+        if len(fields) > 4:
+            out.append(_OCTAL.sub(lambda m: bytes([int(m.group(1), 8)]), fields[4]))
+    return out
+
+
+def mount_points_in(path: str, fp: Optional[Fingerprint] = None, real: Optional[str] = None) -> list[str]:
+    """Mount points at or below ``path``: directories on another device (from the fingerprint,
+    or a walk) and what the mount table lists (a bind mount of the same filesystem shares its
+    device number). Links are not followed, so a symlinked checkpoint has none."""
+    found = []
+    fp = fp if fp is not None else fingerprint(path)
+    if fp.root and fp.root[2] == "l":
+        return []
+    found.extend(os.path.join(path, rel) for rel in fp.mounts)
+    real_b = os.fsencode(real if real is not None else os.path.realpath(path)).rstrip(b"/")
+    for mp in _mount_table():
+        if mp == real_b or mp.startswith(real_b + b"/"):
+            shown = os.path.join(path, os.fsdecode(mp[len(real_b) + 1:])) if mp != real_b else path
+            if shown not in found:
+                found.append(shown)
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
 # Removal that never follows a symlink
 
 
 class _Progress:
-    __slots__ = ("removed", "bytes")
+    __slots__ = ("removed", "bytes", "foreign")
 
     def __init__(self):
         self.removed = 0
         self.bytes = 0
+        self.foreign: list[str] = []  # directories on another device, left alone
 
 
 def remove_tree(path: str, progress: Optional[_Progress] = None) -> int:
@@ -680,8 +819,14 @@ def _remove_dir_at(pfd: int, name: str, st: os.stat_result, progress: _Progress)
             raise OSError(errno.ESTALE, "a directory was replaced during removal")
         with os.scandir(fd) as it:
             names = [e.name for e in it]
+        foreign: list[str] = []
         for child in names:
             cst = os.stat(child, dir_fd=fd, follow_symlinks=False)
+            if stat.S_ISDIR(cst.st_mode) and cst.st_dev != fst.st_dev:
+                # Another filesystem is mounted here: never enter it. The rest goes; then this
+                # directory cannot, and the failure names what was left.
+                foreign.append(child)
+                continue
             if stat.S_ISDIR(cst.st_mode):
                 _remove_dir_at(fd, child, cst, progress)
             else:
@@ -691,6 +836,10 @@ def _remove_dir_at(pfd: int, name: str, st: os.stat_result, progress: _Progress)
                     progress.bytes += cst.st_size
     finally:
         os.close(fd)
+    if foreign:
+        progress.foreign.extend(foreign)
+        raise OSError(errno.EXDEV, f"{display_name(foreign[0])} is on another filesystem (a mount "
+                      "point): left alone, with the directories above it")
     os.rmdir(name, dir_fd=pfd)
     progress.removed += 1
 
@@ -699,36 +848,83 @@ def _remove_dir_at(pfd: int, name: str, st: os.stat_result, progress: _Progress)
 # Train v2 snapshot
 
 
-def _atomic_write(path: str, data: bytes) -> None:
-    directory = os.path.dirname(path)
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.ckpt-tui-tmp.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o644)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+class UnsafeWrite(OSError):
+    """A name ckpt-tui would write (its state dir, the log, a snapshot or its temp file) is a
+    symlink or not what it should be: nothing is written there."""
+
+
+def _open_dir(directory: str, create: bool = False) -> int:
+    """An fd of ``directory`` opened without following a symlink at its last component (the
+    run root is a realpath already). ``create``: make it first if it is missing."""
+    if create:
+        parent = os.path.dirname(directory)
+        if parent and not os.path.isdir(parent):
+            os.makedirs(parent, exist_ok=True)
         try:
-            os.unlink(tmp)
+            os.mkdir(directory, 0o755)
+        except FileExistsError:
+            pass
+    try:
+        return os.open(directory, _DIR_FLAGS | _NOFOLLOW)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise UnsafeWrite(errno.ELOOP, f"{display_name(directory)} is a symlink or not a directory: "
+                              "ckpt-tui writes nothing there") from None
+        raise
+
+
+def _check_target(dfd: int, name: str, directory: str) -> None:
+    """Refuse to replace ``name`` in ``dfd`` unless it is absent or a plain regular file."""
+    try:
+        st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+        raise UnsafeWrite(errno.ELOOP, f"{display_name(os.path.join(directory, name))} is a symlink, a hard "
+                          "link or not a regular file: ckpt-tui writes nothing there")
+
+
+def _create_exclusive(dfd: int, name: str) -> tuple[str, int]:
+    """A new temp file next to ``name``: created with O_EXCL | O_NOFOLLOW relative to ``dfd``,
+    under a name nobody can guess, so nothing planted can be opened in its place."""
+    for _ in range(8):
+        tmp = f".{name}{TMP_MARK}{os.getpid()}.{secrets.token_hex(6)}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0),
+                         0o644, dir_fd=dfd)
+            return tmp, fd
+        except FileExistsError:
+            continue
+    raise UnsafeWrite(errno.EEXIST, f"could not create a temporary file for {display_name(name)}")
+
+
+def _atomic_write(path: str, data: bytes, create_dir: bool = False) -> None:
+    """Write ``path`` whole or not at all: a new temp file (exclusive, never through a link),
+    fsync, rename over ``path`` (which must be absent or a regular file), all relative to a
+    directory fd opened without following links."""
+    directory, name = os.path.split(path)
+    dfd = _open_dir(directory, create=create_dir)
+    try:
+        _check_target(dfd, name, directory)
+        tmp, fd = _create_exclusive(dfd, name)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        except BaseException:
+            try:
+                os.unlink(tmp, dir_fd=dfd)
+            except OSError:
+                pass
+            raise
+        try:
+            os.fsync(dfd)
         except OSError:
             pass
-        raise
-    _fsync_dir(directory)
-
-
-def _fsync_dir(directory: str) -> None:
-    try:
-        fd = os.open(directory, _DIR_FLAGS)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
     finally:
-        os.close(fd)
+        os.close(dfd)
 
 
 def _v2_drop_from_snapshot(ctx: _Context, name: str) -> Optional[tuple[str, bytes, bytes]]:
@@ -737,11 +933,12 @@ def _v2_drop_from_snapshot(ctx: _Context, name: str) -> Optional[tuple[str, byte
     req = ctx.request
     snap = os.path.join(req.root, SNAPSHOT)
     try:
-        with open(snap, "rb") as f:
-            raw = f.read()
+        raw = read_regular_file(snap, follow_symlinks=False)
     except FileNotFoundError:
         return None  # nothing lists it: Ray's restore does not look for it
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _Skip(f"{SNAPSHOT} is a symlink: not rewriting it, so not deleting") from None
         raise _Skip(f"cannot read {SNAPSHOT} to keep it consistent: {exc.strerror or exc}") from None
     try:
         data = json.loads(raw.decode("utf-8"))
@@ -777,11 +974,13 @@ def _v2_drop_from_snapshot(ctx: _Context, name: str) -> Optional[tuple[str, byte
             ctx.foreign_snapshot_mtime = before.st_mtime
         if not ctx.snapshot_backed_up:
             backup_dir = os.path.join(req.root, STATE_DIR)
-            os.makedirs(backup_dir, exist_ok=True)
             stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
-            _atomic_write(os.path.join(backup_dir, f"{SNAPSHOT}.{stamp}.bak"), raw)
+            _atomic_write(os.path.join(backup_dir, f"{SNAPSHOT}.{stamp}.bak"), raw, create_dir=True)
             ctx.snapshot_backed_up = True
         _atomic_write(snap, new)
+        # Our rewrite is not activity: the snapshot keeps the time Ray last wrote it, so the
+        # next prune's idle check (and --grace) sees Ray's writes only.
+        os.utime(snap, ns=(before.st_atime_ns, before.st_mtime_ns), follow_symlinks=False)
         after = os.stat(snap)
         ctx.own_snapshot = (after.st_ino, after.st_mtime_ns)
     except OSError as exc:
@@ -796,9 +995,8 @@ def _v2_undo(ctx: _Context, undo: Optional[tuple[str, bytes, bytes]]) -> None:
         return
     snap, raw, new = undo
     try:
-        with open(snap, "rb") as f:
-            if f.read() != new:
-                return
+        if read_regular_file(snap, follow_symlinks=False) != new:
+            return
         _atomic_write(snap, raw)
         if ctx.foreign_snapshot_mtime is not None:
             t = ctx.foreign_snapshot_mtime
@@ -839,17 +1037,58 @@ def _log(ctx: _Context, item: Item, deleted: bool, freed: int, note: Optional[st
 
 
 def append_log(log_path: str, record: dict) -> Optional[str]:
+    """Append one line to the log, never through a link: the directory is opened without
+    following links, the log with O_NOFOLLOW | O_NONBLOCK and must be a regular file with one
+    link. Returns a note when it could not be written."""
     line = json.dumps(record, allow_nan=False, ensure_ascii=True) + "\n"
+    directory, name = os.path.split(log_path)
     try:
-        os.makedirs(os.path.dirname(log_path), exist_ok=True)
-        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0), 0o644)
+        dfd = _open_dir(directory, create=True)
         try:
-            os.write(fd, line.encode("ascii"))
-            os.fsync(fd)
+            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0)
+                         | getattr(os, "O_CLOEXEC", 0), 0o644, dir_fd=dfd)
+            try:
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+                    raise UnsafeWrite(errno.EINVAL, "a hard link or not a regular file: not written")
+                os.write(fd, line.encode("ascii"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         finally:
-            os.close(fd)
+            os.close(dfd)
     except (OSError, ValueError) as exc:
+        if getattr(exc, "errno", None) in (errno.ELOOP, errno.ENXIO):
+            exc = UnsafeWrite(errno.ELOOP, "a symlink or a FIFO: not written")
         return f"could not write the deletion log {display_name(log_path)}: {getattr(exc, 'strerror', None) or exc}"
+    return None
+
+
+def state_problem(log_path: str) -> Optional[str]:
+    """Why ckpt-tui must not write its state (the log's directory, normally RUN/.ckpt-tui, and
+    the log itself) as they are now: a symlink, a hard link, not a directory or regular file.
+    None when all is well (or absent: it is created). Checked before any deletion; the writes
+    themselves refuse links too, so a link planted after this check is not followed either."""
+    directory = os.path.dirname(log_path)
+    for path, want_dir in ((directory, True), (log_path, False)):
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            return f"cannot check {display_name(path)}: {exc.strerror or exc}"
+        if stat.S_ISLNK(st.st_mode):
+            what = "a symlink"
+        elif want_dir and not stat.S_ISDIR(st.st_mode):
+            what = "not a directory"
+        elif not want_dir and not stat.S_ISREG(st.st_mode):
+            what = "not a regular file"
+        elif not want_dir and st.st_nlink != 1:
+            what = "a hard link"
+        else:
+            continue
+        return (f"{display_name(path)} is {what}: ckpt-tui keeps its deletion log and snapshot backups there "
+                "and writes nothing through it; remove it, then prune again")
     return None
 
 
@@ -859,10 +1098,15 @@ def append_log(log_path: str, record: dict) -> Optional[str]:
 _ASIDE_RE = re.compile(r"^(?P<name>.*)\.(?P<pid>\d+)\.(?P<ns>\d+)(-\d+)?$", re.DOTALL)
 
 
+_TMP_RE = re.compile(r"^\.(?P<name>.*)" + re.escape(TMP_MARK) + r"(?P<pid>\d+)(\.[0-9a-f]+)?$", re.DOTALL)
+
+
 def parse_aside(name: str) -> Optional[tuple[str, int, float]]:
-    """(original name, pid, time in seconds) of an aside name, or None."""
+    """(original name, pid, time in seconds or 0) of an aside name or a leftover temp file,
+    or None."""
     if not is_aside(name):
-        return None
+        m = _TMP_RE.match(name) if is_leftover(name) else None
+        return (m.group("name"), int(m.group("pid")), 0.0) if m else None
     m = _ASIDE_RE.match(name[len(ASIDE_PREFIX):])
     if not m:
         return None
@@ -874,7 +1118,7 @@ def find_leftovers(run: Run) -> list[str]:
     root = os.path.realpath(run.root)
     out = []
     for p in dict.fromkeys(run.leftovers):
-        if not is_aside(os.path.basename(p)) or not os.path.lexists(p):
+        if not is_leftover(os.path.basename(p)) or not os.path.lexists(p):
             continue
         if not _inside(os.path.realpath(os.path.dirname(p)), root):
             continue
@@ -921,14 +1165,17 @@ def clean_leftovers(paths: Iterable[str], root: Optional[str] = None,
         parsed = parse_aside(name)
         original = parsed[0] if parsed else name
         try:
-            if not is_aside(name):
-                raise _Skip("not a ckpt-tui leftover (no aside prefix): not touched")
+            if not is_leftover(name):
+                raise _Skip("not a ckpt-tui leftover (no aside prefix or temp-file mark): not touched")
             if root_real and not _inside(os.path.realpath(os.path.dirname(path)), root_real):
                 raise _Skip("outside the run directory: not touched")
             if not os.path.lexists(path):
                 raise _Skip("no longer on disk")
             if parsed and _pid_alive(parsed[1]):
                 raise _Skip(f"process {parsed[1]} may still be deleting it: try again later")
+            mounted = mount_points_in(path)
+            if mounted:
+                raise _Skip(f"{display_name(mounted[0])} is a mount point inside it: nothing in it is touched")
             progress = _Progress()
             try:
                 remove_tree(path, progress)
@@ -954,5 +1201,6 @@ def clean_leftovers(paths: Iterable[str], root: Optional[str] = None,
 __all__ = [
     "prepare", "execute", "Outcome", "Request", "Item", "Fingerprint", "fingerprint",
     "find_leftovers", "clean_leftovers", "remove_tree", "default_log_path", "read_tune_state",
-    "STATE_DIR", "LOG_NAME", "CHANGED", "parse_aside",
+    "STATE_DIR", "LOG_NAME", "CHANGED", "parse_aside", "state_problem", "UnsafeWrite", "mount_points_in",
+    "refusals", "NEWEST_ON_DISK", "RESTORE_POINT",
 ]

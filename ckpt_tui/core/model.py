@@ -121,3 +121,14 @@ ASIDE_PREFIX = ".ckpt-tui-deleting."
 
 def is_aside(name: str) -> bool:
     return name.startswith(ASIDE_PREFIX)
+
+
+# A file ckpt-tui is writing (the Train v2 snapshot's replacement) is first written to
+# ".<name>" + TMP_MARK + "<pid>.<random>" in the same directory, then renamed over the name.
+# A prune killed in between leaves one: a leftover, listed and removed like the aside dirs.
+TMP_MARK = ".ckpt-tui-tmp."
+
+
+def is_leftover(name: str) -> bool:
+    """An aside dir of an interrupted deletion, or a temp file of an interrupted rewrite."""
+    return name.startswith(ASIDE_PREFIX) or (name.startswith(".") and TMP_MARK in name)

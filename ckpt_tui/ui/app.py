@@ -25,6 +25,7 @@ from ckpt_tui.core.metrics import flatten, is_number
 from ckpt_tui.core.model import Checkpoint, Run
 from ckpt_tui.core.readers import fill_sizes, reread
 from ckpt_tui.core.retention import Plan, plan as make_plan
+from ckpt_tui.core.text import terminal_safe
 from ckpt_tui.ui import keys
 from ckpt_tui.ui.commands import CheckpointCommands
 from ckpt_tui.ui.crash import crash_line, write_crash_report
@@ -305,7 +306,8 @@ class CheckpointApp(App[None]):
             self._reader_run = None
             self.activity = ""
             if error:
-                self.notify(f"reading the run stopped after {plural(n, 'trial')}: {error}", severity="error", timeout=15)
+                self.notify(terminal_safe(f"reading the run stopped after {plural(n, 'trial')}: {error}"), severity="error",
+                            timeout=15, markup=False)
         else:
             total = f"/{max(dirs, n):,}" if dirs else ""
             self.activity = f"reading {n:,}{total} trials"
@@ -715,10 +717,10 @@ class CheckpointApp(App[None]):
             return
         if ckpt.path in self.pinned:
             self.pinned.discard(ckpt.path)
-            self.notify(f"unpinned {ckpt.name}")
+            self.notify(terminal_safe(f"unpinned {ckpt.name}"), markup=False)
         else:
             self.pinned.add(ckpt.path)
-            self.notify(f"pinned {ckpt.name}: no plan deletes it")
+            self.notify(terminal_safe(f"pinned {ckpt.name}: no plan deletes it"), markup=False)
         self.replan()
 
     # ---- view ---------------------------------------------------------------------------
@@ -836,7 +838,8 @@ class CheckpointApp(App[None]):
         if request is None or not request.items:
             self.deleting = False
             self._update_summary()
-            self.notify(f"nothing deleted: {message.error or 'nothing to delete'}", severity="error")
+            self.notify(terminal_safe(f"nothing deleted: {message.error or 'nothing to delete'}"), severity="error",
+                        markup=False)
             return
         all_doomed = self._delete_all_count
         count = len(request.items)
@@ -904,14 +907,15 @@ class CheckpointApp(App[None]):
         self.deleting = False
         self.activity = ""
         if message.error:
-            self.notify(f"deletion stopped after {message.deleted:,}: {message.error}", severity="error", timeout=10)
+            self.notify(terminal_safe(f"deletion stopped after {message.deleted:,}: {message.error}"), severity="error",
+                        timeout=10, markup=False)
         else:
             text = f"deleted {plural(message.deleted, 'checkpoint')}, freed {human_bytes(message.freed_bytes)}"
             if message.failed:
                 first_path, first_reason = message.failed[0]
                 name = os.path.basename(first_path)
-                text += f"; {len(message.failed):,} not deleted (first: {name}: {first_reason})"
-                self.notify(text, severity="warning", timeout=15)
+                text += terminal_safe(f"; {len(message.failed):,} not deleted (first: {name}: {first_reason})")
+                self.notify(text, severity="warning", timeout=15, markup=False)
             else:
                 self.notify(text)
         # The watcher will see the directories go too; re-reading now makes the table follow
@@ -988,11 +992,12 @@ class CheckpointApp(App[None]):
             every = f" every {self.poll_interval:g}s" if self.poll_interval else ""
             self.watch_text = f"live (polling{every})"
             if message.reason:
-                self.notify(f"watching by polling: {message.reason}", timeout=8)
+                self.notify(terminal_safe(f"watching by polling: {message.reason}"), timeout=8, markup=False)
         else:
             self.watch_text = "not watching"
             if message.reason:
-                self.notify(f"not watching for changes: {message.reason}", severity="warning")
+                self.notify(terminal_safe(f"not watching for changes: {message.reason}"), severity="warning",
+                            markup=False)
         self._update_summary()
 
     def on_run_changed(self, message: RunChanged) -> None:

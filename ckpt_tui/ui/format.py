@@ -10,6 +10,7 @@ from typing import Optional
 
 from ckpt_tui.core.metrics import MISSING, is_number
 from ckpt_tui.core.units import count, human_bytes, plural  # noqa: F401  (one formatter for every output)
+from ckpt_tui.core.text import terminal_safe
 
 # Tune trial dir: <trainable>_<5 hex id>_<5 digit counter>_<tag>_<date>
 _TUNE_TRIAL_RE = re.compile(
@@ -22,9 +23,9 @@ def short_trial(trial_id: str) -> str:
     """A Tune trial dir name without the trainable and date: '00000_0_seed=1'."""
     m = _TUNE_TRIAL_RE.match(trial_id)
     if not m:
-        return trial_id
+        return terminal_safe(trial_id)
     tag = m.group("tag")
-    return f"{m.group('num')}_{tag}" if tag else m.group("num")
+    return terminal_safe(f"{m.group('num')}_{tag}" if tag else m.group("num"))
 
 
 def short_count(n: int) -> str:
@@ -82,12 +83,16 @@ def metric_text(value, width: int = 9) -> str:
             return text if len(text) <= width else f"{f:.{max(1, width - 6)}g}"
         text = f"{f:.4g}"
         return text if len(text) <= width else f"{f:.{max(1, width - 6)}g}"
-    text = str(value)
+    text = terminal_safe(str(value))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def relative_path(path: str, root: str, shown_root: str) -> str:
-    """``path`` under ``shown_root`` (the run root as the user sees it)."""
+    """``path`` under ``shown_root`` (the run root as the user sees it), safe to print."""
+    return terminal_safe(_relative_path(path, root, shown_root))
+
+
+def _relative_path(path: str, root: str, shown_root: str) -> str:
     try:
         rel = os.path.relpath(path, root)
     except ValueError:

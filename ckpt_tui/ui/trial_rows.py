@@ -14,6 +14,7 @@ from typing import Optional
 from ckpt_tui.core.metrics import MISSING, lookup
 from ckpt_tui.core.model import Trial
 from ckpt_tui.core.retention import Plan
+from ckpt_tui.core.text import terminal_safe
 from ckpt_tui.ui.format import fast_is_number, metric_text, plural, short_trial
 from ckpt_tui.ui.widgets.trial_list import TrialRow, kept_text
 
@@ -138,7 +139,7 @@ class TrialRows(Sequence):
         return TrialRow(
             trial_id=trial_id,
             label=short_trial(trial_id),
-            status=trial.status or "—",
+            status=terminal_safe(trial.status) if trial.status else "—",
             kept=count - doomed,
             total=count,
             best=self.stats.best(plan, trial_id),

@@ -10,8 +10,8 @@ import sys
 from contextlib import contextmanager
 from typing import Callable, Iterable, Optional
 
-from ckpt_tui.core.disk import display_name, tree_size
-from ckpt_tui.core.model import Checkpoint, Run, Trial, is_aside
+from ckpt_tui.core.disk import display_name, read_regular_file, tree_size
+from ckpt_tui.core.model import Checkpoint, Run, Trial, is_aside, is_leftover
 
 
 def checkpoint_dirs(directory: str, pattern, run: Run, trial: Optional[Trial]) -> dict[str, bool]:
@@ -33,7 +33,7 @@ def checkpoint_dirs(directory: str, pattern, run: Run, trial: Optional[Trial]) -
                             found[name] = is_link
                     except OSError:
                         continue
-                elif is_aside(name):
+                elif is_leftover(name):
                     note_leftover(run, entry.path)
     except OSError as exc:
         target = trial.warnings if trial is not None else run.warnings
@@ -175,8 +175,7 @@ def read_json_file(path: str, trial: Optional[Trial], run: Run, what: str):
     """Parse a JSON file; on any failure add a warning naming the file and return None."""
     target = trial.warnings if trial is not None else run.warnings
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        data = read_regular_file(path)
     except FileNotFoundError:
         return None
     except IsADirectoryError:
@@ -194,10 +193,34 @@ def read_json_file(path: str, trial: Optional[Trial], run: Run, what: str):
     return None
 
 
+def type_name(value) -> str:
+    """A JSON type in words: 'a string', 'an int', 'null', ..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a bool"
+    if isinstance(value, int):
+        return "an int"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return f"a {type(value).__name__}"
+
+
+def wrong_type(path: str, field: str, value, expected: str, then: str) -> str:
+    """The warning for a field of one of Ray's files that has the wrong type."""
+    return f"{display_name(path)}: {field} is {type_name(value)}, expected {expected}: {then}"
+
+
 def _short(exc: Exception) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text[:120]
 
 
-__all__ = ["checkpoint_dirs", "fill_sizes", "gc_paused", "measure_checkpoint_dirs", "MeasureInBackground",
+__all__ = ["type_name", "wrong_type", "checkpoint_dirs", "fill_sizes", "gc_paused", "measure_checkpoint_dirs", "MeasureInBackground",
            "note_leftover", "read_json_file", "is_aside"]

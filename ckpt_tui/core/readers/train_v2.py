@@ -11,7 +11,7 @@ import time
 
 from ckpt_tui.core.disk import display_name
 from ckpt_tui.core.model import TRAIN_V2, Checkpoint, Report, Run, Trial
-from ckpt_tui.core.readers.common import checkpoint_dirs, read_json_file
+from ckpt_tui.core.readers.common import checkpoint_dirs, read_json_file, type_name, wrong_type
 
 SNAPSHOT = "checkpoint_manager_snapshot.json"
 CHECKPOINT_RE = re.compile(r"^checkpoint_\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}(\.\d+)?$")
@@ -105,23 +105,47 @@ def _snapshot_entries(snapshot, trial: Trial, path: str) -> list[tuple[int, str,
     if not (isinstance(indices, list) and len(indices) == len(results)
             and all(isinstance(i, int) and not isinstance(i, bool) for i in indices)):
         if indices is not None:
-            trial.warnings.append(f"{shown}: checkpoint_report_indices unusable: ordering by directory name")
+            why = (f"is {type_name(indices)}, expected a list of ints" if not isinstance(indices, list)
+                   else "does not have one int per checkpoint result")
+            trial.warnings.append(f"{shown}: checkpoint_report_indices {why}: ordering by directory name")
         indices = None
     out = []
     for pos, item in enumerate(results):
-        if not isinstance(item, dict) or not isinstance(item.get("checkpoint_dir_name"), str):
-            trial.warnings.append(f"{shown}: checkpoint_results[{pos}] has no checkpoint_dir_name: skipped")
+        if not isinstance(item, dict):
+            trial.warnings.append(wrong_type(path, f"checkpoint_results[{pos}]", item, "an object", "skipped"))
+            continue
+        if not isinstance(item.get("checkpoint_dir_name"), str):
+            trial.warnings.append(f"{shown}: checkpoint_results[{pos}] has no checkpoint_dir_name"
+                                  + (f" (it is {type_name(item['checkpoint_dir_name'])})"
+                                     if "checkpoint_dir_name" in item else "") + ": skipped")
             continue
         metrics = item.get("metrics")
         if not isinstance(metrics, dict):
-            trial.warnings.append(f"{shown}: checkpoint_results[{pos}] has no metrics object: read as empty")
+            trial.warnings.append(f"{shown}: checkpoint_results[{pos}] has no metrics object"
+                                  + (f" (metrics is {type_name(metrics)})" if "metrics" in item else "")
+                                  + ": read as empty")
             metrics = {}
         out.append((indices[pos] if indices else -1, item["checkpoint_dir_name"], metrics))
     latest = snapshot.get("latest_checkpoint_result")
+    if latest is not None and not isinstance(latest, dict):
+        trial.warnings.append(wrong_type(path, "latest_checkpoint_result", latest, "an object or null",
+                                         "the latest checkpoint is unknown"))
     latest_name = latest.get("checkpoint_dir_name") if isinstance(latest, dict) else None
+    if latest_name is not None and not isinstance(latest_name, str):
+        trial.warnings.append(wrong_type(path, "latest_checkpoint_result.checkpoint_dir_name", latest_name,
+                                         "a string", "the latest checkpoint is unknown"))
     if isinstance(latest_name, str) and latest_name not in {n for _, n, _ in out}:
-        metrics = latest.get("metrics") if isinstance(latest.get("metrics"), dict) else {}
-        out.append((snapshot.get("current_report_index", 1 << 62) if indices else -1, latest_name, metrics))
+        metrics = latest.get("metrics")
+        if not isinstance(metrics, dict):
+            trial.warnings.append(wrong_type(path, "latest_checkpoint_result.metrics", metrics, "an object",
+                                             "read as empty"))
+            metrics = {}
+        current = snapshot.get("current_report_index", 1 << 62)
+        if type(current) is not int:
+            trial.warnings.append(wrong_type(path, "current_report_index", current, "an int",
+                                             "the latest checkpoint ordered last"))
+            current = 1 << 62
+        out.append((current if indices else -1, latest_name, metrics))
     if indices:
         out.sort(key=lambda t: t[0])
     else:

@@ -10,11 +10,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ckpt_tui.core.disk import display_name, is_utf8
+from ckpt_tui.core.disk import display_name, is_utf8, read_regular_file
 from ckpt_tui.core.model import TUNE, TUNE_TRIAL, Checkpoint, Report, Run, Trial, is_aside
 from ckpt_tui.core.config import CheckpointConfig
 from ckpt_tui.core.pickle_reader import ManagerState, read_checkpoint_config, read_checkpoint_manager
-from ckpt_tui.core.readers.common import _absolute, checkpoint_dirs, note_leftover, read_json_file
+from ckpt_tui.core.readers.common import _absolute, checkpoint_dirs, note_leftover, read_json_file, wrong_type
 
 RESULT = "result.json"
 PARAMS = "params.json"
@@ -148,9 +148,12 @@ def read_trial(run: Run, path: str, trial_id: str) -> Trial:
     trial = Trial(id=trial_id, path=path)
     if not is_utf8(trial_id):
         trial.warnings.append(f"{display_name(path)}: directory name is not UTF-8")
-    params = read_json_file(os.path.join(path, PARAMS), trial, run, "params")
+    params_path = os.path.join(path, PARAMS)
+    params = read_json_file(params_path, trial, run, "params")
     if isinstance(params, dict):
         trial.params = params
+    elif params is not None:
+        trial.warnings.append(wrong_type(params_path, "the document", params, "an object", "params not shown"))
     _read_results(trial, os.path.join(path, RESULT))
     on_disk = checkpoint_dirs(path, CHECKPOINT_RE, run, trial)
     status = run.__dict__.get("_statuses", {}).get(trial_id)
@@ -365,8 +368,7 @@ def _read_results(trial: Trial, path: str) -> None:
     """Every report that carried a checkpoint, in order; warnings for what is malformed."""
     shown = display_name(path)
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        data = read_regular_file(path)
     except FileNotFoundError:
         return
     except IsADirectoryError:
@@ -380,7 +382,7 @@ def _read_results(trial: Trial, path: str) -> None:
     if together is not None:
         numbers, objects, skipped = together
         trial.report_count = skipped + len(objects)
-        _add_reports(trial, numbers, objects)
+        _add_reports(trial, numbers, objects, shown)
     else:
         _read_results_line_by_line(trial, shown, lines)
     first = min((i for i in map(data.find, _NONFINITE) if i >= 0), default=-1)
@@ -392,16 +394,29 @@ def _read_results(trial: Trial, path: str) -> None:
         )
 
 
-def _add_reports(trial: Trial, numbers: list[int], objects: list[dict]) -> None:
-    """Append a Report for each parsed result line that names a checkpoint."""
+def _add_reports(trial: Trial, numbers: list[int], objects: list[dict], shown: str = RESULT) -> None:
+    """Append a Report for each parsed result line that names a checkpoint. A field of the
+    wrong type is a warning (the first such line, and how many): the rest is read."""
     reports = trial.reports
+    bad_name: list[tuple[int, object]] = []
+    bad_iteration: list[tuple[int, object]] = []
     for number, obj in zip(numbers, objects):
         name = obj.get("checkpoint_dir_name")
         if type(name) is not str or not name:
+            if name is not None and name != "":
+                bad_name.append((number, name))
             continue
         iteration = obj.get("training_iteration")
+        if type(iteration) is not int and iteration is not None:
+            bad_iteration.append((number, iteration))
         reports.append(Report(len(reports), name, obj,
                               iteration if type(iteration) is int else None, number))
+    for bad, field, expected, then in ((bad_name, "checkpoint_dir_name", "a string or null", "report skipped"),
+                                       (bad_iteration, "training_iteration", "an int", "read as unknown")):
+        if bad:
+            number, value = bad[0]
+            more = f" (and {len(bad) - 1} more line{'s' if len(bad) > 2 else ''})" if len(bad) > 1 else ""
+            trial.warnings.append(wrong_type(f"{shown} line {number}", field, value, expected, then) + more)
 
 
 def _read_results_line_by_line(trial: Trial, shown: str, lines: list[bytes]) -> None:
@@ -440,7 +455,7 @@ def _read_results_line_by_line(trial: Trial, shown: str, lines: list[bytes]) -> 
         numbers.append(number)
         objects.append(obj)
     trial.report_count = count
-    _add_reports(trial, numbers, objects)
+    _add_reports(trial, numbers, objects, shown)
 
 
 # A top-level boundary between two JSON objects: "}", optional whitespace, ",", "{".
@@ -559,23 +574,32 @@ def read_experiment_state(directory: str) -> ExperimentState:
     state = read_json_file(path, None, holder, "experiment state")
     out.warnings = holder.warnings
     parsed: dict = {}
+    if state is not None and not isinstance(state, dict):
+        out.warnings.append(wrong_type(path, "the document", state, "an object",
+                                       "trial status and the run's CheckpointConfig are unknown"))
     if isinstance(state, dict):
         items = state.get("trial_data")
+        if items is not None and not isinstance(items, list):
+            out.warnings.append(wrong_type(path, "trial_data", items, "a list", "trial status unknown"))
+        unreadable = 0
         for item in items if isinstance(items, list) else ():
             try:
                 info = json.loads(item[0]) if isinstance(item, (list, tuple)) else None
-            except (ValueError, TypeError, IndexError):
+            except (ValueError, TypeError, IndexError, RecursionError):
                 info = None
             if not isinstance(info, dict) or not isinstance(info.get("relative_logdir"), str):
+                unreadable += 1
                 continue
             rel = info["relative_logdir"]
             if isinstance(info.get("status"), str):
                 out.statuses[rel] = info["status"]
+            elif info.get("status") is not None:
+                unreadable += 1
             try:
                 runtime = json.loads(item[1])
                 packed = runtime.get("checkpoint_manager") if isinstance(runtime, dict) else None
                 value = packed.get("value") if isinstance(packed, dict) else None
-            except (ValueError, TypeError, IndexError):
+            except (ValueError, TypeError, IndexError, RecursionError):
                 value = None
             if not isinstance(value, str):
                 continue
@@ -593,7 +617,15 @@ def read_experiment_state(directory: str) -> ExperimentState:
             if latest is not None and latest.trial_dir:
                 where = os.path.join(directory, latest.trial_dir, latest.name)
                 out.restore_points.setdefault(where, []).append(rel)
+        if unreadable:
+            out.warnings.append(
+                f"{display_name(path)}: trial_data: {unreadable} entr{'y' if unreadable == 1 else 'ies'} "
+                "without a JSON object with relative_logdir (a string) and status (a string): "
+                "their trials' status unknown")
         runner = state.get("runner_data")
+        if runner is not None and not isinstance(runner, dict):
+            out.warnings.append(wrong_type(path, "runner_data", runner, "an object",
+                                           "the run's CheckpointConfig is unknown"))
         packed = runner.get("_trial_checkpoint_config") if isinstance(runner, dict) else None
         value = packed.get("value") if isinstance(packed, dict) else None
         if isinstance(value, str):

@@ -12,6 +12,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ckpt_tui.ui.screens.fit import LIST_CHROME, fit_scroll
+from ckpt_tui.core.text import terminal_safe
 
 RECENCY = "\0recency"  # the option that clears the attribute: rank by recency
 
@@ -30,7 +31,7 @@ class ChooseAttributeScreen(ModalScreen[Optional[str]]):
     def compose(self) -> ComposeResult:
         options: list[Option] = [Option(("● " if self.current is None else "  ") + "(none) rank by recency: keep the most recent", id=RECENCY)]
         for key, numeric in self.keys:
-            label = key
+            label = terminal_safe(key)
             if key == self.own:
                 label += "   (the run's own)"
             if not numeric:

@@ -13,6 +13,8 @@ from textual.widgets import Static
 from ckpt_tui.ui.screens.fit import LIST_CHROME, fit_scroll
 from ckpt_tui.ui.widgets.marked_selection_list import MarkedSelectionList
 
+from ckpt_tui.core.text import terminal_safe
+
 
 class ChooseColumnsScreen(ModalScreen[Optional[list[str]]]):
     """Space toggles a key, enter applies; dismisses with the chosen keys in run order."""
@@ -30,7 +32,7 @@ class ChooseColumnsScreen(ModalScreen[Optional[list[str]]]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="columns-box"):
             yield Static("Metric columns", classes="dialog-title")
-            yield MarkedSelectionList(*[(k, k, k in self.chosen) for k in self.keys], id="columns")
+            yield MarkedSelectionList(*[(terminal_safe(k), k, k in self.chosen) for k in self.keys], id="columns")
             yield Static("space toggles (✓ shown) · enter applies · escape cancels", classes="dialog-hint")
 
     def on_resize(self) -> None:

@@ -16,6 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from ckpt_tui.core.units import count as fmt_count, plural
+from ckpt_tui.core.text import terminal_safe
 
 MAX_PATHS_SHOWN = 500  # the rest is summarised: a dialog is not the place for 100,000 lines
 TRIALS_NAMED = 3  # trials named in the short form; the rest are counted
@@ -26,6 +27,7 @@ FIXED_ROWS = 12
 def trials_line(trials: list[str], width: int = 10_000, named: int = TRIALS_NAMED) -> str:
     """'1 trial: a', '3 trials: a, b, c', '1,000 trials: a, b, c, ... and 997 more', naming
     fewer trials when the names would not fit in ``width`` cells (the count always shows)."""
+    trials = [terminal_safe(t) for t in trials]
     head = plural(len(trials), "trial") + ": "
     if len(trials) <= named + 1 and len(head) + len(", ".join(trials)) <= width:
         return head + ", ".join(trials)
@@ -85,7 +87,7 @@ class ConfirmDeleteScreen(ModalScreen[bool]):
             yield Static(Text(trials_line(self.trials, self._text_width()), no_wrap=True, overflow="ellipsis"),
                          id="confirm-trials")
             paths_box = ScrollableContainer(id="confirm-paths")
-            paths_box.border_title = f"paths in {self.root}" if self.root else "paths"
+            paths_box.border_title = f"paths in {terminal_safe(self.root)}" if self.root else "paths"
             paths_box.can_focus = False  # the keys above scroll it; tab stays on the buttons
             with paths_box:
                 yield Static(listing, id="confirm-listing")
@@ -116,7 +118,7 @@ class ConfirmDeleteScreen(ModalScreen[bool]):
         for i, p in enumerate(shown):
             if i:
                 listing.append("\n")
-            listing.append(f"✗ {fit_path(p, width)}")
+            listing.append(f"✗ {fit_path(terminal_safe(p), width)}")
         if self.count > len(shown):
             listing.append(f"\n… and {fmt_count(self.count - len(shown))} more")
         return listing

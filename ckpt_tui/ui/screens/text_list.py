@@ -23,7 +23,9 @@ class TextListScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         from rich.text import Text
 
-        body = Text("\n".join(f"! {line}" for line in self.lines) if self.lines else self.empty)
+        from ckpt_tui.core.text import terminal_safe
+
+        body = Text("\n".join(f"! {terminal_safe(line)}" for line in self.lines) if self.lines else self.empty)
         with Vertical(classes="dialog", id="text-list-box"):
             yield Static(self.title_text, classes="dialog-title")
             with VerticalScroll():

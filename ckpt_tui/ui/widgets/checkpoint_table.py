@@ -10,6 +10,7 @@ from typing import Callable, Optional
 from ckpt_tui.core.metrics import MISSING, lookup
 from ckpt_tui.core.model import Checkpoint
 from ckpt_tui.core.retention import KEEP_PINNED, Decision, Plan, PlanRows
+from ckpt_tui.core.text import terminal_safe
 from ckpt_tui.ui.format import age_since, human_bytes, metric_text, short_trial
 from ckpt_tui.ui.sorting import SORTS
 from ckpt_tui.ui.widgets.line_table import Cells, Column, LineTable
@@ -121,7 +122,7 @@ class CheckpointTable(LineTable):
             Column("age", "age", 4, "right"),
         ]
         for key in self.metric_columns:
-            cols.append(Column(f"metric:{key}", key, max(9, min(len(key), 16)), "right"))
+            cols.append(Column(f"metric:{key}", terminal_safe(key), max(9, min(len(key), 16)), "right"))
         return self._with_sort_arrow(cols)
 
     def _trial_cap(self) -> int:
@@ -203,7 +204,7 @@ class CheckpointTable(LineTable):
         cells: Cells = [
             (mark_text, mark_style),
             (warn, warn_style),
-            (ckpt.name, None),
+            (terminal_safe(ckpt.name), None),
         ]
         if self.show_trial:
             cells.append((short_trial(ckpt.trial_id), None))

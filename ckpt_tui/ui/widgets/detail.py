@@ -13,6 +13,7 @@ from textual.widgets import Static
 from ckpt_tui.core.metrics import flatten
 from ckpt_tui.core.model import Checkpoint, Trial
 from ckpt_tui.core.retention import Plan, note_text
+from ckpt_tui.core.text import terminal_safe
 from ckpt_tui.ui.format import age_since, human_bytes, metric_text, plural, relative_path, short_trial
 from ckpt_tui.ui.widgets.checkpoint_table import mark
 from ckpt_tui.ui.widgets.score_plot import PlotPoint, ScorePlot
@@ -77,9 +78,9 @@ class DetailPane(Horizontal):
         mark_text = mark(d)[0]
         keep = d is not None and d.keep
         text.append(mark_text, style=self.get_component_rich_style("detail--keep" if keep else "detail--delete"))
-        text.append(f"  {ckpt.name}")
+        text.append(f"  {terminal_safe(ckpt.name)}")
         status = trial.status if trial is not None and trial.status else ""
-        text.append(f"  trial {short_trial(ckpt.trial_id)}" + (f" ({status})" if status else ""))
+        text.append(f"  trial {short_trial(ckpt.trial_id)}" + (f" ({terminal_safe(status)})" if status else ""))
         text.append("\n")
         if d is not None:
             reason = plan.reason(ckpt)
@@ -87,14 +88,14 @@ class DetailPane(Horizontal):
             if note and reason.endswith("; " + note):
                 reason = reason[: -len(note) - 2]  # the note gets its own line below
             text.append("why  ", style=label)
-            text.append(reason + "\n")
+            text.append(terminal_safe(reason) + "\n")
             if note:
                 text.append("warn ", style=label)
-                text.append("! " + note + "\n", style=self.get_component_rich_style("detail--warn"))
+                text.append("! " + terminal_safe(note) + "\n", style=self.get_component_rich_style("detail--warn"))
             others = [t for t in d.restore_of or () if t]
             if others:
                 text.append("used ", style=label)
-                text.append(f"trial{'s' if len(others) > 1 else ''} {', '.join(short_trial(t) for t in others)} "
+                text.append(f"trial{'s' if len(others) > 1 else ''} {', '.join(terminal_safe(short_trial(t)) for t in others)} "
                             f"depend{'s' if len(others) == 1 else ''} on it: Tune restores "
                             f"{'it' if len(others) == 1 else 'them'} from this checkpoint (PBT), so it is never deleted\n")
         text.append("path ", style=label)
@@ -109,7 +110,7 @@ class DetailPane(Horizontal):
             own = [(k, v) for k, v in flat.items() if not is_bookkeeping(k)]
             rest = [(k, v) for k, v in flat.items() if is_bookkeeping(k)]
             text.append("metrics ", style=label)
-            text.append("  ".join(f"{k}={metric_text(v, 14)}" for k, v in own + rest))
+            text.append("  ".join(f"{terminal_safe(k)}={metric_text(v, 14)}" for k, v in own + rest))
             if ckpt.report is None:
                 text.append("\n(a report Ray never registered: it does not track this checkpoint)", style=label)
         elif ckpt.untracked:
@@ -138,4 +139,4 @@ class DetailPane(Horizontal):
             x = ckpt.iteration if ckpt.iteration is not None else ckpt.report.index
             points.append(PlotPoint(float(x), score, d.keep, ckpt is current))
         order = plan.config.checkpoint_score_order
-        plot.show(points, f"{attr} ({order}): ✓ kept ✗ deleted", skipped)
+        plot.show(points, f"{terminal_safe(attr)} ({order}): ✓ kept ✗ deleted", skipped)

@@ -9,6 +9,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
+from ckpt_tui.core.text import terminal_safe
 from ckpt_tui.core.units import count, plural
 
 # The arguments of CheckpointConfig(...): break only before "name=", never inside a quoted value.
@@ -109,8 +110,8 @@ class Summary(Static):
         warn_style = self.get_component_rich_style("summary--warn")
         config_style = self.get_component_rich_style("summary--config")
 
-        first = [(f"run {a['root']}", None), (f"{a['layout']}", None), (plural(a["trials"], "trial"), None),
-                 (a["watch"], None), (a["scope"], None)]
+        first = [(f"run {terminal_safe(a['root'])}", None), (f"{a['layout']}", None), (plural(a["trials"], "trial"), None),
+                 (a["watch"], None), (terminal_safe(a["scope"]), None)]
         kept, delete = a["kept"], a["delete"]
         totals = [
             (f"✓ {'…' if kept is None else count(kept)} kept", keep_style),
@@ -120,7 +121,7 @@ class Summary(Static):
         if a["sizing"]:
             totals.append((a["sizing"] + ("…" if a["counting"] and not a["sizing"].endswith("…") else ""), label))
         if a["untracked"]:
-            totals.append((a["untracked"], None))
+            totals.append((terminal_safe(a["untracked"]), None))
         if a["warnings"]:
             totals.append((f"! {plural(a['warnings'], 'warning')} (w)", warn_style))
 
@@ -128,7 +129,7 @@ class Summary(Static):
         lines = 0
         for group in (flow(first, width), None, flow(totals, width)):
             if group is None:
-                for line in config_lines(a["config_line"], width):
+                for line in config_lines(terminal_safe(a["config_line"]), width):
                     if lines:
                         text.append("\n")
                     text.append(line, style=config_style)

@@ -13,14 +13,15 @@ import os
 import sys
 from typing import Iterator, Optional
 
-from ckpt_tui.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, config_from_args
-from ckpt_tui.core.deletion import clean_leftovers, default_log_path, execute, find_leftovers, leftover_size, prepare
-from ckpt_tui.core.disk import display_name
+from ckpt_tui.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, config_from_args
+from ckpt_tui.core.deletion import (clean_leftovers, default_log_path, execute, find_leftovers, leftover_size, prepare,
+                                    refusals, state_problem)
 from ckpt_tui.core.model import RunError
 from ckpt_tui.core.readers import detect_layout, read_run
 from ckpt_tui.core.retention import Plan, plan as make_plan
 from ckpt_tui.core.storage_root import Experiment, find_experiments
-from ckpt_tui.prune_cli import LIST_LIMIT, WARN_LIMIT, _ask, _err, _is_terminal, _plural, human_bytes
+from ckpt_tui.core.text import terminal_safe
+from ckpt_tui.prune_cli import LIST_LIMIT, WARN_LIMIT, _ask, _err, _is_terminal, _plural, _TerminalOut, human_bytes
 
 
 def storage_root(path: str) -> Optional[list[Experiment]]:
@@ -44,7 +45,8 @@ def _plans(args, experiments: list[Experiment]) -> Iterator[tuple[Experiment, Op
         except RunError as exc:  # vanished or unreadable since it was found: the rest still goes
             yield exp, None, str(exc)
             continue
-        yield exp, make_plan(run, config_from_args(args, run.run_config)), None
+        yield exp, make_plan(run, config_from_args(args, run.run_config),
+                             delete_untracked=bool(getattr(args, "delete_untracked", False))), None
 
 
 def root_json_mode(args, experiments: list[Experiment]) -> int:
@@ -57,7 +59,7 @@ def root_json_mode(args, experiments: list[Experiment]) -> int:
 
 
 def root_prune_mode(args, experiments: list[Experiment]) -> int:
-    out = sys.stdout
+    out = _TerminalOut(sys.stdout)  # names and reasons come from the runs: escaped
     dry = bool(getattr(args, "dry_run", False))
     yes = bool(getattr(args, "yes", False))
     grace = float(getattr(args, "grace", 60.0))
@@ -70,13 +72,23 @@ def root_prune_mode(args, experiments: list[Experiment]) -> int:
             problems += 1
             _err(f"skipped experiment {exp.rel}: {error}")
             continue
-        planned.append((exp, plan, plan.to_delete(), find_leftovers(plan.run)))
+        doomed = plan.to_delete()
+        refused = refusals(plan, doomed)  # the plan deletes them, a deletion never would: kept
+        planned.append((exp, plan, [c for c in doomed if c not in refused], find_leftovers(plan.run)))
+        for c, why in refused.items():
+            print(f"kept {terminal_safe(c.path)}: the plan deletes it, but {why}", file=out)
 
     todo_total = sum(len(t) for _, _, t, _ in planned)
     leftovers_total = sum(len(l) for _, _, _, l in planned)
     if not dry and not yes and not _is_terminal() and (todo_total or leftovers_total):
         _err("error: --prune without a terminal needs --yes (or --dry-run to see what it would delete)")
         return EXIT_USAGE
+    if not dry:
+        for exp, plan, todo, leftovers in planned:
+            problem = state_problem(default_log_path(plan.run.root)) if todo or leftovers else None
+            if problem is not None:  # refuse before asking: nothing is deleted, nothing written
+                _err(f"error: {exp.rel}: {problem}")
+                return EXIT_ERROR
 
     warned = 0
     for exp, plan, _, _ in planned:
@@ -85,13 +97,13 @@ def root_prune_mode(args, experiments: list[Experiment]) -> int:
                 _err(f"warning: {exp.rel}: {w}")
             warned += 1
     if warned > WARN_LIMIT:
-        _err(f"warning: ... and {warned - WARN_LIMIT} more (see --json)")
+        _err(f"warning: ... and {warned - WARN_LIMIT:,} more (see --json)")
 
-    print(f"Storage root {display_name(root)}: {_plural(len(planned), 'experiment')}", file=out)
+    print(f"Storage root {terminal_safe(root)}: {_plural(len(planned), 'experiment')}", file=out)
     for exp, plan, todo, leftovers in planned:
-        print(f"  {display_name(exp.rel)} ({plan.run.layout}), {plan.config.to_python()}: "
-              f"{_plural(plan.checkpoint_count, 'checkpoint')}, {plan.delete_count} to delete "
-              f"({human_bytes(plan.reclaim_bytes)})"
+        print(f"  {terminal_safe(exp.rel)} ({plan.run.layout}), {plan.config.to_python()}: "
+              f"{_plural(plan.checkpoint_count, 'checkpoint')}, {len(todo):,} to delete "
+              f"({human_bytes(sum(c.size_bytes or 0 for c in todo))})"
               + (f", {_plural(len(leftovers), 'leftover')} of an interrupted deletion" if leftovers else ""),
               file=out)
 
@@ -102,11 +114,11 @@ def root_prune_mode(args, experiments: list[Experiment]) -> int:
     if dry:
         for exp, plan, todo, leftovers in planned:
             for p in leftovers:
-                print(f"would remove leftover {display_name(p)}", file=out)
+                print(f"would remove leftover {terminal_safe(p)}", file=out)
             for c in todo:
-                print(f"would delete {display_name(c.path)}  {human_bytes(c.size_bytes)}  ({plan.reason(c)})", file=out)
+                print(f"would delete {terminal_safe(c.path)}  {human_bytes(c.size_bytes)}  ({plan.reason(c)})", file=out)
         print(f"Would delete {_plural(todo_total, 'checkpoint')} "
-              f"({human_bytes(sum(p.reclaim_bytes for _, p, t, _ in planned if t))}) in "
+              f"({human_bytes(sum(c.size_bytes or 0 for _, _, t, _ in planned for c in t))}) in "
               f"{_plural(sum(1 for *_, t, _l in planned if t), 'experiment')}"
               + (f" and remove {_plural(leftovers_total, 'leftover')}" if leftovers_total else "")
               + ". Dry run: nothing was touched.", file=out)
@@ -126,15 +138,15 @@ def root_prune_mode(args, experiments: list[Experiment]) -> int:
             if (request is None or not request.items) and not leftovers:
                 continue
             count = len(request.items) if request is not None else 0
-            print(f"{display_name(exp.rel)}: {_plural(count, 'checkpoint')}"
+            print(f"{terminal_safe(exp.rel)}: {_plural(count, 'checkpoint')}"
                   + (f" ({human_bytes(request.total_bytes)})" if request is not None else "")
                   + (f", {_plural(len(leftovers), 'leftover')}" if leftovers else ""), file=out)
             for item in (request.items if request is not None else []):
                 if shown < LIST_LIMIT:
-                    print(f"  {display_name(item.path)}  {human_bytes(item.bytes)}  ({item.reason})", file=out)
+                    print(f"  {terminal_safe(item.path)}  {human_bytes(item.bytes)}  ({item.reason})", file=out)
                 shown += 1
         if shown > LIST_LIMIT:
-            print(f"  ... and {shown - LIST_LIMIT} more", file=out)
+            print(f"  ... and {shown - LIST_LIMIT:,} more", file=out)
         out.flush()
         experiments_hit = sum(1 for _, _, r, ls in requests if (r is not None and r.items) or ls)
         question = (f"Delete {_plural(n, 'checkpoint')}"
@@ -149,23 +161,23 @@ def root_prune_mode(args, experiments: list[Experiment]) -> int:
         if leftovers:
             for o in clean_leftovers(leftovers, root=plan.run.root, log_path=default_log_path(plan.run.root)):
                 if o.deleted:
-                    print(f"removed leftover {display_name(o.path)} ({human_bytes(o.bytes)})", file=out)
+                    print(f"removed leftover {terminal_safe(o.path)} ({human_bytes(o.bytes)})", file=out)
                 else:
                     problems += 1
-                    _err(f"skipped leftover {display_name(o.path)}: {o.reason}")
+                    _err(f"skipped leftover {terminal_safe(o.path)}: {o.reason}")
         if request is None:
             continue
         for o in execute(request):
             if o.deleted:
                 deleted += 1
                 freed += o.bytes
-                print(f"deleted {display_name(o.path)} ({human_bytes(o.bytes)})", file=out)
+                print(f"deleted {terminal_safe(o.path)} ({human_bytes(o.bytes)})", file=out)
             else:
                 problems += 1
-                _err(f"skipped {display_name(o.path)}: {o.reason}")
+                _err(f"skipped {terminal_safe(o.path)}: {o.reason}")
             out.flush()
     skipped = n - deleted
     print(f"Deleted {_plural(deleted, 'checkpoint')} ({human_bytes(freed)})"
-          + (f"; {skipped} skipped or failed (see above)" if skipped else "")
+          + (f"; {skipped:,} skipped or failed (see above)" if skipped else "")
           + ". Logs: .ckpt-tui/deletions.jsonl in each experiment", file=out)
     return EXIT_PARTIAL if problems else EXIT_OK

@@ -14,7 +14,7 @@ import pytest
 
 from ckpt_tui.cli import main
 from ckpt_tui.core.storage_root import find_experiments
-from tests.root_fixtures import ROOT_EXPERIMENTS, make_root
+from tests.root_fixtures import ROOT_EXPERIMENTS, copy_run, make_root
 
 
 class Terminal(io.StringIO):
@@ -182,3 +182,37 @@ def test_root_json_reports_an_experiment_gone_since_it_was_found(tmp_path, capsy
     assert "no such directory" in doc["errors"][0]["error"]
     assert doc["summary"]["experiments"] == len(ROOT_EXPERIMENTS) - 1
     assert not any(c["experiment"] == "keep_all" for c in doc["checkpoints"])
+
+
+def test_root_prune_keeps_the_single_run_safety_rules(tmp_path, capsys):
+    """The root's --prune goes through what --prune on one run does: names from the runs are
+    escaped, a link at an experiment's .ckpt-tui refuses before anything is deleted, and
+    --delete-untracked reaches every experiment's plan."""
+    root = make_root(tmp_path)
+    trial = next((root / "keep_all").glob("trainable_*"))
+    evil = trial.parent / (trial.name + "\x1b]0;pwned\x07")
+    trial.rename(evil)
+    before = ckpt_dirs(root)
+    assert main([str(root), "--num-to-keep", "1", "--prune", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "\\x1b]0;pwned\\x07" in out
+    assert ckpt_dirs(root) == before
+
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (root / "keep_all" / ".ckpt-tui").symlink_to(outside)
+    code = main([str(root), "--num-to-keep", "1", "--prune", "--yes"])
+    err = capsys.readouterr().err
+    assert code == 1 and "keep_all" in err and ".ckpt-tui" in err
+    assert ckpt_dirs(root) == before and list(outside.iterdir()) == []
+
+
+def test_root_json_and_prune_pass_delete_untracked(tmp_path, capsys):
+    root = make_root(tmp_path)
+    untracked = copy_run(root, "round2/s5b_v2_nan_resume")
+    plain = cli_json(capsys, str(root))
+    opted = cli_json(capsys, str(root), "--delete-untracked")
+    rows = [r for r in opted["checkpoints"] if r["experiment"] == untracked.name and r["tracked"] is False]
+    assert rows, "s5b has checkpoints Ray does not track"
+    assert any(not r["keep"] for r in rows)
+    assert all(r["keep"] for r in plain["checkpoints"] if r["experiment"] == untracked.name and r["tracked"] is False)

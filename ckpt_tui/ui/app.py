@@ -136,6 +136,7 @@ class CheckpointApp(App[None]):
         self._read_timer = None
         self._read_lock = threading.Lock()
         self._closing = False
+        self.crash_message: Optional[str] = None
         self.run_model = run
         self.config = config
         self.grace_seconds = grace_seconds
@@ -220,7 +221,8 @@ class CheckpointApp(App[None]):
             return
         self.bell()
         self.crash_message = crash_line(error, write_crash_report(error))
-        self._exit_renderables.append(self.crash_message)
+        # Printed by the launcher once the terminal is restored, as one plain line: a path
+        # broken over three lines by a renderer cannot be copied.
         self._close_messages_no_wait()
 
     def on_mount(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 
 from ckpt_tui.cli import EXIT_ERROR, EXIT_OK, config_from_args
@@ -55,7 +56,8 @@ def run_app(args) -> int:
     finally:
         if demo is not None:
             demo.cleanup()  # a temp dir this process made: leave nothing behind
-    if app.return_code:  # an internal error: its one line (and report file) is printed already
+    if app.return_code:  # an internal error: one line; the traceback is in the file it names
+        print(app.crash_message or "ckpt-tui: internal error", file=sys.stderr)
         return EXIT_ERROR
     for line in app.exit_lines:
         print(line)

@@ -203,6 +203,14 @@ class CheckpointApp(App[None]):
         yield self.detail
         yield KeyFooter()
 
+    def get_system_commands(self, screen):
+        """Of Textual's own palette commands only Theme: its key panel lists Textual's bindings
+        (ctrl+q, super+c) beside ours, its Quit duplicates q, Maximize is undone by escape, and
+        Screenshot writes where the user did not ask."""
+        for command in super().get_system_commands(screen):
+            if command.title == "Theme":
+                yield command
+
     def _handle_exception(self, error: Exception) -> None:
         """Every unhandled exception, those with a rich rendering included, ends as one line
         and a report file; the app exits with 1."""
@@ -664,7 +672,7 @@ class CheckpointApp(App[None]):
         line = self.config.to_python()
         self.copied_line = line
         self.copy_to_clipboard(line)
-        self.notify(f"copied {line} (also printed when you quit)")
+        self.notify(f"copied {line}")
 
     def metric_keys(self) -> list[tuple[str, bool]]:
         """Flattened metric keys of the run's reports: (key, numeric), in the order a user wants
@@ -922,7 +930,8 @@ class CheckpointApp(App[None]):
             result += f"; {len(message.failed):,} not deleted"
         self._log(result)
         for path, reason in message.failed:
-            self._log(f"  not deleted: {relative_path(path, self.run_model.root, self.shown_root)}: {reason}")
+            rel = os.path.relpath(path, self.run_model.root)  # trial/checkpoint: short, and unique
+            self._log(f"  not deleted: {path if rel.startswith('..') else rel}: {reason}")
         if self.quit_when_stopped:
             self.exit_lines.append(f"ckpt-tui: {result}" + (" (reasons: L in the app, and the run's deletion log)"
                                                              if message.failed else ""))

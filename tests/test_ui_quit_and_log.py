@@ -5,7 +5,11 @@ and failure, escape clears the filter, and the cursor stays put when its own tri
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import textwrap
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -256,3 +260,52 @@ async def test_cursor_stays_when_a_better_checkpoint_lands_in_its_own_trial(tmp_
         await wait_for(pilot, lambda: app.table.row_count == (9 if one_trial else 25), what="the new checkpoint")
         assert app.table.current.path == kept_path
         assert app.table.cursor == 5
+
+
+def test_quit_while_the_deletion_is_being_checked_does_not_wait_for_the_checks(tmp_path):
+    """Preparing (fingerprinting) 96,000 checkpoints takes seconds and deletes nothing: quitting
+    meanwhile ends the process at once (the checks are not waited for), and deletes nothing."""
+    root = copy_run("keep_all", tmp_path)
+    before = sorted(str(p) for p in root.rglob("*"))
+    script = textwrap.dedent(f"""
+        import sys, time
+        from functools import partialmethod
+        from textual.app import App
+        import ckpt_tui.core.deletion as deletion
+        from ckpt_tui.cli import main
+        from ckpt_tui.ui.app import CheckpointApp
+
+        CheckpointApp.run = partialmethod(App.run, headless=True)
+        real = deletion.prepare
+
+        def slow_prepare(*args, **kwargs):
+            time.sleep(60)
+            return real(*args, **kwargs)
+
+        deletion.prepare = slow_prepare
+
+        def on_ready(self):
+            def when_read():
+                if self.reading or self.plan is None or not self.plan.complete:
+                    return
+                timer.stop()
+                self.action_delete()  # d
+                print("ACTIVITY:", self.activity, file=sys.stderr)
+                self.set_timer(0.5, self.action_quit)  # q, while it checks
+
+            timer = self.set_interval(0.05, when_read)
+
+        CheckpointApp.on_ready = on_ready
+        sys.exit(main([{str(root)!r}, "--num-to-keep", "3", "--score-attribute", "loss",
+                       "--score-order", "min"]))
+    """)
+    script_file = tmp_path / "quit_while_checking.py"
+    script_file.write_text(script)
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, str(script_file)], capture_output=True, text=True, timeout=120)
+    took = time.monotonic() - started
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ACTIVITY: checking 13 checkpoints" in proc.stderr
+    assert took < 30, f"the process waited {took:.0f} s for the checks"
+    assert proc.stdout.strip().endswith('checkpoint_score_order="min", checkpoint_at_end=False)')
+    assert sorted(str(p) for p in root.rglob("*")) == before

@@ -171,6 +171,30 @@ async def test_a_second_ctrl_c_while_asked_stops_and_quits(tmp_path, monkeypatch
     assert app.exit_lines[0].startswith(f"ckpt-tui: deleted {paced.done} of 13 checkpoints")
 
 
+async def test_a_stopped_deletion_names_what_it_skipped_on_exit(tmp_path, monkeypatch):
+    root = copy_run("keep_all", tmp_path)
+    app = make_app(root, K3_MIN)
+    paced = Paced(monkeypatch)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.table.row_count == 24, what="rows")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDeleteScreen), what="confirm dialog")
+        for ckpt in app.plan.to_delete():  # every one changes after the dialog was prepared
+            (Path(ckpt.path) / "model.bin").write_bytes(b"changed")
+        await pilot.press("y")
+        paced.step(1)
+        await wait_for(pilot, lambda: paced.done == 1 and paced.entered == 2, what="one skipped, one in hand")
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, QuitWhileDeletingScreen), what="the question")
+        await pilot.press("y")
+        paced.step(20)
+        await wait_for(pilot, lambda: not app.is_running, what="the app to quit")
+    assert app.exit_lines == ["ckpt-tui: deleted 0 of 13 checkpoints (0 B); stopped at your request; "
+                              "2 not deleted"]
+    assert len(app.exit_errors) == 2
+    assert all(e.startswith("ckpt-tui: skipped ") and "/checkpoint_" in e for e in app.exit_errors)
+
+
 async def test_yes_after_the_deletion_ended_just_quits(tmp_path, monkeypatch):
     root = copy_run("keep_all", tmp_path)
     before = {str(p) for p in root.glob("*/checkpoint_*")}

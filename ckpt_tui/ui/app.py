@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-import signal
 import threading
 import time
 from itertools import islice
@@ -159,7 +158,8 @@ class CheckpointApp(App[None]):
         self.delete_running = False  # a confirmed deletion is removing checkpoints
         self.stop_deleting = threading.Event()  # set: the deletion stops after the checkpoint in hand
         self.quit_when_stopped = False  # the user chose to stop the deletion and quit
-        self.exit_lines: list[str] = []  # printed after the app has left the screen
+        self.exit_lines: list[str] = []  # printed (stdout) after the app has left the screen
+        self.exit_errors: list[str] = []  # printed on stderr then: what a stopped deletion skipped
         self.session_log: list[str] = []  # deletions, skips and failures of this session (L)
         self._delete_progress = (0, 0)  # (done, total) of the running deletion
         self._quit_question: Optional[QuitWhileDeletingScreen] = None
@@ -935,8 +935,9 @@ class CheckpointApp(App[None]):
             rel = os.path.relpath(path, self.run_model.root)  # trial/checkpoint: short, and unique
             self._log(f"  not deleted: {path if rel.startswith('..') else rel}: {reason}")
         if self.quit_when_stopped:
-            self.exit_lines.append(f"ckpt-tui: {result}" + (" (reasons: L in the app, and the run's deletion log)"
-                                                             if message.failed else ""))
+            self.exit_lines.append(f"ckpt-tui: {result}")
+            # As --prune says them: the log screen goes with the app.
+            self.exit_errors.extend(f"ckpt-tui: skipped {path}: {reason}" for path, reason in message.failed)
             self._leave()
             return
         if message.error:

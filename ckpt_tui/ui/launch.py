@@ -59,6 +59,8 @@ def run_app(args) -> int:
     if app.return_code:  # an internal error: one line; the traceback is in the file it names
         print(app.crash_message or "ckpt-tui: internal error", file=sys.stderr)
         return EXIT_ERROR
+    for line in app.exit_errors:
+        print(line, file=sys.stderr)
     for line in app.exit_lines:
         print(line)
     print(app.config.to_python())  # the current config, whether or not it was copied

@@ -9,6 +9,7 @@ then swaps its row list, so no widget is created per row.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import threading
@@ -47,6 +48,8 @@ from ckpt_tui.ui.screens.confirm_delete import MAX_PATHS_SHOWN, ConfirmDeleteScr
 from ckpt_tui.ui.screens.help import HelpScreen
 from ckpt_tui.ui.screens.number_input import NumberInputScreen
 from ckpt_tui.ui.screens.sort import SortScreen
+from ckpt_tui.ui.screens.quit_deleting import QuitWhileDeletingScreen
+from ckpt_tui.ui.screens.session_log import SessionLogScreen
 from ckpt_tui.ui.screens.text_list import TextListScreen
 from ckpt_tui.ui.sorting import column_sort, sort_rows, sort_title
 from ckpt_tui.ui.widgets.checkpoint_table import CheckpointTable
@@ -136,6 +139,7 @@ class CheckpointApp(App[None]):
         self._read_timer = None
         self._read_lock = threading.Lock()
         self._closing = False
+        self.crash_message: Optional[str] = None
         self.run_model = run
         self.config = config
         self.grace_seconds = grace_seconds
@@ -155,7 +159,16 @@ class CheckpointApp(App[None]):
         self.watcher = None
         self.watch_text = "not watching" if not watch else "starting watch…"
         self.activity = ""  # sizing / deleting progress, shown in the summary
-        self.deleting = False
+        self.deleting = False  # from d until the deletion ends (checking, confirming, deleting)
+        self.delete_running = False  # a confirmed deletion is removing checkpoints
+        self.stop_deleting = threading.Event()  # set: the deletion stops after the checkpoint in hand
+        self.quit_when_stopped = False  # the user chose to stop the deletion and quit
+        self.exit_lines: list[str] = []  # printed (stdout) after the app has left the screen
+        self.exit_errors: list[str] = []  # printed on stderr then: what a stopped deletion skipped
+        self.session_log: list[str] = []  # deletions, skips and failures of this session (L)
+        self._delete_progress = (0, 0)  # (done, total) of the running deletion
+        self._quit_question: Optional[QuitWhileDeletingScreen] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
         self.replan_count = 0  # how many plans were built: tests and benchmarks read it
         self.reread_trials: list[str] = []  # ids re-read by the last change batch
         self.run_lock = threading.Lock()
@@ -198,6 +211,23 @@ class CheckpointApp(App[None]):
         yield self.detail
         yield KeyFooter()
 
+    def get_system_commands(self, screen):
+        """Of Textual's own palette commands only Theme: its key panel lists Textual's bindings
+        (ctrl+q, super+c) beside ours, its Quit duplicates q, Maximize is undone by escape, and
+        Screenshot writes where the user did not ask."""
+        for command in super().get_system_commands(screen):
+            if command.title == "Theme":
+                yield command
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Every unhandled exception, those with a rich rendering included, ends as one line
+        and a report file; the app exits with 1."""
+        self._return_code = 1
+        if self._exception is None:
+            self._exception = error
+            self._exception_event.set()
+        self._fatal_error()
+
     def _fatal_error(self) -> None:
         """An unhandled exception: one line for the user instead of Textual's traceback; the
         traceback goes to a file the line names. (Pilot tests still see the exception.)"""
@@ -207,10 +237,12 @@ class CheckpointApp(App[None]):
             return
         self.bell()
         self.crash_message = crash_line(error, write_crash_report(error))
-        self._exit_renderables.append(self.crash_message)
+        # Printed by the launcher once the terminal is restored, as one plain line: a path
+        # broken over three lines by a renderer cannot be copied.
         self._close_messages_no_wait()
 
     def on_mount(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self.main_screen = self.screen  # size classes go here even while a dialog is open
         self._apply_size_classes()
         if self.reading:
@@ -423,12 +455,13 @@ class CheckpointApp(App[None]):
             rows = self.plan.ordered(self.trial_filter)
             current = self._current_ckpt
             if current is not None and current.path == keep_path:
-                position = getattr(rows, "position", None)
-                if position is not None:
-                    keep_index = position(current)
-                else:
-                    outcome = self.plan.outcome(current.trial_id)
-                    keep_index = outcome.ranking.pos.get(current) if outcome is not None else None
+                keep_index = self._row_of(rows, current)
+                if keep_index is None:
+                    # Its trial was re-read (a new checkpoint landed in it): the same
+                    # checkpoint is a new object now; find it by its path, in its trial only.
+                    same = self._same_checkpoint(current)
+                    if same is not None:
+                        keep_index = self._row_of(rows, same)
         if self.sort_key is not None:
             rows = sort_rows(rows, self.plan, self.sort_key, self.sort_reverse)
             keep_index = None  # a list: the table finds the checkpoint by its path
@@ -442,6 +475,22 @@ class CheckpointApp(App[None]):
             sort=(self.sort_key, self.sort_reverse),
         )
         self._update_summary()
+
+    def _row_of(self, rows, ckpt: Checkpoint) -> Optional[int]:
+        """The row of ``ckpt`` in ``rows`` (the plan's order: the whole run, or one trial)."""
+        assert self.plan is not None
+        position = getattr(rows, "position", None)
+        if position is not None:
+            return position(ckpt)
+        outcome = self.plan.outcome(ckpt.trial_id)
+        return outcome.ranking.pos.get(ckpt) if outcome is not None else None
+
+    def _same_checkpoint(self, ckpt: Checkpoint) -> Optional[Checkpoint]:
+        assert self.plan is not None
+        trial = self.plan.trials.get(ckpt.trial_id)
+        if trial is None:
+            return None
+        return next((c for c in trial.checkpoints if c.path == ckpt.path), None)
 
     def _matching_rows(self, needle: str) -> list[Checkpoint]:
         """The view's rows whose path within the run ("trial/checkpoint") contains ``needle``
@@ -665,7 +714,7 @@ class CheckpointApp(App[None]):
         line = self.config.to_python()
         self.copied_line = line
         self.copy_to_clipboard(line)
-        self.notify(f"copied {line} (also printed when you quit)")
+        self.notify(f"copied {line}")
 
     def metric_keys(self) -> list[tuple[str, bool]]:
         """Flattened metric keys of the run's reports: (key, numeric), in the order a user wants
@@ -727,6 +776,17 @@ class CheckpointApp(App[None]):
     def action_filter(self) -> None:
         self.filter_input.add_class("-shown")
         self.filter_input.focus()
+
+    def action_clear_filter(self) -> None:
+        """Escape in the table: clear the text filter; pressed again, back to every trial."""
+        if self.text_filter.strip() or self.filter_input.value:
+            self.filter_input.value = ""  # its Changed message re-shows the rows
+            self.text_filter = ""
+            self.filter_input.remove_class("-shown")
+            self._show_rows(self._current_path())
+            self.table.focus()
+        elif self.trial_filter is not None:
+            self.action_all_trials()
 
     def action_toggle_trials(self) -> None:
         showing = not self.main_screen.has_class("-no-trials")
@@ -818,9 +878,11 @@ class CheckpointApp(App[None]):
         self.deleting = True
         self.activity = f"checking {plural(len(doomed), 'checkpoint')}…"
         self._update_summary()
-        self._prepare_worker(plan, doomed)
+        # A daemon thread, not a Textual worker: preparing only reads (12 s of checks on
+        # 96,000 checkpoints), and quitting meanwhile must not wait for it to finish.
+        threading.Thread(target=self._prepare_worker, args=(plan, doomed), name="ckpt-tui-prepare",
+                         daemon=True).start()
 
-    @work(thread=True, exclusive=True, group="delete")
     def _prepare_worker(self, plan: Plan, doomed: list[Checkpoint]) -> None:
         try:
             from ckpt_tui.core.deletion import prepare
@@ -838,8 +900,9 @@ class CheckpointApp(App[None]):
         if request is None or not request.items:
             self.deleting = False
             self._update_summary()
-            self.notify(terminal_safe(f"nothing deleted: {message.error or 'nothing to delete'}"), severity="error",
-                        markup=False)
+            why = f"nothing deleted: {message.error or 'nothing to delete'}"
+            self._log(why)
+            self.notify(terminal_safe(why), severity="error", markup=False)
             return
         all_doomed = self._delete_all_count
         count = len(request.items)
@@ -860,6 +923,9 @@ class CheckpointApp(App[None]):
             if confirmed:
                 self.activity = f"deleting 0/{count:,}"
                 self._update_summary()
+                self.stop_deleting.clear()
+                self.delete_running = True
+                self._delete_progress = (0, count)
                 self._delete_worker(request)
             else:
                 self.deleting = False
@@ -877,11 +943,20 @@ class CheckpointApp(App[None]):
         from ckpt_tui.core.deletion import execute
 
         total = len(request.items)
-        deleted = freed = 0
+        deleted = freed = done = 0
         failed: list[tuple[str, str]] = []
         shown = 0.0
+        stop = self.stop_deleting
+        outcomes = execute(request)
         try:
-            for done, outcome in enumerate(execute(request), 1):
+            # The stop flag is looked at between checkpoints: execute finishes the one in hand
+            # before it yields, and a closed generator starts no other.
+            while not stop.is_set():
+                try:
+                    outcome = next(outcomes)
+                except StopIteration:
+                    break
+                done += 1
                 if outcome.deleted:
                     deleted += 1
                     freed += outcome.bytes or 0
@@ -895,29 +970,53 @@ class CheckpointApp(App[None]):
                     self.post_message(DeletionProgress(done, total, outcome.path, outcome.deleted, outcome.reason))
         except Exception as exc:  # execute promises not to raise; if it does, say so in one line
             self.post_message(DeletionFinished(deleted, failed, freed, error=str(exc) or type(exc).__name__,
-                                               trial_ids=request.trials))
+                                               trial_ids=request.trials, total=total))
             return
-        self.post_message(DeletionFinished(deleted, failed, freed, trial_ids=request.trials))
+        finally:
+            outcomes.close()
+        self.post_message(DeletionFinished(deleted, failed, freed, trial_ids=request.trials, total=total,
+                                           stopped=done < total))
 
     def on_deletion_progress(self, message: DeletionProgress) -> None:
-        self.activity = f"deleting {message.done:,}/{message.total:,}"
+        self._delete_progress = (message.done, message.total)
+        if self.quit_when_stopped:
+            self.activity = f"stopping after the checkpoint in hand ({message.done:,}/{message.total:,} done)"
+        else:
+            self.activity = f"deleting {message.done:,}/{message.total:,}"
         self._update_summary()
 
     def on_deletion_finished(self, message: DeletionFinished) -> None:
         self.deleting = False
+        self.delete_running = False
         self.activity = ""
+        total = message.total or message.deleted + len(message.failed)
+        result = (f"deleted {message.deleted:,} of {total:,} checkpoint{'s' if total != 1 else ''} "
+                  f"({human_bytes(message.freed_bytes)})")
         if message.error:
-            self.notify(terminal_safe(f"deletion stopped after {message.deleted:,}: {message.error}"), severity="error",
-                        timeout=10, markup=False)
+            result += f"; stopped by an error: {message.error}"
+        elif message.stopped:
+            result += "; stopped at your request"
+        if message.failed:
+            result += f"; {len(message.failed):,} not deleted"
+        self._log(result)
+        for path, reason in message.failed:
+            rel = os.path.relpath(path, self.run_model.root)  # trial/checkpoint: short, and unique
+            self._log(f"  not deleted: {path if rel.startswith('..') else rel}: {reason}")
+        if self.quit_when_stopped:
+            self.exit_lines.append(f"ckpt-tui: {result}")
+            # As --prune says them: the log screen goes with the app.
+            self.exit_errors.extend(f"ckpt-tui: skipped {path}: {reason}" for path, reason in message.failed)
+            self._leave()
+            return
+        if message.error:
+            self.notify(terminal_safe(f"{result} (L: log)"), severity="error", timeout=10, markup=False)
+        elif message.failed:
+            first_path, first_reason = message.failed[0]
+            name = os.path.basename(first_path)
+            self.notify(terminal_safe(f"{result} (first: {name}: {first_reason}); every reason: L"), severity="warning",
+                        timeout=15, markup=False)
         else:
-            text = f"deleted {plural(message.deleted, 'checkpoint')}, freed {human_bytes(message.freed_bytes)}"
-            if message.failed:
-                first_path, first_reason = message.failed[0]
-                name = os.path.basename(first_path)
-                text += terminal_safe(f"; {len(message.failed):,} not deleted (first: {name}: {first_reason})")
-                self.notify(text, severity="warning", timeout=15, markup=False)
-            else:
-                self.notify(text)
+            self.notify(result, markup=False)
         # The watcher will see the directories go too; re-reading now makes the table follow
         # even when nothing watches the run. Only the trials it deleted from: on a big run the
         # others are most of 1,000.
@@ -930,6 +1029,8 @@ class CheckpointApp(App[None]):
             todo = [c for c in self.run_model.checkpoints() if c.size_bytes is None]
         total = len(todo)
         for start in range(0, total, SIZES_CHUNK):
+            if self._closing:
+                return  # the app is leaving: the process waits for this thread
             # Step aside while the user is pressing keys: a thread doing syscalls in a loop
             # makes the app thread wait for the GIL on every switch (the convoy effect).
             while time.monotonic() < self._ui_busy_until:
@@ -1018,7 +1119,7 @@ class CheckpointApp(App[None]):
         try:
             while True:
                 with self._pending_lock:
-                    if not self._pending:
+                    if not self._pending or self._closing:
                         self._reread_busy = False
                         return
                     changed, self._pending = self._pending, set()
@@ -1052,6 +1153,59 @@ class CheckpointApp(App[None]):
             except Exception:
                 pass
 
+    def _log(self, line: str) -> None:
+        self.session_log.append(f"{time.strftime('%H:%M:%S')}  {line}")
+
+    def action_show_log(self) -> None:
+        self.push_screen(SessionLogScreen(self.session_log))
+
+    def action_quit(self) -> None:
+        """q, ctrl+c (and ctrl+q): leave at once, unless a deletion is running: then ask."""
+        if not self.delete_running:
+            self._leave()
+            return
+        if self.quit_when_stopped:
+            self.notify("stopping after the checkpoint in hand, then quitting")
+            return
+        if self._quit_question is not None:
+            # Asked already and asked again (a second ctrl+c): that is a yes.
+            question, self._quit_question = self._quit_question, None
+            if question.is_current:
+                question.dismiss(True)
+            else:
+                self._answer_quit(True)
+            return
+        done, total = self._delete_progress
+        self._quit_question = QuitWhileDeletingScreen(f"{done:,} of {total:,} checkpoints done")
+        self.push_screen(self._quit_question, self._answer_quit)
+
+    def _answer_quit(self, stop: Optional[bool]) -> None:
+        self._quit_question = None
+        if not stop:
+            return
+        if not self.delete_running:  # it ended while the question was open
+            self._leave()
+            return
+        self.quit_when_stopped = True
+        self.stop_deleting.set()
+        done, total = self._delete_progress
+        self.activity = f"stopping after the checkpoint in hand ({done:,}/{total:,} done)"
+        self._update_summary()
+
+    def _leave(self) -> None:
+        self.stop_deleting.set()
+        self.exit()
+
+    def interrupt(self) -> None:
+        """A SIGINT (not the ctrl+c key, which the terminal hands over as a key): do what
+        ctrl+c does. Once the app has left, only make sure no deletion goes on."""
+        loop = self._loop
+        if self._closing or loop is None or loop.is_closed():
+            self.stop_deleting.set()
+            return
+        loop.call_soon_threadsafe(self.call_next, self.action_quit)
+
     def on_unmount(self) -> None:
         self._closing = True
+        self.stop_deleting.set()  # whatever ends the app, no deletion outlives it
         self.stop_watching()

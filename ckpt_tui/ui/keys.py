@@ -26,7 +26,7 @@ ACTIONS: list[Action] = [
     Action("s", "s", "choose_attribute", "Score", "choose the score attribute from the run's metrics", True),
     Action("o", "o", "toggle_order", "Max/min", "toggle checkpoint_score_order between max and min", True),
     Action("r", "r", "reset_config", "Reset", "reset to the run's own CheckpointConfig"),
-    Action("c", "c", "copy_config", "Copy", "copy the CheckpointConfig(...) line (also printed on exit)", True),
+    Action("c", "c", "copy_config", "Copy", "copy the CheckpointConfig(...) line (the current one is printed on exit)", True),
     Action("u", "u", "toggle_untracked", "Untracked",
            "delete / keep checkpoints Ray does not track (Ray never deletes them; off by default)"),
     Action("p", "p", "toggle_pin", "Pin", "pin / unpin the highlighted checkpoint: no plan deletes it", True),
@@ -34,13 +34,16 @@ ACTIONS: list[Action] = [
     Action("m", "m", "choose_columns", "Columns", "add / remove metric columns"),
     Action("S", "S", "choose_sort", "Sort", "sort the table by score, iteration, size, age or trial (again: reverse)", True),
     Action("slash", "/", "filter", "Filter", "filter the table by trial or path", True),
+    Action("escape", "escape", "clear_filter", "Clear filter", "clear the filter (again: back to every trial)"),
     Action("t", "t", "toggle_trials", "Trials", "show / hide the trial pane"),
     Action("left_square_bracket", "[", "previous_trial", "Prev trial", "show the previous trial only"),
     Action("right_square_bracket", "]", "next_trial", "Next trial", "show the next trial only"),
     Action("A", "A", "all_trials", "All trials", "show every trial's checkpoints"),
     Action("w", "w", "show_warnings", "Warnings", "list the run's and the plan's warnings"),
+    Action("L", "L", "show_log", "Log", "this session's deletions: what was deleted, skipped or failed, and why"),
     Action("question_mark", "?", "help", "Help", "this help", True),
-    Action("q", "q", "quit", "Quit", "quit (prints the copied CheckpointConfig line)", True),
+    Action("q", "q / ctrl+c", "quit", "Quit",
+           "quit, printing the current CheckpointConfig line (during a deletion: asks first)", True),
 ]
 
 # Keys handled by the tables themselves; listed on the help screen only.
@@ -64,4 +67,8 @@ def bindings() -> list[Binding]:
     def place(a: Action) -> int:
         return FOOTER_FIRST.index(a.action) if a.action in FOOTER_FIRST else len(FOOTER_FIRST)
 
-    return [Binding(a.keys, a.action, a.title, show=a.footer) for a in sorted(ACTIONS, key=place)]
+    return [Binding(a.keys, a.action, a.title, show=a.footer) for a in sorted(ACTIONS, key=place)] + [
+        # ctrl+c quits like q, from anywhere (the filter input and dialogs included): people
+        # quit htop, k9s and ncdu with it. It replaces Textual's "press ctrl+q to quit" hint.
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+    ]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from ckpt_tui.cli import EXIT_OK, config_from_args
+import signal
+import sys
+import threading
+
+from ckpt_tui.cli import EXIT_ERROR, EXIT_OK, config_from_args
 
 READ_EVERY = 50  # trials read between two updates of the table while a run is being read
 
@@ -65,11 +69,28 @@ def run_app(args) -> int:
             return run_root_app(args, path)
     try:
         app = build_app(args, path)
+        _route_sigint(app)
         app.run()
         app.stop_watching()
     finally:
         if demo is not None:
             demo.cleanup()  # a temp dir this process made: leave nothing behind
-    if app.copied_line:
-        print(app.copied_line)
+    if app.return_code:  # an internal error: one line; the traceback is in the file it names
+        print(app.crash_message or "ckpt-tui: internal error", file=sys.stderr)
+        return EXIT_ERROR
+    for line in app.exit_errors:
+        print(line, file=sys.stderr)
+    for line in app.exit_lines:
+        print(line)
+    print(app.config.to_python())  # the current config, whether or not it was copied
     return EXIT_OK
+
+
+def _route_sigint(app) -> None:
+    """A SIGINT does what the ctrl+c key does (ask during a deletion, else quit), and after
+    the app has gone only makes sure nothing more is deleted: the process may still be
+    waiting for a worker to finish its checkpoint, and a second ctrl+c must not end that
+    in a KeyboardInterrupt traceback (or half-way through a checkpoint)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    signal.signal(signal.SIGINT, lambda signum, frame: app.interrupt())

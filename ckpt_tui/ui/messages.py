@@ -77,6 +77,8 @@ class DeletionFinished(Message):
     freed_bytes: int
     error: str | None = None  # the whole deletion could not start (e.g. prepare refused)
     trial_ids: list[str] = field(default_factory=list)  # the trials it touched
+    total: int = 0  # checkpoints the confirmed request held
+    stopped: bool = False  # the user stopped it (quit): the rest was left alone
 
 
 @dataclass

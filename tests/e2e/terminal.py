@@ -38,6 +38,7 @@ class Terminal:
         script = f"{'export ' + exports + '; ' if exports else ''}{command}; echo EXIT=$?; sleep 300"
         self._tmux("new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height),
                    "-c", str(cwd), "sh", "-c", script)
+        self.socket_path = self._tmux("display-message", "-p", "#{socket_path}").strip()
 
     def _tmux(self, *args: str) -> str:
         proc = subprocess.run([TMUX, "-L", self.socket, *args], capture_output=True, text=True, timeout=30)
@@ -88,4 +89,10 @@ class Terminal:
         return int(re.search(r"^EXIT=(\d+)", screen, re.M).group(1)), screen
 
     def close(self) -> None:
+        """Kill this terminal's own tmux server, and remove the socket file it leaves."""
         subprocess.run([TMUX, "-L", self.socket, "kill-server"], capture_output=True, timeout=30)
+        if self.socket_path and os.path.basename(self.socket_path) == self.socket:
+            try:
+                os.unlink(self.socket_path)
+            except OSError:
+                pass

@@ -209,8 +209,7 @@ def walk_keys(term: Terminal) -> set[str]:
                 "l", "h", "Right", "Left", "Tab", "Tab"]:
         term.press(key)
     w(lambda s: detail_head(s, width) == top, describe="Home to the first row")
-    term.press("C-p")
-    w("Search for commands")
+    open_palette(term)
     term.press("Escape")
     w(lambda s: "Search for commands" not in s, describe="the palette to close")
     time.sleep(0.2)  # an escape followed at once by q reads as alt+q
@@ -258,6 +257,21 @@ CLOSES_WITH_ESCAPE = {"type_num_to_keep", "choose_attribute", "choose_columns", 
                       "show_warnings", "show_log", "help"}
 
 
+def open_palette(term: Terminal) -> None:
+    """ctrl+p, until the palette shows. A ctrl+p that lands while the palette that just ran a
+    command is still leaving the screen stack is not seen: it is sent again (the palette's
+    opening itself is what the test checks, and a palette that never opens still fails)."""
+    for _ in range(2):
+        term.press("C-p")
+        try:
+            term.wait_for("Search for commands", timeout=2)
+            return
+        except AssertionError:
+            continue
+    term.press("C-p")
+    term.wait_for("Search for commands")
+
+
 def first_hit(screen: str) -> str:
     """The palette's first hit: the first line of text under its search line."""
     lines = screen.splitlines()
@@ -272,8 +286,7 @@ def test_every_palette_command(terminal, tmp_path, size):
     term = terminal([str(copy_run("keep_all", tmp_path)), *K3], size)
     term.wait_for(READY)
     for a in ACTIONS:
-        term.press("C-p")
-        term.wait_for("Search for commands")
+        open_palette(term)
         label = palette_label(a.title, a.shown)
         term.type(label)
         # The palette ranks its hits in a worker: enter once the best is this command.

@@ -70,8 +70,13 @@ def table_rows(screen: str, width: int) -> list[str]:
 
 
 def first_row(screen: str, width: int) -> str:
+    """Which checkpoint the first row is: its name and its trial's number (the trial column's
+    width follows the widest trial name, which changes as the demo adds trials)."""
     rows = table_rows(screen, width)
-    return rows[0] if rows else ""
+    if not rows:
+        return ""
+    m = re.search(r"(checkpoint_\d+)(?: +(\d{5}_\d+))?", rows[0])
+    return " ".join(g for g in m.groups() if g) if m else rows[0]
 
 
 def every_trial_shown(screen: str) -> bool:

@@ -17,6 +17,8 @@ from typing import Callable, Optional
 from textual.app import App
 from textual.binding import Binding
 
+from ckpt_tui.core.text import terminal_safe
+
 from ckpt_tui.core.storage_root import Experiment, RootEntry
 from ckpt_tui.ui.app import CheckpointApp
 from ckpt_tui.ui.format import home_short
@@ -77,6 +79,8 @@ class RootApp(App):
     directory given has become a run itself."""
 
     TITLE = "ckpt-tui"
+    # ctrl+c quits like q, from anywhere, as in the main app (and replaces Textual's hint).
+    BINDINGS = [Binding("ctrl+c", "quit", "Quit", show=False, priority=True)]
     CSS_PATH = "app.tcss"  # the dialogs it shares with the main app (confirm, number, attribute)
 
     def __init__(self, state: RootState, *, grace_seconds: float = 60.0, now: Optional[Callable[[], float]] = None) -> None:
@@ -102,11 +106,15 @@ class ExperimentApp(CheckpointApp):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.notify(f"escape or backspace: back to the storage root {self.root_label}", timeout=4)
+        self.notify(terminal_safe(f"escape or backspace: back to the storage root {self.root_label}"), timeout=4,
+                    markup=False)
 
     def action_back_to_root(self) -> None:
         if len(self.screen_stack) > 1:  # a dialog without its own escape: close it first
             self.pop_screen()
+            return
+        if self.text_filter.strip() or self.filter_input.value or self.trial_filter is not None:
+            self.action_clear_filter()  # escape clears the view's scope first, as in a run opened alone
             return
         if self.deleting:
             self.notify("a deletion is running: back to the root once it is done", severity="warning")

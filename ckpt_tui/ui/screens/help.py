@@ -25,13 +25,13 @@ def help_rows() -> list[tuple[str, str]]:
     return [(a.shown, a.help) for a in ACTIONS] + list(TABLE_KEYS)
 
 
-def help_text(width: int) -> Text:
+def help_text(width: int, rows: list[tuple[str, str]] | None = None, intro: str = INTRO) -> Text:
     """The intro and the key table, wrapped here (not by the widget) at ``width`` cells, so the
     scroll region knows exactly how many lines there are and End reaches the last one."""
-    rows = help_rows()
+    rows = help_rows() if rows is None else rows
     key_width = max(len(k) for k, _ in rows)
     text = Text(no_wrap=True)
-    for line in textwrap.wrap(INTRO, max(20, width)):
+    for line in textwrap.wrap(intro, max(20, width)):
         text.append(line + "\n")
     text.append("\n")
     desc_width = max(20, width - key_width - 2)
@@ -46,13 +46,20 @@ def help_text(width: int) -> Text:
 
 
 class HelpScreen(ModalScreen[None]):
+    """The main screen's keys; another screen (the storage root's overview) passes its own."""
+
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+
+    def __init__(self, rows: list[tuple[str, str]] | None = None, intro: str = INTRO) -> None:
+        super().__init__()
+        self.rows = rows
+        self.intro = intro
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box", classes="dialog"):
             yield Static("Keys", classes="dialog-title")
             with VerticalScroll():
-                yield Static(help_text(self._width()), id="help-keys")
+                yield Static(help_text(self._width(), self.rows, self.intro), id="help-keys")
             yield Static("↑↓ PgUp PgDn scroll · escape / ? / q closes", classes="dialog-hint")
 
     def _width(self) -> int:
@@ -66,7 +73,7 @@ class HelpScreen(ModalScreen[None]):
 
     def on_resize(self) -> None:
         fit_scroll(self, self.query_one(VerticalScroll))
-        self.query_one("#help-keys", Static).update(help_text(self._width()))
+        self.query_one("#help-keys", Static).update(help_text(self._width(), self.rows, self.intro))
 
     def action_dismiss(self) -> None:
         self.dismiss(None)

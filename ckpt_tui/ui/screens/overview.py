@@ -55,6 +55,8 @@ SORT_ORDER = list(SORTS)
 
 class OverviewScreen(Screen):
     BINDINGS = [
+        Binding("question_mark", "help", "Help", show=True),
+        Binding("q", "app.quit", "Quit", show=True),
         Binding("enter", "open", "Open", show=True),
         Binding("plus,equals_sign", "keep_more", "Keep +1", show=True),
         Binding("minus", "keep_fewer", "Keep -1", show=True),
@@ -66,8 +68,25 @@ class OverviewScreen(Screen):
         Binding("d", "delete", "Delete", show=True),
         Binding("S", "cycle_sort", "Sort", show=True),
         Binding("w", "show_warnings", "Warnings", show=False),
-        Binding("q", "app.quit", "Quit", show=True),
     ]
+    HELP = [  # what ? shows: the overview's own keys
+        ("enter", "open the highlighted experiment in the main screen (escape or backspace comes back)"),
+        ("+ / -", "raise / lower num_to_keep in every experiment (from each one's own)"),
+        ("n", "type num_to_keep for every experiment (a number, or 'all')"),
+        ("a", "keep all, in every experiment"),
+        ("s", "choose the score attribute (the metrics of every experiment)"),
+        ("o", "toggle checkpoint_score_order max / min in every experiment"),
+        ("r", "give each experiment its own recorded CheckpointConfig back"),
+        ("d", "delete what every experiment's plan marks, after one confirmation"),
+        ("S", "sort by size, what goes, checkpoints, trials, newest write or path"),
+        ("w", "every experiment's warnings"),
+        ("j / k, g / G", "move, first / last"),
+        ("?", "this help"),
+        ("q / ctrl+c", "quit"),
+    ]
+    HELP_INTRO = ("A storage root: one row per experiment found below it, each planned under its own "
+                  "CheckpointConfig. Changes made here apply to every experiment; nothing is deleted "
+                  "until you press d and confirm.")
 
     DEFAULT_CSS = """
     OverviewScreen { layout: vertical; }
@@ -364,6 +383,11 @@ class OverviewScreen(Screen):
             return
         self.state.cursor_rel = row.rel
         self.app.exit(("open", row.rel))
+
+    def action_help(self) -> None:
+        from ckpt_tui.ui.screens.help import HelpScreen
+
+        self.app.push_screen(HelpScreen(self.HELP, self.HELP_INTRO))
 
     def action_show_warnings(self) -> None:
         lines = []

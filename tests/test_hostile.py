@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from ckpt_tui.core import retention
+from ckpt_tui.core.retention import replay
 from ckpt_tui.core.config import CheckpointConfig
 from ckpt_tui.core.model import TUNE, Checkpoint, Report, Run, Trial
 from ckpt_tui.core.retention import plan
@@ -61,7 +61,7 @@ def test_replay_of_a_long_unsorted_trial_is_fast_whatever_num_to_keep():
 def test_blocked_replay_matches_ray_on_random_sequences(monkeypatch, block):
     """Tiny blocks make every split, merge and boundary case of the blocked list happen; the
     result must still be the literal list's, report for report."""
-    monkeypatch.setattr(retention, "_BLOCK", block)
+    monkeypatch.setattr(replay, "_BLOCK", block)
     rnd = random.Random(block)
     for _ in range(300):
         n = rnd.randint(1, 60)

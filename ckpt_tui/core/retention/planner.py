@@ -74,7 +74,7 @@ class Plan:
     the trials in view at once and fill in the run's totals a few frames later."""
 
     def __init__(self, run: Run, config: CheckpointConfig, pinned: frozenset = frozenset(),
-                 delete_untracked: bool = False):
+                 delete_untracked: bool = False, literal: bool = False):
         self.run = run
         self.config = config
         self.pinned = pinned  # paths the user pinned
@@ -84,6 +84,7 @@ class Plan:
         self._train_v2 = run.layout == TRAIN_V2
         self._outcomes: dict[str, TrialOutcome] = {}
         self._unranked = iter(self.trials)  # finish() goes through the trials once, in order
+        self._literal = literal  # no shortcuts: the reference the tests hold the fast paths to
         self._totals: Optional[tuple] = None  # (checkpoints, delete, warnings, failing) when complete
 
     # The views are made on each access rather than kept: a Plan that referred to views that
@@ -108,7 +109,7 @@ class Plan:
                 return None
             config = self.config
             ranking = trial_ranking(trial, config.checkpoint_score_attribute, config.checkpoint_score_order,
-                               self._train_v2)
+                                     self._train_v2, self._literal)
             o = self._outcomes[trial_id] = TrialOutcome(ranking, config.num_to_keep, self.pinned, self.restore,
                                                          self.delete_untracked, trial)
         return o
@@ -277,14 +278,15 @@ class PlanRows(Sequence):
 
 
 def plan(run: Run, config: CheckpointConfig, pinned: Iterable[str] = (), lazy: bool = False,
-         delete_untracked: bool = False) -> Plan:
+         delete_untracked: bool = False, literal: bool = False) -> Plan:
     """What Ray would keep and delete under ``config``: a pure function of the run.
 
     ``lazy``: rank each trial when first asked about (see Plan); otherwise all of them now.
     ``delete_untracked``: also delete the checkpoints Ray does not track (and so never deletes),
     except a restore point, the newest of its trial, a pinned one, or while the run's state is
-    fresh."""
-    result = Plan(run, config, frozenset(pinned), delete_untracked)
+    fresh. ``literal``: take no shortcut (each report classified on its own, every trial
+    replayed report by report as Ray does): slower, the same plan; the tests compare the two."""
+    result = Plan(run, config, frozenset(pinned), delete_untracked, literal)
     if not lazy:
         result.finish()
     return result

@@ -12,7 +12,7 @@ from ckpt_tui.core.retention.decisions import (
     DELETE_BELOW, DELETE_UNTRACKED, KEEP_ALL, KEEP_FAILING, KEEP_LATEST, KEEP_PINNED, KEEP_RESTORE,
     KEEP_TOP, KEEP_UNREPORTED, KEEP_UNTRACKED, Decision)
 from ckpt_tui.core.retention.replay import appends_keep_order, key_codes, replay_literally
-from ckpt_tui.core.retention.scores import Scores, trial_scores
+from ckpt_tui.core.retention.scores import Scores, classify, trial_scores
 
 _NEG_INF = float("-inf")
 _NAN_KEY = (False, _NEG_INF)
@@ -211,7 +211,12 @@ def _age_key(c: Checkpoint):
     return (1 if name.startswith("checkpoint_") else 2, 0, name)
 
 
-def trial_ranking(trial: Trial, attr: Optional[str], order: str, train_v2: bool) -> TrialRanking:
+def trial_ranking(trial: Trial, attr: Optional[str], order: str, train_v2: bool,
+                  literal: bool = False) -> TrialRanking:
+    """``rank_trial`` cached with the trial. ``literal``: no shortcut at all (reports classified
+    one by one, Ray's list replayed report by report), not cached: the tests' reference."""
+    if literal:
+        return rank_trial(trial, attr, order, train_v2, classify(trial, attr, train_v2, fast=False), literal=True)
     # The cache lives on the Trial; readers replace the Trial object when they re-read it, and
     # the lengths guard against anyone editing its lists in place.
     cache = trial.cache.rankings

@@ -123,9 +123,9 @@ def classify(trial: Trial, attr: Optional[str], train_v2: bool, fast: bool = Tru
         return _classified(trial, attr, [MISSING] * n, [UNSCORED] * n, [_NEG_INF] * n)
     metrics = metrics_list(trial)
     if fast:
-        found = _fast(metrics, attr, train_v2, n)
+        found = fast_path(metrics, attr, train_v2)
         if found is not None:
-            return _classified(trial, attr, *found)
+            return _classified(trial, attr, *found[1:])
     values = [MISSING] * n
     kinds = [UNSCORED] * n
     raw: list = [_NEG_INF] * n
@@ -151,9 +151,11 @@ def classify(trial: Trial, attr: Optional[str], train_v2: bool, fast: bool = Tru
     return _classified(trial, attr, values, kinds, raw)
 
 
-def _fast(metrics: list[dict], attr: str, train_v2: bool, n: int) -> Optional[tuple]:
-    """(values, kinds, raw) for the common shapes of a run, found with map() over C functions
-    (this runs for every report whenever the attribute changes); None for any other shape."""
+def fast_path(metrics: list[dict], attr: str, train_v2: bool) -> Optional[tuple]:
+    """(path, values, kinds, raw) for the common shapes of a run, found with map() over C
+    functions (this runs for every report whenever the attribute changes); None for any
+    other shape. ``path`` names the shortcut taken: "plain", "plain-or-missing", "nested"."""
+    n = len(metrics)
     values = list(map(dict.get, metrics, repeat(attr, n), repeat(MISSING, n)))
     types = set(map(type, values))
     in_range = int not in types or all(-_FLOAT_MAX <= v <= _FLOAT_MAX for v in values if type(v) is int)
@@ -161,19 +163,19 @@ def _fast(metrics: list[dict], attr: str, train_v2: bool, n: int) -> Optional[tu
         # A plain number in every report (by exact type: bools are left out; an int beyond
         # float range makes Ray's `1.0 * value` raise).
         if float in types:
-            return values, list(map(_PLAIN_KIND.__getitem__, map(isnan, values))), values
-        return values, [PRESENT] * n, values
+            return "plain", values, list(map(_PLAIN_KIND.__getitem__, map(isnan, values))), values
+        return "plain", values, [PRESENT] * n, values
     if types <= _PLAIN_OR_MISSING_TYPES and "/" not in attr and in_range:
         # A plain number where the key is there, nothing where it is not (without '/', absent
         # at the top level is absent everywhere).
         absent_kind = MISSING_SORTED if train_v2 else MISSING_APPENDED
         kinds = [absent_kind if v is MISSING else NAN if v != v else PRESENT for v in values]
-        return values, kinds, [_NEG_INF if v is MISSING else v for v in values]
+        return "plain-or-missing", values, kinds, [_NEG_INF if v is MISSING else v for v in values]
     if not train_v2 and "/" in attr and not any(map(dict.__contains__, metrics, repeat(attr, n))):
         # Tune never sorts on a nested attribute (no report has it at the top level): every
         # report appends, so the values only serve the display and the warnings.
         values = walk_all(metrics, attr)
-        return values, [MISSING_APPENDED if v is MISSING else NESTED for v in values], [_NEG_INF] * n
+        return "nested", values, [MISSING_APPENDED if v is MISSING else NESTED for v in values], [_NEG_INF] * n
     return None
 
 

@@ -12,6 +12,7 @@ from ckpt_tui.core.retention import replay
 from ckpt_tui.core.config import CheckpointConfig
 from ckpt_tui.core.model import TUNE, Checkpoint, Report, Run, Trial
 from ckpt_tui.core.retention import plan
+from ckpt_tui.ui.textual_compat import screen_strips
 from tests.ray_reference import survivors
 from tests.conftest import mark_running
 from tests.test_deletion import record
@@ -202,7 +203,7 @@ async def test_the_app_shows_names_keys_and_warnings_escaped(tmp_path):
     app = CheckpointApp(read_run(str(root), sizes=False), config, watch=False)
 
     def screen_text() -> str:
-        strips = app.screen._compositor.render_strips()
+        strips = screen_strips(app.screen)
         return "\n".join("".join(seg.text for seg in strip) for strip in strips)
 
     async with app.run_test(size=(160, 45)) as pilot:

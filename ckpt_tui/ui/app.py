@@ -49,6 +49,7 @@ from ckpt_tui.ui.screens.number_input import NumberInputScreen
 from ckpt_tui.ui.screens.sort import SortScreen
 from ckpt_tui.ui.screens.text_list import TextListScreen
 from ckpt_tui.ui.sorting import column_sort, sort_rows, sort_title
+from ckpt_tui.ui.textual_compat import exit_printing, is_closing, mark_closing, unhandled_exception
 from ckpt_tui.ui.widgets.checkpoint_table import CheckpointTable
 from ckpt_tui.ui.widgets.detail import DetailPane, is_bookkeeping
 from ckpt_tui.ui.widgets.filter_input import FilterInput
@@ -135,7 +136,6 @@ class CheckpointApp(App[None]):
         self._read_dirs: Optional[int] = None
         self._read_timer = None
         self._read_lock = threading.Lock()
-        self._closing = False
         self.run_model = run
         self.config = config
         self.grace_seconds = grace_seconds
@@ -198,17 +198,16 @@ class CheckpointApp(App[None]):
         yield self.detail
         yield KeyFooter()
 
-    def _fatal_error(self) -> None:
+    def _fatal_error(self) -> None:  # Textual's private crash hook: see textual_compat
         """An unhandled exception: one line for the user instead of Textual's traceback; the
         traceback goes to a file the line names. (Pilot tests still see the exception.)"""
-        error = self._exception
+        error = unhandled_exception(self)
         if error is None:
             super()._fatal_error()
             return
         self.bell()
         self.crash_message = crash_line(error, write_crash_report(error))
-        self._exit_renderables.append(self.crash_message)
-        self._close_messages_no_wait()
+        exit_printing(self, self.crash_message)
 
     def on_mount(self) -> None:
         self.main_screen = self.screen  # size classes go here even while a dialog is open
@@ -252,7 +251,7 @@ class CheckpointApp(App[None]):
             self.post_message(ReadProgress())
             seen = len(run.trials)
             for _ in reading:
-                if self._closing:
+                if is_closing(self):
                     break
                 fresh = list(islice(run.trials.items(), seen, None))
                 seen += len(fresh)
@@ -1053,5 +1052,5 @@ class CheckpointApp(App[None]):
                 pass
 
     def on_unmount(self) -> None:
-        self._closing = True
+        mark_closing(self)
         self.stop_watching()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from operator import attrgetter, neg
-from typing import Optional
+from typing import Optional, Sequence
 
 from ckpt_tui.core.config import MAX
 from ckpt_tui.core.metrics import MISSING
@@ -32,14 +32,14 @@ class TrialRanking:
         # and the rank is simply position + 1.
         self.ranks: Optional[list[int]] = None
         self.values: list = []  # the attribute's value, by report index
-        self.notes: list = []  # by report index
+        self.notes: Sequence = ()  # by report index
         self._pos: Optional[dict[Checkpoint, int]] = None
         self.n = 0  # registrations, history included
         self.ranked_count = 0  # entries of `ordered` that have a rank
         self.latest_pos: Optional[int] = None  # position of the newest registration, if on disk
         self.failing: Optional[str] = None
         self.keys: Optional[list] = None  # literal replay only: each report's key as a small int
-        self.appended: Optional[list] = None
+        self.appended: Optional[Sequence[bool]] = None
         self.report_pos: dict[int, int] = {}  # report index -> position in `ordered`
         self.counts = (0, 0, 0, 0, 0)  # missing, nested, nan, present, null (Train v2)
         self.names: list[str] = []  # checkpoint names by report index (for literal-replay reasons)

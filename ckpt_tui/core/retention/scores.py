@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from itertools import repeat
 from math import isnan
-from typing import Optional
+from operator import itemgetter
+from typing import Optional, Sequence
 
 from ckpt_tui.core.metrics import MISSING, is_number, lookup
 from ckpt_tui.core.model import Trial
@@ -40,8 +41,7 @@ KINDS = range(8)
 NOTE_OF = (None, None, NOTE_NAN, NOTE_NULL_V2, NOTE_NOT_NUMERIC, NOTE_MISSING_V2, NOTE_MISSING_TUNE,
            NOTE_NESTED_TUNE)
 APPENDS = (True, False, False, False, False, False, True, True)
-# Kinds whose score may rank as NaN (below -inf): the score is NaN exactly for those reports.
-_MAY_BE_LOW = (NAN, NULL_V2, NOT_NUMERIC, NESTED)
+LOW = (False, False, True, True, True, False, False, None)  # ranks as NaN; NESTED: where its score is NaN
 _PLAIN_KIND = (PRESENT, NAN)  # by isnan()
 
 
@@ -58,13 +58,22 @@ class Scores:
     __slots__ = ("values", "kinds", "raw", "notes", "appended", "low", "counts", "failing")
 
     values: list
-    kinds: list[int]
+    kinds: Sequence[int]
     raw: list
-    notes: list
-    appended: list[bool]
-    low: Optional[list[bool]]
+    notes: tuple
+    appended: tuple
+    low: Optional[Sequence[bool]]
     counts: tuple
     failing: Optional[str]
+
+
+def _pick(table: tuple, keys) -> tuple:
+    """``table[k]`` for each of ``keys``, in one C call (itemgetter): the derived per-report
+    lists cost next to nothing however many reports a trial has."""
+    keys = tuple(keys)
+    if len(keys) > 1:
+        return itemgetter(*keys)(table)
+    return tuple(table[k] for k in keys)
 
 
 def _scalable(value) -> bool:
@@ -162,8 +171,9 @@ def fast_path(metrics: list[dict], attr: str, train_v2: bool) -> Optional[tuple]
     if types <= _PLAIN_NUMBER_TYPES and in_range:
         # A plain number in every report (by exact type: bools are left out; an int beyond
         # float range makes Ray's `1.0 * value` raise).
-        if float in types:
-            return "plain", values, list(map(_PLAIN_KIND.__getitem__, map(isnan, values))), values
+        nan = list(map(isnan, values)) if float in types else ()
+        if True in nan:
+            return "plain", values, _pick(_PLAIN_KIND, nan), values
         return "plain", values, [PRESENT] * n, values
     if types <= _PLAIN_OR_MISSING_TYPES and "/" not in attr and in_range:
         # A plain number where the key is there, nothing where it is not (without '/', absent
@@ -179,29 +189,41 @@ def fast_path(metrics: list[dict], attr: str, train_v2: bool) -> Optional[tuple]
     return None
 
 
-def _classified(trial: Trial, attr: Optional[str], values: list, kinds: list[int], raw: list) -> Scores:
+def _classified(trial: Trial, attr: Optional[str], values: list, kinds: Sequence[int], raw: list) -> Scores:
     """Everything that follows from the kinds: the one place notes, counts and failing come from."""
     n = len(kinds)
     sc = Scores()
     sc.values, sc.kinds, sc.raw = values, kinds, raw
     count = kinds.count
-    if count(PRESENT) == n:
-        sc.notes, sc.appended, sc.low = [None] * n, [False] * n, None
+    present = count(PRESENT)
+    if present == n:
+        sc.notes, sc.appended, sc.low = (None,) * n, (False,) * n, None
         sc.counts = (0, 0, 0, n, 0)
         sc.failing = None
         return sc
-    sc.notes = list(map(NOTE_OF.__getitem__, kinds))
-    sc.appended = list(map(APPENDS.__getitem__, kinds))
+    nans = count(NAN)
+    if present + nans == n:  # numbers and NaN only (the common case past all-present)
+        nulls = bad = nested = missing_sorted = missing_appended = 0
+    else:
+        nulls, bad, nested = count(NULL_V2), count(NOT_NUMERIC), count(NESTED)
+        missing_sorted, missing_appended = count(MISSING_SORTED), count(MISSING_APPENDED)
+    sorted_in = present + nans + nulls + bad + missing_sorted  # the rest append
+    pick = itemgetter(*kinds) if n > 1 else lambda table: tuple(table[k] for k in kinds)
+    sc.notes = pick(NOTE_OF)
+    sc.appended = (False,) * n if sorted_in == n else pick(APPENDS)
     low = None
-    if any(k in kinds for k in _MAY_BE_LOW) and not all(sc.appended):
+    if nested and sorted_in:
+        # A nested score ranks as NaN where it is NaN or not a number (raw is NaN exactly
+        # there). Unused when every report appends: the ranking is by recency alone.
         low = [r != r for r in raw]  # NaN is the one value unequal to itself
         if True not in low:
             low = None
+    elif nans or nulls or bad:
+        low = pick(LOW)
     sc.low = low
-    sc.counts = (count(MISSING_SORTED) + count(MISSING_APPENDED), count(NESTED), count(NAN), count(PRESENT),
-                 count(NULL_V2))
+    sc.counts = (missing_sorted + missing_appended, nested, nans, present, nulls)
     sc.failing = None
-    if NOT_NUMERIC in kinds:
+    if bad:
         i = kinds.index(NOT_NUMERIC)
         report = trial.reports[i]
         where = f"line {report.line}" if report.line else f"report {report.index + 1}"

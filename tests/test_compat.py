@@ -85,3 +85,15 @@ def test_inotify_reader_alive_tells_a_dead_reader(tmp_path):
         observer.join(5)
     assert not watchdog_compat.inotify_reader_alive(observer)
     assert watchdog_compat.inotify_reader_alive(PollingObserver())  # no inotify reader: nothing to tell
+
+
+async def test_record_unhandled_does_textuals_bookkeeping():
+    """The exception is the one Pilot re-raises, and the exit code is set (what main's
+    CheckpointApp._handle_exception relies on to exit with 1)."""
+    app = App()
+    error = ValueError("recorded")
+    with pytest.raises(ValueError, match="recorded"):
+        async with app.run_test():
+            textual_compat.record_unhandled(app, error, 1)
+            textual_compat.close_now(app)
+    assert app.return_code == 1 and textual_compat.unhandled_exception(app) is error

@@ -6,6 +6,10 @@ fails with its list, naming what an upgrade broke). Checked with textual 8.2.
 
 * ``App._fatal_error()``: the hook Textual calls on an unhandled exception (it prints the
   traceback). CheckpointApp overrides it (by that name: ``FATAL_ERROR_HOOK``) to print one line.
+* ``App._handle_exception(error)``: the hook Textual calls with every unhandled exception
+  (``HANDLE_EXCEPTION_HOOK``; it defers exceptions with a rich rendering to ``panic``, which
+  would bypass ``_fatal_error``). ``record_unhandled`` does its bookkeeping: ``App._return_code``
+  (the exit code), ``App._exception`` and ``App._exception_event`` (Pilot re-raises it).
 * ``App._exception``: the unhandled exception; ``App._exit_renderables``: what Textual prints
   after the terminal is restored; ``MessagePump._close_messages_no_wait()``: close at once.
 * ``MessagePump._closing``: Textual's flag "this pump is closing" (``post_message`` then drops
@@ -29,6 +33,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, SelectionList
 
 FATAL_ERROR_HOOK = "_fatal_error"
+HANDLE_EXCEPTION_HOOK = "_handle_exception"
 
 
 def unhandled_exception(app: App) -> Optional[BaseException]:
@@ -36,11 +41,25 @@ def unhandled_exception(app: App) -> Optional[BaseException]:
     return app._exception
 
 
+def record_unhandled(app: App, error: BaseException, exit_code: int = 1) -> None:
+    """What Textual's ``_handle_exception`` records before rendering: the exit code, and the
+    first unhandled exception (``run_test`` re-raises it)."""
+    app._return_code = exit_code
+    if app._exception is None:
+        app._exception = error
+        app._exception_event.set()
+
+
+def close_now(app: App) -> None:
+    """Ask the app's message loop to end at once (``_close_messages_no_wait``)."""
+    app._close_messages_no_wait()
+
+
 def exit_printing(app: App, renderable: Any) -> None:
     """Close the app now and print ``renderable`` once the terminal is restored (what Textual's
     own ``_fatal_error`` does with the traceback)."""
     app._exit_renderables.append(renderable)
-    app._close_messages_no_wait()
+    close_now(app)
 
 
 def is_closing(pump: MessagePump) -> bool:
@@ -85,8 +104,21 @@ def broken_assumptions() -> list[str]:
     check(FATAL_ERROR_HOOK in inspect.getsource(App._handle_exception),
           f"App._handle_exception no longer calls {FATAL_ERROR_HOOK}(): the one-line crash message "
           "would never be shown")
+    handle = getattr(App, HANDLE_EXCEPTION_HOOK, None)
+    check(callable(handle) and list(inspect.signature(handle).parameters) == ["self", "error"],
+          f"App.{HANDLE_EXCEPTION_HOOK}(self, error) is gone or takes other arguments: "
+          "every unhandled exception would no longer end as one line")
+    if callable(handle):
+        source = inspect.getsource(handle)
+        check(all(name in source for name in ("_return_code", "_exception", "_exception_event")),
+              f"App.{HANDLE_EXCEPTION_HOOK} no longer records _return_code / _exception / "
+              "_exception_event: record_unhandled no longer does what Textual does")
     app = App()
     check(hasattr(app, "_exception"), "App._exception (the unhandled exception) is gone")
+    check(hasattr(app, "_return_code") and app.return_code == app._return_code,
+          "App._return_code (behind App.return_code) is gone")
+    check(callable(getattr(getattr(type(app), "_exception_event", None), "__get__", None))
+          or hasattr(app, "_exception_event"), "App._exception_event is gone")
     check(isinstance(getattr(app, "_exit_renderables", None), list),
           "App._exit_renderables (printed after exit) is gone or not a list")
     check(callable(getattr(app, "_close_messages_no_wait", None)),

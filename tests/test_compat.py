@@ -97,3 +97,15 @@ async def test_record_unhandled_does_textuals_bookkeeping():
             textual_compat.record_unhandled(app, error, 1)
             textual_compat.close_now(app)
     assert app.return_code == 1 and textual_compat.unhandled_exception(app) is error
+
+
+async def test_running_loop_is_the_apps_while_it_runs_and_none_after():
+    import asyncio
+
+    app = App()
+    assert textual_compat.running_loop(app) is None
+    async with app.run_test():
+        assert textual_compat.running_loop(app) is asyncio.get_running_loop()
+    await asyncio.sleep(0)
+    left = textual_compat.running_loop(app)
+    assert left is None or left is asyncio.get_running_loop()  # run_test leaves it; run() clears it

@@ -12,6 +12,9 @@ fails with its list, naming what an upgrade broke). Checked with textual 8.2.
   (the exit code), ``App._exception`` and ``App._exception_event`` (Pilot re-raises it).
 * ``App._exception``: the unhandled exception; ``App._exit_renderables``: what Textual prints
   after the terminal is restored; ``MessagePump._close_messages_no_wait()``: close at once.
+* ``App._loop``: the asyncio loop the app runs on; None before it runs, and after ``run()``
+  has left (``run_test`` leaves it set: that loop is then closed or no longer running). A
+  SIGINT handler uses it to reach the app from outside.
 * ``MessagePump._closing``: Textual's flag "this pump is closing" (``post_message`` then drops
   messages). The app and the overview screen also set it on unmount and read it from worker
   threads to stop work early.
@@ -24,6 +27,7 @@ fails with its list, naming what an upgrade broke). Checked with textual 8.2.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from typing import Any, Optional
 
@@ -60,6 +64,11 @@ def exit_printing(app: App, renderable: Any) -> None:
     own ``_fatal_error`` does with the traceback)."""
     app._exit_renderables.append(renderable)
     close_now(app)
+
+
+def running_loop(app: App) -> Optional[asyncio.AbstractEventLoop]:
+    """The loop the app runs on; None before it starts and once ``run()`` has left (``App._loop``)."""
+    return app._loop
 
 
 def is_closing(pump: MessagePump) -> bool:
@@ -123,6 +132,8 @@ def broken_assumptions() -> list[str]:
           "App._exit_renderables (printed after exit) is gone or not a list")
     check(callable(getattr(app, "_close_messages_no_wait", None)),
           "MessagePump._close_messages_no_wait() is gone")
+    check(getattr(app, "_loop", 0) is None and "app._loop = None" in inspect.getsource(App.run_async),
+          "App._loop (the running loop, None once the app has left) is gone or no longer reset")
     check(getattr(app, "_closing", None) is False, "MessagePump._closing (a bool, False until closing) is gone")
     check("self._closing" in inspect.getsource(MessagePump._close_messages)
           and "self._closing" in inspect.getsource(MessagePump.post_message),

@@ -8,10 +8,11 @@ import time
 
 import pytest
 
-from ckpt_tui.core import retention
+from ckpt_tui.core.retention import replay
 from ckpt_tui.core.config import CheckpointConfig
 from ckpt_tui.core.model import TUNE, Checkpoint, Report, Run, Trial
 from ckpt_tui.core.retention import plan
+from ckpt_tui.ui.textual_compat import screen_strips
 from tests.ray_reference import survivors
 from tests.conftest import mark_running
 from tests.test_deletion import record
@@ -61,7 +62,7 @@ def test_replay_of_a_long_unsorted_trial_is_fast_whatever_num_to_keep():
 def test_blocked_replay_matches_ray_on_random_sequences(monkeypatch, block):
     """Tiny blocks make every split, merge and boundary case of the blocked list happen; the
     result must still be the literal list's, report for report."""
-    monkeypatch.setattr(retention, "_BLOCK", block)
+    monkeypatch.setattr(replay, "_BLOCK", block)
     rnd = random.Random(block)
     for _ in range(300):
         n = rnd.randint(1, 60)
@@ -202,7 +203,7 @@ async def test_the_app_shows_names_keys_and_warnings_escaped(tmp_path):
     app = CheckpointApp(read_run(str(root), sizes=False), config, watch=False)
 
     def screen_text() -> str:
-        strips = app.screen._compositor.render_strips()
+        strips = screen_strips(app.screen)
         return "\n".join("".join(seg.text for seg in strip) for strip in strips)
 
     async with app.run_test(size=(160, 45)) as pilot:

@@ -425,7 +425,7 @@ class _Context:
             return run, None
         # What Ray registered (each trial's checkpoint manager) and the restore points, from
         # the newest experiment state: parsed once per version of that file
-        run.__dict__["_statuses"] = tune._read_experiment_state(run, quiet=True)
+        run.statuses = tune._read_experiment_state(run, quiet=True)
         trial = tune.read_trial(run, path, trial_id)
         statuses, _ = self.tune_state(root)
         trial.status = statuses.get(trial_id)

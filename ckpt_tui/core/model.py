@@ -63,6 +63,25 @@ class Checkpoint:
         return self.report.iteration if self.report is not None else None
 
 
+@dataclass(eq=False, slots=True)
+class TrialCache:
+    """What is derived from a Trial and kept with it: never part of what was read, never
+    compared or shown. A reader that reads a trial again makes a new Trial, so a stale cache
+    goes with the old one; the keys hold the list lengths they were made from, against anyone
+    editing the lists in place."""
+
+    # The planner (core/retention): rankings by (attribute, order, Train v2, reports,
+    # checkpoints), the reports classified by (attribute, Train v2, reports), each report's
+    # metrics, and the checkpoints by report index: (checkpoints, {index: checkpoint}, unreported).
+    rankings: dict = field(default_factory=dict)
+    scores: dict = field(default_factory=dict)
+    metrics: Optional[list] = None
+    disk_index: Optional[tuple] = None
+    # The Tune reader: (reports, checkpoint dirs on disk, warnings) as last read, so a new
+    # experiment state can be applied without reading the trial again.
+    read: Optional[tuple] = None
+
+
 @dataclass(eq=False)
 class Trial:
     id: str  # directory name relative to the run root ("." for a run that is one trial)
@@ -77,6 +96,7 @@ class Trial:
     # Whether the run may still be writing: untracked checkpoints are never offered for deletion
     # while its state (experiment_state / snapshot) is this fresh, because the state can lag.
     state_fresh: bool = False
+    cache: TrialCache = field(default_factory=TrialCache, init=False, repr=False, compare=False)
 
 
 @dataclass(eq=False)
@@ -93,6 +113,8 @@ class Run:
     # Tune: each trial's checkpoint manager from the newest experiment state, by trial dir
     managers: dict = field(default_factory=dict)
     state_fresh: bool = False  # that state was written within LIVE_SECONDS
+    # Tune: each trial's status in the newest experiment state, by trial dir
+    statuses: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def checkpoints(self):
         for trial in self.trials.values():

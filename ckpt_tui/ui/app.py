@@ -9,7 +9,6 @@ then swaps its row list, so no widget is created per row.
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import os
 import threading
@@ -52,6 +51,7 @@ from ckpt_tui.ui.screens.quit_deleting import QuitWhileDeletingScreen
 from ckpt_tui.ui.screens.session_log import SessionLogScreen
 from ckpt_tui.ui.screens.text_list import TextListScreen
 from ckpt_tui.ui.sorting import column_sort, sort_rows, sort_title
+from ckpt_tui.ui.textual_compat import close_now, is_closing, mark_closing, record_unhandled, running_loop, unhandled_exception
 from ckpt_tui.ui.widgets.checkpoint_table import CheckpointTable
 from ckpt_tui.ui.widgets.detail import DetailPane, is_bookkeeping
 from ckpt_tui.ui.widgets.filter_input import FilterInput
@@ -138,7 +138,6 @@ class CheckpointApp(App[None]):
         self._read_dirs: Optional[int] = None
         self._read_timer = None
         self._read_lock = threading.Lock()
-        self._closing = False
         self.crash_message: Optional[str] = None
         self.run_model = run
         self.config = config
@@ -168,7 +167,6 @@ class CheckpointApp(App[None]):
         self.session_log: list[str] = []  # deletions, skips and failures of this session (L)
         self._delete_progress = (0, 0)  # (done, total) of the running deletion
         self._quit_question: Optional[QuitWhileDeletingScreen] = None
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
         self.replan_count = 0  # how many plans were built: tests and benchmarks read it
         self.reread_trials: list[str] = []  # ids re-read by the last change batch
         self.run_lock = threading.Lock()
@@ -219,19 +217,16 @@ class CheckpointApp(App[None]):
             if command.title == "Theme":
                 yield command
 
-    def _handle_exception(self, error: Exception) -> None:
+    def _handle_exception(self, error: Exception) -> None:  # Textual's private hook: see textual_compat
         """Every unhandled exception, those with a rich rendering included, ends as one line
         and a report file; the app exits with 1."""
-        self._return_code = 1
-        if self._exception is None:
-            self._exception = error
-            self._exception_event.set()
+        record_unhandled(self, error, 1)
         self._fatal_error()
 
-    def _fatal_error(self) -> None:
+    def _fatal_error(self) -> None:  # Textual's private crash hook: see textual_compat
         """An unhandled exception: one line for the user instead of Textual's traceback; the
         traceback goes to a file the line names. (Pilot tests still see the exception.)"""
-        error = self._exception
+        error = unhandled_exception(self)
         if error is None:
             super()._fatal_error()
             return
@@ -239,10 +234,9 @@ class CheckpointApp(App[None]):
         self.crash_message = crash_line(error, write_crash_report(error))
         # Printed by the launcher once the terminal is restored, as one plain line: a path
         # broken over three lines by a renderer cannot be copied.
-        self._close_messages_no_wait()
+        close_now(self)
 
     def on_mount(self) -> None:
-        self._loop = asyncio.get_running_loop()
         self.main_screen = self.screen  # size classes go here even while a dialog is open
         self._apply_size_classes()
         if self.reading:
@@ -284,7 +278,7 @@ class CheckpointApp(App[None]):
             self.post_message(ReadProgress())
             seen = len(run.trials)
             for _ in reading:
-                if self._closing:
+                if is_closing(self):
                     break
                 fresh = list(islice(run.trials.items(), seen, None))
                 seen += len(fresh)
@@ -1029,7 +1023,7 @@ class CheckpointApp(App[None]):
             todo = [c for c in self.run_model.checkpoints() if c.size_bytes is None]
         total = len(todo)
         for start in range(0, total, SIZES_CHUNK):
-            if self._closing:
+            if is_closing(self):
                 return  # the app is leaving: the process waits for this thread
             # Step aside while the user is pressing keys: a thread doing syscalls in a loop
             # makes the app thread wait for the GIL on every switch (the convoy effect).
@@ -1119,7 +1113,7 @@ class CheckpointApp(App[None]):
         try:
             while True:
                 with self._pending_lock:
-                    if not self._pending or self._closing:
+                    if not self._pending or is_closing(self):
                         self._reread_busy = False
                         return
                     changed, self._pending = self._pending, set()
@@ -1199,13 +1193,13 @@ class CheckpointApp(App[None]):
     def interrupt(self) -> None:
         """A SIGINT (not the ctrl+c key, which the terminal hands over as a key): do what
         ctrl+c does. Once the app has left, only make sure no deletion goes on."""
-        loop = self._loop
-        if self._closing or loop is None or loop.is_closed():
+        loop = running_loop(self)
+        if is_closing(self) or loop is None or loop.is_closed():
             self.stop_deleting.set()
             return
         loop.call_soon_threadsafe(self.call_next, self.action_quit)
 
     def on_unmount(self) -> None:
-        self._closing = True
+        mark_closing(self)
         self.stop_deleting.set()  # whatever ends the app, no deletion outlives it
         self.stop_watching()

@@ -53,13 +53,9 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 
-try:  # watchdog >= 7: every watch of one inotify observer shares a single inotify instance
-    from watchdog.observers.inotify_c import InotifyFD as _SharedInotifyFD
-except ImportError:  # older watchdog, or no inotify here
-    _SharedInotifyFD = None
-
 from ckpt_tui.core.model import TUNE
 from ckpt_tui.watch import fs, signatures
+from ckpt_tui.watch.watchdog_compat import inotify_reader_alive, shares_one_inotify
 from ckpt_tui.watch.paths import RELEVANT_EVENT_TYPES, RUN_LEVEL, PathMapper
 
 log = logging.getLogger(__name__)
@@ -376,8 +372,7 @@ class RunWatcher:
         if self._strategy == LEVELS:
             # A trial dir's watch ends with its dir (we drop it then); the root's must not end.
             # Nor may the thread that reads the observer's inotify instance (watchdog >= 7).
-            reader = getattr(observer, "_inotify_fd", None)
-            if reader is not None and hasattr(reader, "is_alive") and not reader.is_alive():
+            if not inotify_reader_alive(observer):
                 return False
             return self._root_emitter is None or self._root_emitter.is_alive()
         try:
@@ -483,7 +478,7 @@ def _levels_supported() -> bool:
     """Whether the observer watches with inotify and shares one inotify instance among all its
     watches (watchdog >= 7), so that a watch per trial dir costs one inotify watch (and an idle
     emitter thread), not an inotify instance of its own. Elsewhere the root is watched recursively (see the module docstring)."""
-    return _SharedInotifyFD is not None and Observer.__name__ == "InotifyObserver"
+    return shares_one_inotify()
 
 
 def _limit_reason() -> str:

@@ -49,7 +49,7 @@ def iter_experiment(run: Run):
     each, so a caller can show the first trials while the rest are still being read."""
     root = run.root
     statuses = _read_experiment_state(run)
-    run.__dict__["_statuses"] = statuses
+    run.statuses = statuses
     try:
         entries = sorted(os.scandir(root), key=lambda e: e.name)
     except OSError as exc:
@@ -79,7 +79,7 @@ def read_single_trial(root: str) -> Run:
     run = Run(root=root, layout=TUNE_TRIAL)
     parent = os.path.dirname(root)
     statuses = _read_experiment_state(run, parent, quiet=True)
-    run.__dict__["_statuses"] = statuses
+    run.statuses = statuses
     name = os.path.basename(root)
     trial = read_trial(run, root, name)
     trial.status = statuses.get(name)
@@ -97,9 +97,9 @@ def reread(run: Run, changed: set[str]) -> list[str]:
         run.leftovers = []
         old_managers = run.managers
         old_fresh = run.state_fresh
-        old_statuses = run.__dict__.get("_statuses", {})
+        old_statuses = run.statuses
         statuses = _read_experiment_state(run)
-        run.__dict__["_statuses"] = statuses
+        run.statuses = statuses
         try:
             names = {e.name: e.path for e in os.scandir(run.root)}
         except OSError:
@@ -156,12 +156,12 @@ def read_trial(run: Run, path: str, trial_id: str) -> Trial:
         trial.warnings.append(wrong_type(params_path, "the document", params, "an object", "params not shown"))
     _read_results(trial, os.path.join(path, RESULT))
     on_disk = checkpoint_dirs(path, CHECKPOINT_RE, run, trial)
-    status = run.__dict__.get("_statuses", {}).get(trial_id)
+    status = run.statuses.get(trial_id)
     trial.status = status
     manager = run.managers.get(trial_id)
     if manager is not None:
         # Keep what was read, so a new experiment state can be applied without reading again.
-        trial.__dict__["_read"] = (trial.reports, on_disk, list(trial.warnings))
+        trial.cache.read = (trial.reports, on_disk, list(trial.warnings))
         _apply_manager(run, trial, manager, on_disk, status)
         return trial
 
@@ -196,7 +196,7 @@ def read_trial(run: Run, path: str, trial_id: str) -> Trial:
 def reapply_state(run: Run, trial: Trial, status: Optional[str]) -> Trial:
     """``trial`` classified again under the run's (new) experiment state, as a new Trial; the
     result.json rows and the listing read before are reused."""
-    read = trial.__dict__.get("_read")
+    read = trial.cache.read
     manager = run.managers.get(trial.id)
     if read is None and manager is None:
         trial.status = status
@@ -208,7 +208,7 @@ def reapply_state(run: Run, trial: Trial, status: Optional[str]) -> Trial:
                   warnings=list(warnings), report_count=trial.report_count)
     if manager is None:
         return read_trial(run, trial.path, trial.id)
-    fresh.__dict__["_read"] = read
+    fresh.cache.read = read
     _apply_manager(run, fresh, manager, on_disk, status)
     return fresh
 

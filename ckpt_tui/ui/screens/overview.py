@@ -33,6 +33,7 @@ from ckpt_tui.core.readers import fill_sizes, read_run, reread
 from ckpt_tui.core.retention import plan as make_plan
 from ckpt_tui.core.storage_root import WAITING_FOR, RootEntry, config_for, newest_write, short_config
 from ckpt_tui.ui.format import human_age, human_bytes, short_trial
+from ckpt_tui.ui.textual_compat import is_closing, mark_closing
 from ckpt_tui.ui.root_messages import (
     ExperimentRead,
     ExperimentReread,
@@ -113,7 +114,6 @@ class OverviewScreen(Screen):
         self.deleting = False
         self.activity = ""
         self.replan_count = 0  # tests read it
-        self._closing = False
 
     # ---- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -143,7 +143,7 @@ class OverviewScreen(Screen):
 
     def on_unmount(self) -> None:
         self.state.listener = None
-        self._closing = True  # the next app may hand a run to the experiment app: stop touching runs
+        mark_closing(self)  # the next app may hand a run to the experiment app: stop touching runs
         self._tasks.put(None)
 
     def _update_waiting(self) -> None:
@@ -166,7 +166,7 @@ class OverviewScreen(Screen):
     def _io_loop(self) -> None:
         while True:
             task = self._tasks.get()
-            if task is None or self._closing:
+            if task is None or is_closing(self):
                 return
             kind = task[0]
             if kind == "read":

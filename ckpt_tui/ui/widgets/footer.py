@@ -5,6 +5,8 @@ from __future__ import annotations
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from ckpt_tui.ui.textual_compat import mark_footer_bindings_ready
+
 
 class KeyFooter(Footer):
     """Textual's Footer rebuilds its key widgets (a layout of the whole screen) every time the
@@ -22,7 +24,7 @@ class KeyFooter(Footer):
         return shown, self.show_command_palette, self.compact, self.combine_groups
 
     def bindings_changed(self, screen: Screen) -> None:
-        self._bindings_ready = True
+        mark_footer_bindings_ready(self)  # what Footer.bindings_changed does first
         if not screen.app.app_focus:
             return
         if self.is_attached and screen is self.screen:

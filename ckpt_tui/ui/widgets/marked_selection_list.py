@@ -11,6 +11,8 @@ from textual.strip import Strip
 from textual.widgets import SelectionList
 from textual.widgets.option_list import OptionDoesNotExist
 
+from ckpt_tui.ui.textual_compat import is_selected
+
 CHOSEN = "✓"
 NOT_CHOSEN = " "
 
@@ -26,6 +28,6 @@ class MarkedSelectionList(SelectionList):
         if len(segments) < 3:
             return strip
         inner = segments[1]
-        symbol = CHOSEN if selection.value in self._selected else NOT_CHOSEN
+        symbol = CHOSEN if is_selected(self, selection.value) else NOT_CHOSEN
         segments[1] = Segment(symbol, inner.style, inner.control)
         return Strip(segments, strip.cell_length)

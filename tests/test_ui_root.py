@@ -280,3 +280,39 @@ async def test_warnings_of_every_experiment(tmp_path):
         # s8_shared's trials reported checkpoints Ray has since removed: each experiment names itself.
         assert any(line.startswith("s8_shared/exp_a: ") and "no longer on disk" in line for line in lines)
         assert any(line.startswith("s8_shared/exp_b: ") for line in lines)
+
+
+async def test_overview_help_lists_its_own_keys_and_ctrl_c_quits(tmp_path):
+    from ckpt_tui.ui.screens.help import HelpScreen
+
+    app = RootApp(make_state(make_root(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: settled(app), what="overview settled")
+        footer = " ".join(b.description for _, b, *_ in app.overview.active_bindings.values() if b.show)
+        assert footer.startswith("Help Quit")  # first in the footer at every width
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        assert [k for k, _ in app.screen.rows] == [k for k, _ in app.overview.HELP]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen), what="help closed")
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: not app.is_running, what="ctrl+c to quit")
+
+
+async def test_escape_in_an_experiment_clears_its_scope_before_going_back(tmp_path):
+    root = make_root(tmp_path)
+    state = make_state(root)
+    entry_rel = "keep_all"
+    run = read_run(str(root / entry_rel))
+    exp_app = ExperimentApp(run, config_for(run.run_config, {}), watch=False)
+    async with exp_app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: exp_app.plan is not None, what="main screen planned")
+        await pilot.press("right_square_bracket")
+        await wait_for(pilot, lambda: exp_app.trial_filter is not None, what="one trial")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: exp_app.trial_filter is None, what="every trial again")
+        assert exp_app.return_value is None and exp_app.is_running
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: exp_app.return_value is not None, what="back")
+    assert exp_app.return_value == BACK
+    assert state.found  # the root it goes back to

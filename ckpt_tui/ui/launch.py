@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from typing import Optional
 
 from ckpt_tui.cli import EXIT_ERROR, EXIT_OK, config_from_args
 
@@ -75,15 +76,25 @@ def run_app(args) -> int:
     finally:
         if demo is not None:
             demo.cleanup()  # a temp dir this process made: leave nothing behind
-    if app.return_code:  # an internal error: one line; the traceback is in the file it names
-        print(app.crash_message or "ckpt-tui: internal error", file=sys.stderr)
-        return EXIT_ERROR
-    for line in app.exit_errors:
-        print(line, file=sys.stderr)
-    for line in app.exit_lines:
-        print(line)
+    crashed = report_exit(app)
+    if crashed is not None:
+        return crashed
     print(app.config.to_python())  # the current config, whether or not it was copied
     return EXIT_OK
+
+
+def report_exit(app) -> Optional[int]:
+    """What an app that has ended leaves on the terminal, for the main app and the storage
+    root's apps alike: EXIT_ERROR after a crash (one line; the traceback is in the file it
+    names), else None once its lines (a stopped deletion's result and skips) are printed."""
+    if app.return_code:
+        print(getattr(app, "crash_message", None) or "ckpt-tui: internal error", file=sys.stderr)
+        return EXIT_ERROR
+    for line in getattr(app, "exit_errors", ()):
+        print(line, file=sys.stderr)
+    for line in getattr(app, "exit_lines", ()):
+        print(line)
+    return None
 
 
 def _route_sigint(app) -> None:
@@ -93,4 +104,15 @@ def _route_sigint(app) -> None:
     in a KeyboardInterrupt traceback (or half-way through a checkpoint)."""
     if threading.current_thread() is not threading.main_thread():
         return
-    signal.signal(signal.SIGINT, lambda signum, frame: app.interrupt())
+    if hasattr(app, "interrupt"):
+        signal.signal(signal.SIGINT, lambda signum, frame: app.interrupt())
+        return
+
+    from ckpt_tui.ui.textual_compat import running_loop
+
+    def quit_soon(signum, frame) -> None:  # an app with no deletion of its own to stop (the overview)
+        loop = running_loop(app)
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(app.exit)
+
+    signal.signal(signal.SIGINT, quit_soon)

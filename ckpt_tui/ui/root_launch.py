@@ -37,11 +37,17 @@ def run_root_app(args, path: str) -> int:
     poller = RootPoller(root, state.on_change, interval=interval, known=found, watch_root_itself=not found)
     poller.baseline()
     poller.start()
-    copied: Optional[str] = None
+    from ckpt_tui.ui.launch import _route_sigint, report_exit
+
+    last_config = None  # the config of the last experiment opened: printed on quit, as for one run
     try:
         while True:
             app = RootApp(state, grace_seconds=args.grace)
+            _route_sigint(app)
             app.run()
+            crashed = report_exit(app)
+            if crashed is not None:
+                return crashed
             result = app.return_value
             if not result:
                 break
@@ -54,9 +60,13 @@ def run_root_app(args, path: str) -> int:
                 run, reading = start_reading(root)
                 main = CheckpointApp(run, config_from_args(args, run.run_config), grace_seconds=args.grace,
                                      poll_interval=args.poll, reading=reading)
+                _route_sigint(main)
                 main.run()
                 main.stop_watching()
-                copied = main.copied_line or copied
+                crashed = report_exit(main)
+                if crashed is not None:
+                    return crashed
+                last_config = main.config
                 break
             entry = state.entries.get(what)
             if entry is None or entry.run is None:
@@ -65,17 +75,21 @@ def run_root_app(args, path: str) -> int:
                 run = entry.run
             exp_app = ExperimentApp(run, config_for(run.run_config, state.changes), grace_seconds=args.grace,
                                     poll_interval=args.poll, root_label=state.shown_root)
+            _route_sigint(exp_app)
             exp_app.run()
             exp_app.stop_watching()
-            copied = exp_app.copied_line or copied
+            crashed = report_exit(exp_app)
+            if crashed is not None:
+                return crashed
+            last_config = exp_app.config
             if exp_app.return_value != BACK:
                 break
             # What changed inside (deletions, the run's progress) is re-read by the overview.
             state.on_change(_reread_all(what))
     finally:
         poller.stop()
-    if copied:
-        print(copied)
+    if last_config is not None:
+        print(last_config.to_python())
     return EXIT_OK
 
 

@@ -299,7 +299,7 @@ class DemoRun:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
 
-    def __enter__(self) -> "DemoRun":
+    def __enter__(self) -> DemoRun:
         if self.path is None:
             self.create()
         return self

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Callable, Optional
+from collections.abc import Callable
+from typing import Optional
 
 from textual.app import App
 from textual.binding import Binding
 
-from ckpt_tui.core.text import terminal_safe
-
 from ckpt_tui.core.storage_root import Experiment, RootEntry
+from ckpt_tui.core.text import terminal_safe
 from ckpt_tui.ui.app import CheckpointApp
 from ckpt_tui.ui.format import home_short
 from ckpt_tui.ui.screens.overview import OverviewScreen
@@ -51,7 +51,7 @@ class RootState:
         if listener is not None:
             try:
                 listener()
-            except Exception:  # noqa: BLE001 - the screen is closing; the next one takes it
+            except Exception:  # the screen is closing; the next one takes it
                 pass
 
     @property

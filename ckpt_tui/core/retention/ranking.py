@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from operator import attrgetter, neg
-from typing import Optional, Sequence
+from typing import Optional
 
 from ckpt_tui.core.config import MAX
 from ckpt_tui.core.metrics import MISSING
 from ckpt_tui.core.model import Checkpoint, Trial
 from ckpt_tui.core.retention.decisions import (
-    DELETE_BELOW, DELETE_UNTRACKED, KEEP_ALL, KEEP_FAILING, KEEP_LATEST, KEEP_PINNED, KEEP_RESTORE,
-    KEEP_TOP, KEEP_UNREPORTED, KEEP_UNTRACKED, Decision)
+    DELETE_BELOW,
+    DELETE_UNTRACKED,
+    KEEP_ALL,
+    KEEP_FAILING,
+    KEEP_LATEST,
+    KEEP_PINNED,
+    KEEP_RESTORE,
+    KEEP_TOP,
+    KEEP_UNREPORTED,
+    KEEP_UNTRACKED,
+    Decision,
+)
 from ckpt_tui.core.retention.replay import appends_keep_order, key_codes, replay_literally
 from ckpt_tui.core.retention.scores import Scores, classify, trial_scores
 

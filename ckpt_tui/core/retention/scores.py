@@ -10,15 +10,22 @@ fast=False)`` runs the report-by-report loop alone (the property test compares t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import repeat
 from math import isnan
 from operator import itemgetter
-from typing import Optional, Sequence
+from typing import Optional
 
 from ckpt_tui.core.metrics import MISSING, is_number, lookup
 from ckpt_tui.core.model import Trial
 from ckpt_tui.core.retention.decisions import (
-    NOTE_MISSING_TUNE, NOTE_MISSING_V2, NOTE_NAN, NOTE_NESTED_TUNE, NOTE_NOT_NUMERIC, NOTE_NULL_V2)
+    NOTE_MISSING_TUNE,
+    NOTE_MISSING_V2,
+    NOTE_NAN,
+    NOTE_NESTED_TUNE,
+    NOTE_NOT_NUMERIC,
+    NOTE_NULL_V2,
+)
 from ckpt_tui.core.retention.reasons import type_phrase
 
 _NEG_INF = float("-inf")

@@ -11,8 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from ckpt_tui.ui.screens.fit import LIST_CHROME, fit_scroll
 from ckpt_tui.core.text import terminal_safe
+from ckpt_tui.ui.screens.fit import LIST_CHROME, fit_scroll
 
 RECENCY = "\0recency"  # the option that clears the attribute: rank by recency
 

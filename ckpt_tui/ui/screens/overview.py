@@ -33,7 +33,6 @@ from ckpt_tui.core.readers import fill_sizes, read_run, reread
 from ckpt_tui.core.retention import plan as make_plan
 from ckpt_tui.core.storage_root import WAITING_FOR, RootEntry, config_for, newest_write, short_config
 from ckpt_tui.ui.format import human_age, human_bytes, short_trial
-from ckpt_tui.ui.textual_compat import is_closing, mark_closing
 from ckpt_tui.ui.root_messages import (
     ExperimentRead,
     ExperimentReread,
@@ -46,6 +45,7 @@ from ckpt_tui.ui.screens.choose_attribute import RECENCY, ChooseAttributeScreen
 from ckpt_tui.ui.screens.confirm_delete import MAX_PATHS_SHOWN, ConfirmDeleteScreen
 from ckpt_tui.ui.screens.number_input import NumberInputScreen
 from ckpt_tui.ui.screens.text_list import TextListScreen
+from ckpt_tui.ui.textual_compat import is_closing, mark_closing
 from ckpt_tui.ui.widgets.experiment_table import SORTS, ExperimentRow, ExperimentTable
 from ckpt_tui.ui.widgets.root_summary import RootSummary
 
@@ -109,7 +109,7 @@ class OverviewScreen(Screen):
         self.figures: dict[str, tuple] = {}
         self._stale: set[str] = set()
         self._planning = False
-        self._tasks: "queue.Queue" = queue.Queue()
+        self._tasks: queue.Queue = queue.Queue()
         self._queued_reads: set[str] = set()
         self.deleting = False
         self.activity = ""
@@ -189,7 +189,7 @@ class OverviewScreen(Screen):
                 try:
                     with self.state.lock:
                         reread(entry.run, ids, sizes=True)
-                except Exception:  # noqa: BLE001 - gone meanwhile: the next poll says so
+                except Exception:  # gone meanwhile: the next poll says so
                     continue
                 self.post_message(ExperimentReread(rel))
 

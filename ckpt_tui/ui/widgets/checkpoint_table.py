@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import Callable, Optional
-
+from collections.abc import Callable, Sequence
+from typing import Optional
 
 from ckpt_tui.core.metrics import MISSING, lookup
 from ckpt_tui.core.model import Checkpoint
@@ -195,10 +194,7 @@ class CheckpointTable(LineTable):
         warn = "!" if d is not None and d.note else ""
         warn_style = self.get_component_rich_style("checkpoint-table--warning") if warn else None
         attr = plan.config.checkpoint_score_attribute if plan is not None else None
-        if d is None or not attr or ckpt.report is None:
-            score = "—"
-        else:
-            score = metric_text(d.value, 8)
+        score = "—" if d is None or not attr or ckpt.report is None else metric_text(d.value, 8)
         rank = f"{d.rank}/{d.of}" if d is not None and d.rank is not None else "—"
         iteration = ckpt.iteration
         cells: Cells = [

@@ -188,6 +188,7 @@ class Plan:
         way to visit all of them (no lookup per checkpoint)."""
         for tid in self.trials:
             o = self.outcome(tid)
+            assert o is not None  # every trial of the plan has an outcome
             decide = o.decision
             for pos, ckpt in enumerate(o.ranking.ordered):
                 yield ckpt, decide(pos)
@@ -272,7 +273,9 @@ class PlanRows(Sequence):
         if self._trial_index is None:
             self._trial_index = {tid: t for t, tid in enumerate(self._ids)}
         t = self._trial_index.get(ckpt.trial_id)
-        outcome = self.plan.outcome(ckpt.trial_id) if t is not None else None
+        if t is None:
+            return None
+        outcome = self.plan.outcome(ckpt.trial_id)
         pos = outcome.ranking.pos.get(ckpt) if outcome is not None else None
         return None if pos is None else self._starts[t] + pos
 

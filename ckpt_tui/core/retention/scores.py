@@ -118,7 +118,7 @@ def walk_all(metrics: list[dict], attr: str) -> list:
     parts = attr.split("/")
     out = []
     for m in metrics:
-        node = m
+        node: object = m
         for part in parts:
             if type(node) is not dict:
                 node = MISSING
@@ -218,7 +218,7 @@ def _classified(trial: Trial, attr: Optional[str], values: list, kinds: Sequence
     pick = itemgetter(*kinds) if n > 1 else lambda table: tuple(table[k] for k in kinds)
     sc.notes = pick(NOTE_OF)
     sc.appended = (False,) * n if sorted_in == n else pick(APPENDS)
-    low = None
+    low: Optional[Sequence[bool]] = None
     if nested and sorted_in:
         # A nested score ranks as NaN where it is NaN or not a number (raw is NaN exactly
         # there). Unused when every report appends: the ranking is by recency alone.

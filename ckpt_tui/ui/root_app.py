@@ -119,4 +119,5 @@ class ExperimentApp(CheckpointApp):
         if self.deleting:
             self.notify("a deletion is running: back to the root once it is done", severity="warning")
             return
-        self.exit(BACK)
+        # CheckpointApp is App[None] (ui/app.py); this subclass alone returns BACK to the root loop.
+        self.exit(BACK)  # type: ignore[arg-type]

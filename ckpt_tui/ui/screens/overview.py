@@ -30,6 +30,7 @@ from ckpt_tui.core.config import ConfigError, parse_num_to_keep
 from ckpt_tui.core.metrics import flatten, is_number
 from ckpt_tui.core.model import RunError
 from ckpt_tui.core.readers import fill_sizes, read_run, reread
+from ckpt_tui.core.retention import Plan
 from ckpt_tui.core.retention import plan as make_plan
 from ckpt_tui.core.storage_root import WAITING_FOR, RootEntry, config_for, newest_write, short_config
 from ckpt_tui.ui.format import human_age, human_bytes, short_trial
@@ -70,7 +71,8 @@ class OverviewScreen(Screen):
         Binding("S", "cycle_sort", "Sort", show=True),
         Binding("w", "show_warnings", "Warnings", show=False),
     ]
-    HELP = [  # what ? shows: the overview's own keys
+    # What ? shows: the overview's own keys. Not named HELP: that is Textual's markdown help text.
+    KEYS_HELP = [
         ("enter", "open the highlighted experiment in the main screen (escape or backspace comes back)"),
         ("+ / -", "raise / lower num_to_keep in every experiment (from each one's own)"),
         ("n", "type num_to_keep for every experiment (a number, or 'all')"),
@@ -103,7 +105,7 @@ class OverviewScreen(Screen):
         self.state = state
         self.grace_seconds = grace_seconds
         self.now = now
-        self.plans: dict[str, object] = {}  # rel -> complete Plan under the current config
+        self.plans: dict[str, Plan] = {}  # rel -> complete Plan under the current config
         # rel -> (total_bytes, reclaim_bytes, delete, keep) of its plan: summed once per plan, not
         # per frame (100,000 sizes)
         self.figures: dict[str, tuple] = {}
@@ -387,7 +389,7 @@ class OverviewScreen(Screen):
     def action_help(self) -> None:
         from ckpt_tui.ui.screens.help import HelpScreen
 
-        self.app.push_screen(HelpScreen(self.HELP, self.HELP_INTRO))
+        self.app.push_screen(HelpScreen(self.KEYS_HELP, self.HELP_INTRO))
 
     def action_show_warnings(self) -> None:
         lines = []

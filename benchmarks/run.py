@@ -938,7 +938,7 @@ def main(argv=None) -> int:
                 rows += bench_root(args, generate)
         except Skip as exc:
             rows.append(row(name, "SKIPPED", note=str(exc)))
-        except Exception as exc:  # one broken benchmark must not hide the others' figures
+        except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the others' figures
             rows.append(row(name, "ERROR", ok=False, note=f"{type(exc).__name__}: {exc}"))
     print()
     print_table(rows)

@@ -51,7 +51,7 @@ class RootState:
         if listener is not None:
             try:
                 listener()
-            except Exception:  # the screen is closing; the next one takes it
+            except Exception:  # noqa: BLE001 - the screen is closing; the next one takes it
                 pass
 
     @property

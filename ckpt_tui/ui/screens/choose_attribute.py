@@ -53,7 +53,7 @@ class ChooseAttributeScreen(ModalScreen[Optional[str]]):
         target = self.current if self.current is not None else RECENCY
         try:
             option_list.highlighted = option_list.get_option_index(target)
-        except Exception:
+        except Exception:  # noqa: BLE001 - no such option (any more): the first one
             option_list.highlighted = 0
         option_list.focus()
 

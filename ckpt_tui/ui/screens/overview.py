@@ -179,7 +179,7 @@ class OverviewScreen(Screen):
                 except RunError as exc:
                     self.post_message(ExperimentRead(exp, None, str(exc)))
                     continue
-                except Exception as exc:  # one experiment's failure never stops the others
+                except Exception as exc:  # noqa: BLE001 - one experiment's failure never stops the others
                     self.post_message(ExperimentRead(exp, None, str(exc) or type(exc).__name__))
                     continue
                 self.post_message(ExperimentRead(exp, run))
@@ -191,7 +191,7 @@ class OverviewScreen(Screen):
                 try:
                     with self.state.lock:
                         reread(entry.run, ids, sizes=True)
-                except Exception:  # gone meanwhile: the next poll says so
+                except Exception:  # noqa: BLE001 - gone meanwhile: the next poll says so
                     continue
                 self.post_message(ExperimentReread(rel))
 
@@ -526,7 +526,7 @@ class OverviewScreen(Screen):
         try:
             for rel, p in todo:
                 requests.append((rel, prepare(p, p.to_delete(), grace_seconds=self.grace_seconds)))
-        except Exception as exc:  # refused as a whole: nothing was touched
+        except Exception as exc:  # noqa: BLE001 - refused as a whole: nothing was touched
             self.post_message(RootDeletionPrepared([], f"{rel}: {exc}"))
             return
         self.post_message(RootDeletionPrepared(requests))
@@ -590,7 +590,7 @@ class OverviewScreen(Screen):
                     if now - shown >= 0.1 or done == total:
                         shown = now
                         self.post_message(RootDeletionProgress(done, total))
-        except Exception as exc:  # execute promises not to raise; if it does, say so in one line
+        except Exception as exc:  # noqa: BLE001 - execute promises not to raise; if it does, say so in one line
             self.post_message(RootDeletionFinished(deleted, freed, failed, trials, error=str(exc) or type(exc).__name__))
             return
         self.post_message(RootDeletionFinished(deleted, freed, failed, trials))

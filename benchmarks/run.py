@@ -202,7 +202,7 @@ def app_child(mode: str, root: str, opts: dict) -> None:
     import asyncio
 
     try:
-        from ckpt_tui.ui.app import CheckpointApp  # noqa: F401 - fail early if the UI is missing
+        from ckpt_tui.ui.app import CheckpointApp  # fail early if the UI is missing
     except ImportError as exc:
         emit({"event": "skip", "reason": f"the UI is not importable: {exc}"})
         return
@@ -533,11 +533,11 @@ def replan_core(root: str) -> dict:
     """plan() on a freshly read run, from keep 3 by loss (min), through REPLAN_STEPS, each the
     first time it is asked for in this process (as a user would), then each once more."""
     sys.path.insert(0, REPO)
+    import gc
+
     from ckpt_tui.core.config import CheckpointConfig
     from ckpt_tui.core.readers import read_run
     from ckpt_tui.core.retention import plan
-
-    import gc
 
     run = read_run(root, sizes=True)
     gc.freeze()  # as the app does after reading: full collections would not walk the run
@@ -938,7 +938,7 @@ def main(argv=None) -> int:
                 rows += bench_root(args, generate)
         except Skip as exc:
             rows.append(row(name, "SKIPPED", note=str(exc)))
-        except Exception as exc:  # one broken benchmark must not hide the others' figures
+        except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the others' figures
             rows.append(row(name, "ERROR", ok=False, note=f"{type(exc).__name__}: {exc}"))
     print()
     print_table(rows)

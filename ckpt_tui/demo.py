@@ -83,6 +83,12 @@ class DemoRun:
         self._thread: Optional[threading.Thread] = None
         self._stop = threading.Event()
 
+    @property
+    def _dir(self) -> str:
+        """The run's path, for the writers that run only after create() set it."""
+        assert self.path is not None, "DemoRun: written to before create()"
+        return self.path
+
     # ---- writing the run ---------------------------------------------------------------------
     def create(self) -> str:
         """Write the run and return its path."""
@@ -141,7 +147,7 @@ class DemoRun:
         trial.iteration += 1
         it = trial.iteration
         name = f"checkpoint_{it - 1:06d}"
-        tdir = os.path.join(self.path, trial.dirname)
+        tdir = os.path.join(self._dir, trial.dirname)
         cdir = os.path.join(tdir, name)
         os.makedirs(cdir, exist_ok=True)
         model = os.path.join(cdir, "model.bin")
@@ -237,12 +243,12 @@ class DemoRun:
             },
             "stats": {"start_time": self._t0},
         }
-        final = os.path.join(self.path, f"experiment_state-{self.date}.json")
+        final = os.path.join(self._dir, f"experiment_state-{self.date}.json")
         tmp = final + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(state, f, indent=2)
         os.replace(tmp, final)
-        with open(os.path.join(self.path, f"basic-variant-state-{self.date}.json"), "w") as f:
+        with open(os.path.join(self._dir, f"basic-variant-state-{self.date}.json"), "w") as f:
             json.dump({"_variant_generator": [], "_trial_generator": [], "_iter": self.n_trials,
                        "_finished": True}, f)
 
@@ -299,7 +305,7 @@ class DemoRun:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
 
-    def __enter__(self) -> "DemoRun":
+    def __enter__(self) -> DemoRun:
         if self.path is None:
             self.create()
         return self

@@ -135,11 +135,11 @@ async def main() -> None:
     OUT.mkdir(exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     run = keep_all_copy()
-    await shoot("main", run, (120, 35), KEEP_3_BY_LOSS_MIN + ["j", "j", "j"])
+    await shoot("main", run, (120, 35), [*KEEP_3_BY_LOSS_MIN, "j", "j", "j"])
     await shoot("main-80x24", run, (80, 24), KEEP_3_BY_LOSS_MIN)
     await shoot("one-trial", run, (120, 35),
-                KEEP_3_BY_LOSS_MIN + ["right_square_bracket", "m", "space", "down", "space", "enter"])
-    await shoot("confirm-delete", run, (120, 35), KEEP_3_BY_LOSS_MIN + ["d"],
+                [*KEEP_3_BY_LOSS_MIN, "right_square_bracket", "m", "space", "down", "space", "enter"])
+    await shoot("confirm-delete", run, (120, 35), [*KEEP_3_BY_LOSS_MIN, "d"],
                 wait_for=lambda app: isinstance(app.screen, ConfirmDeleteScreen))
     await shoot("help", run, (120, 35), [("question_mark", HelpScreen)])
     big = sweep()

@@ -74,7 +74,7 @@ def write_v2_run(root: Path, scores: list, keep: list[int] | None = None, attr: 
     keep = list(range(len(scores))) if keep is None else keep
     results = []
     names = {}
-    for i, score in enumerate(scores):
+    for i in range(len(scores)):
         names[i] = f"checkpoint_2026-01-01_00-00-{i:02d}.{i:06d}"
     for i in keep:
         (root / names[i]).mkdir()

@@ -36,7 +36,7 @@ def test_json_schema_on_real_run():
     deleted = [c for c in doc["checkpoints"] if not c["keep"]]
     assert s["reclaim_bytes"] == sum(c["size_bytes"] for c in deleted) > 0
     for c in doc["checkpoints"]:
-        assert CHECKPOINT_FIELDS <= set(c)
+        assert set(c) >= CHECKPOINT_FIELDS
         assert os.path.isabs(c["path"]) and os.path.isdir(c["path"])
         assert c["score"] is None or isinstance(c["score"], float)
     nan_rows = [c for c in doc["checkpoints"] if c["warning"] == "NaN ranks last"]
@@ -48,7 +48,7 @@ def test_json_schema_on_real_run():
 
 
 def test_json_defaults_to_the_runs_own_config():
-    code, out, _ = run_cli(str(RAY_RUNS / "k3_loss_min"), "--json")
+    _code, out, _ = run_cli(str(RAY_RUNS / "k3_loss_min"), "--json")
     doc = json.loads(out)
     assert doc["config"]["num_to_keep"] == 3 and doc["config"] == doc["run_config"]
     assert doc["summary"]["delete"] == 0
@@ -108,10 +108,10 @@ def test_main_in_process(capsys):
 def test_streamed_document_equals_the_reference_dict(tmp_path):
     import io
 
+    from ckpt_tui.core.config import CheckpointConfig
     from ckpt_tui.core.plan_json import dump, plan_to_dict
     from ckpt_tui.core.readers import read_run
     from ckpt_tui.core.retention import plan
-    from ckpt_tui.core.config import CheckpointConfig
 
     # odd names: quotes, backslashes, Unicode, a non-UTF-8 byte
     root = tmp_path / 'run "x"\\ü'

@@ -27,7 +27,7 @@ def test_order_must_be_exactly_max_or_min(bad):
 
 
 def test_negative_frequency_rejected():
-    with pytest.raises(ConfigError, match="checkpoint_frequency.*-1"):
+    with pytest.raises(ConfigError, match=r"checkpoint_frequency.*-1"):
         CheckpointConfig(checkpoint_frequency=-1)
 
 

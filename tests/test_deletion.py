@@ -309,7 +309,7 @@ def test_train_v2_snapshot_rewritten_with_backup(ray_run, tmp_path):
     assert len(backups) == 1 and backups[0].read_bytes() == original
     run = read_run(str(root))
     assert not any("refuse" in w for w in run.all_warnings())
-    planned = planned_paths(request) + [str(snap)]
+    planned = [*planned_paths(request), str(snap)]
     assert bytes_lost(before, tree_state(tmp_path), planned) == 0
 
 
@@ -388,7 +388,7 @@ def test_leftovers_found_and_cleaned(ray_run, tmp_path):
     assert all(c.name != aside.name for c in run.checkpoints())
     stranger = tmp_path / "not-an-aside"
     stranger.mkdir()
-    out = clean_leftovers(found + [str(stranger)], root=str(root))
+    out = clean_leftovers([*found, str(stranger)], root=str(root))
     assert [o.deleted for o in out] == [True, True, False]
     assert "not a ckpt-tui leftover" in out[2].reason and stranger.is_dir()
     assert (tmp_path / "elsewhere" / "precious").read_text() == "keep me"

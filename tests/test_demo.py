@@ -9,6 +9,7 @@ import re
 import sys
 import time
 import types
+from pathlib import Path
 
 import pytest
 
@@ -145,7 +146,7 @@ def test_deterministic_for_a_seed(tmp_path):
         for dirpath, _dirs, files in os.walk(d.path):
             for f in files:
                 p = os.path.join(dirpath, f)
-                out[os.path.relpath(p, d.path)] = open(p, "rb").read()
+                out[os.path.relpath(p, d.path)] = Path(p).read_bytes()
         return out
 
     a, b, c = tree(3, "a"), tree(3, "b"), tree(4, "c")

@@ -439,7 +439,7 @@ def test_run_given_through_a_symlink(tmp_path):
     run = read_run(str(link))
     assert run.root == str(root)
     request = prepare(plan(run, K1))
-    code, out, err = run_cli([link, *K1_FLAGS, "--prune", "--yes"])
+    code, _out, err = run_cli([link, *K1_FLAGS, "--prune", "--yes"])
     assert code == 0, err
     assert os.path.islink(link) and (root / ".ckpt-tui" / "deletions.jsonl").is_file()
     lost = bytes_lost(before, tree_state(tmp_path), planned_paths(request))
@@ -524,7 +524,7 @@ def test_train_v2_killed_between_snapshot_and_rename(tmp_path, monkeypatch):
     orphan = next(c for c in run.checkpoints() if c.name == first.name)
     assert orphan.report is None  # shown as unlisted, never deleted by the tool
     age(root)
-    code, out, err = run_cli([root, "--num-to-keep", "1", "--score-attribute", "score", "--prune", "--yes"])
+    code, _out, err = run_cli([root, "--num-to-keep", "1", "--score-attribute", "score", "--prune", "--yes"])
     assert code == 0, err
     assert os.path.isdir(first.path) and not os.path.exists(request.items[1].path)
     lost = bytes_lost(before, tree_state(tmp_path),

@@ -159,7 +159,7 @@ def snapshots(draw):
     if kind == "random":
         return json.dumps(draw(json_values)).encode()
     results = []
-    for n in draw(st.lists(st.sampled_from(names + ["", "x"]), max_size=5)):
+    for n in draw(st.lists(st.sampled_from([*names, "", "x"]), max_size=5)):
         item = {"checkpoint_dir_name": draw(st.one_of(st.just(n), st.none(), st.integers())),
                 "metrics": draw(st.one_of(st.dictionaries(st.sampled_from(["score", "step", "loss"]),
                                                           metric_values, max_size=3), metric_values))}

@@ -8,13 +8,12 @@ import time
 
 import pytest
 
-from ckpt_tui.core.retention import replay
 from ckpt_tui.core.config import CheckpointConfig
 from ckpt_tui.core.model import TUNE, Checkpoint, Report, Run, Trial
-from ckpt_tui.core.retention import plan
+from ckpt_tui.core.retention import plan, replay
 from ckpt_tui.ui.textual_compat import screen_strips
-from tests.ray_reference import survivors
 from tests.conftest import mark_running
+from tests.ray_reference import survivors
 from tests.test_deletion import record
 
 
@@ -150,7 +149,7 @@ def test_prune_and_dry_run_escape_every_name_key_and_reason(tmp_path):
 
 
 def test_error_lines_escape_the_path(tmp_path):
-    code, out, err = run_cli([tmp_path / "no\x1b]0;pwned\x07such", "--json"])
+    code, _out, err = run_cli([tmp_path / "no\x1b]0;pwned\x07such", "--json"])
     assert code == 1 and "no\\x1b]0;pwned\\x07such" in err
     assert_no_raw_controls(err)
 
@@ -180,7 +179,7 @@ def test_readme_jq_pipeline_names_the_real_paths(tmp_path):
     start = readme.index("ckpt-tui ./experiment --num-to-keep 3 --score-attribute loss --score-order min --json \\")
     block = readme[start:readme.index("```", start)]
     script = block.replace("ckpt-tui ./experiment --num-to-keep 3 --score-attribute loss --score-order min",
-                           f'"$PY" -m ckpt_tui "$RUN" --num-to-keep 1 --score-attribute "$KEY" --score-order min')
+                           '"$PY" -m ckpt_tui "$RUN" --num-to-keep 1 --score-attribute "$KEY" --score-order min')
     env = dict(os.environ, PY=sys.executable, RUN=str(root), KEY=EVIL_KEY)
     proc = subprocess.run(["bash", "-c", script.strip() + " | xargs -0 -n1 stat -c %F --"], capture_output=True,
                           env=env, timeout=60)
@@ -328,7 +327,7 @@ def test_a_link_at_the_state_dir_or_log_refuses_the_prune(tmp_path, planted):
         (root / ".ckpt-tui").mkdir()
         os.symlink(target, root / ".ckpt-tui" / "deletions.jsonl")
     before = tree_state(tmp_path)
-    code, out, err = run_cli([root, *K1_FLAGS, "--prune", "--yes"])
+    code, _out, err = run_cli([root, *K1_FLAGS, "--prune", "--yes"])
     assert code == 1
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "is a symlink" in lines[0] and ".ckpt-tui" in lines[0], err
@@ -704,7 +703,8 @@ def test_a_trial_never_ends_with_nothing_when_the_kept_ones_are_already_gone(tmp
 def test_a_link_at_the_snapshot_backup_name_is_not_followed(tmp_path, monkeypatch):
     """The backup's name is predictable to the microsecond: a link planted there is refused
     (the snapshot is then not rewritten, so nothing is deleted) and its target untouched."""
-    from datetime import datetime as real_datetime, timezone
+    from datetime import datetime as real_datetime
+    from datetime import timezone
 
     fixed = real_datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
 

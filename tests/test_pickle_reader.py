@@ -6,6 +6,7 @@ import glob
 import json
 import math
 import pickle
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -31,7 +32,7 @@ def norm(o):
 def test_fast_path_equals_pickletools_on_every_real_ray_pickle():
     count = 0
     for path in glob.glob(str(RAY_RUNS / "**" / "experiment_state-*.json"), recursive=True):
-        state = json.loads(open(path).read())
+        state = json.loads(Path(path).read_text())
         for item in state["trial_data"]:
             packed = json.loads(item[1]).get("checkpoint_manager")
             if isinstance(packed, dict):

@@ -82,7 +82,7 @@ def test_plan_sees_the_trials_as_they_were_when_it_was_made(tmp_path):
     root = write_tune_run(tmp_path / "run", [[{"loss": float(i)} for i in range(3)] for _ in range(2)])
     run = read_run(str(root))
     p = plan(run, CheckpointConfig(num_to_keep=1, checkpoint_score_attribute="loss"), lazy=True)
-    tid = list(run.trials)[0]
+    tid = next(iter(run.trials))
     run.trials.pop(tid)
     assert len(p.ordered()) == 6
     assert p.delete_count == 2 * 2

@@ -103,7 +103,7 @@ def line(name, **metrics) -> bytes:
 
 
 def test_messy_result_json_warns_and_reads_the_rest(tmp_path):
-    run_dir, trial = _one_trial(
+    run_dir, _trial = _one_trial(
         tmp_path,
         [
             line("checkpoint_000000", loss=0.5),
@@ -142,7 +142,7 @@ def test_result_json_that_is_a_directory(tmp_path):
 
 
 def test_unreadable_result_json(tmp_path, monkeypatch):
-    run_dir, trial = _one_trial(tmp_path, [line("checkpoint_000000", loss=1.0)])
+    run_dir, _trial = _one_trial(tmp_path, [line("checkpoint_000000", loss=1.0)])
     real_open = open
 
     def guarded_open(path, *a, **k):

@@ -3,7 +3,6 @@ cases of DESIGN.md's rules, and a property test against tests/ray_reference.py."
 
 from __future__ import annotations
 
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -94,7 +93,7 @@ def test_limit_two_without_attribute_keeps_newest_two():
 def test_limit_two_max_keeps_top_two_and_latest():
     reports = [{"m": 3}, {"m": 2}, {"m": 1}]
     assert kept_indices(reports, 2, "m") == [0, 1, 2]
-    assert kept_indices(reports + [{"m": 0}], 2, "m") == [0, 1, 3]
+    assert kept_indices([*reports, {"m": 0}], 2, "m") == [0, 1, 3]
 
 
 # ---- the rules' corners ---------------------------------------------------------------------

@@ -169,8 +169,8 @@ def test_empty_dir_keeps_exit_1_with_the_message(tmp_path, mode):
 def test_root_json_reports_an_experiment_gone_since_it_was_found(tmp_path, capsys):
     import shutil
 
-    from ckpt_tui.root_cli import root_json_mode
     from ckpt_tui.cli import build_parser
+    from ckpt_tui.root_cli import root_json_mode
 
     root = make_root(tmp_path)
     found = find_experiments(str(root))

@@ -318,13 +318,13 @@ async def test_a_deletion_rereads_only_the_trials_it_deleted_from(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.table.row_count == 10, what="rows")
         doomed = {c.path for c in app.plan.to_delete()}
-        assert {os.path.basename(os.path.dirname(p)) for p in doomed} == {list(app.plan.trials)[0]}
+        assert {os.path.basename(os.path.dirname(p)) for p in doomed} == {next(iter(app.plan.trials))}
         await pilot.press("d")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDeleteScreen), what="confirm dialog")
         await pilot.press("y")
         await wait_for(pilot, lambda: not app.deleting, what="deletion done")
         await wait_for(pilot, lambda: app.table.row_count == 10 - len(doomed), what="table follows")
-        assert app.reread_trials == [list(app.plan.trials)[0]]
+        assert app.reread_trials == [next(iter(app.plan.trials))]
         assert not any(os.path.exists(p) for p in doomed)
 
 

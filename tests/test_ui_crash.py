@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
 from tests.conftest import RAY_RUNS
 
 RUNS = RAY_RUNS
@@ -40,7 +41,7 @@ def test_internal_error_is_one_line_and_the_traceback_goes_to_a_file(tmp_path):
     script_file.write_text(script)
     proc = subprocess.run([sys.executable, str(script_file)], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "TMPDIR": str(tmp_path)})
-    line = next((l for l in proc.stdout.splitlines() if l.startswith("LINE:")), proc.stdout + proc.stderr)
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("LINE:")), proc.stdout + proc.stderr)
     assert "ckpt-tui: internal error: RuntimeError: boom in a key handler (details in " in line
     report = line.split("(details in ")[1].rstrip(")")
     assert Path(report).parent == tmp_path and "Traceback" in Path(report).read_text()
@@ -79,7 +80,7 @@ def test_a_crash_exits_1_and_the_report_holds_the_whole_traceback(tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     assert "CheckpointConfig(" not in proc.stdout  # a crash prints no config line as if all went well
-    line = next(l for l in proc.stderr.splitlines() if "internal error" in l)
+    line = next(ln for ln in proc.stderr.splitlines() if "internal error" in ln)
     assert "RuntimeError: boom in a worker (details in " in line
     report = Path(line.split("(details in ")[1].rstrip(")")).read_text()
     assert "Traceback" in report and 'raise RuntimeError("boom in a worker")' in report

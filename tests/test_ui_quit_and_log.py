@@ -4,7 +4,6 @@ and failure, escape clears the filter, and the cursor stays put when its own tri
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import textwrap
@@ -17,14 +16,13 @@ from textual.command import CommandPalette
 from textual.widgets import Input, OptionList
 
 import ckpt_tui.core.deletion as deletion
-from ckpt_tui.ui.keys import ACTIONS
 from ckpt_tui.ui.commands import palette_label
+from ckpt_tui.ui.keys import ACTIONS
 from ckpt_tui.ui.screens.confirm_delete import ConfirmDeleteScreen
 from ckpt_tui.ui.screens.quit_deleting import QuitWhileDeletingScreen
 from ckpt_tui.ui.screens.session_log import SessionLogScreen
 from tests.conftest import mark_running
 from tests.test_ui_app import K3_MIN, SIZE, _append_checkpoint, copy_run, make_app, wait_for
-
 
 # ---- the palette ---------------------------------------------------------------------------
 
@@ -235,8 +233,8 @@ async def test_skips_and_failures_are_kept_in_the_session_log(tmp_path):
         await pilot.press("L")
         await wait_for(pilot, lambda: isinstance(app.screen, SessionLogScreen), what="the log")
         lines = app.screen.lines
-        assert any("deleted 11 of 13 checkpoints" in l and "2 not deleted" in l for l in lines)
-        skipped = [l for l in lines if "not deleted:" in l]
+        assert any("deleted 11 of 13 checkpoints" in ln and "2 not deleted" in ln for ln in lines)
+        skipped = [ln for ln in lines if "not deleted:" in ln]
         assert len(skipped) == 2
         for path, line in zip(doomed[:2], skipped):
             assert Path(path).name in line and Path(path).parent.name in line

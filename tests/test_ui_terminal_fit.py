@@ -4,9 +4,6 @@ the summary's scope and score order, sorting by column, and the detail pane givi
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
-
 import pytest
 
 from ckpt_tui import prune_cli

@@ -119,7 +119,7 @@ def test_new_checkpoint_names_only_its_trial_and_reread_picks_it_up(ray_run, wat
 def test_new_trial_dir_is_a_run_level_change(ray_run, watch, poll):
     root = ray_run("keep_all")
     run = read_run(str(root))
-    w, batches = watch(root, poll_interval=poll)
+    _w, batches = watch(root, poll_interval=poll)
     new = "trainable_14fd1_00003_3_seed=4_2026-11-28_00-17-22"
     os.mkdir(root / new)
     (root / new / "params.json").write_text('{"seed": 4}')
@@ -131,7 +131,7 @@ def test_new_trial_dir_is_a_run_level_change(ray_run, watch, poll):
 @pytest.mark.parametrize("poll", MODES)
 def test_deleted_checkpoint_names_its_trial(ray_run, watch, poll):
     root = ray_run("keep_all")
-    w, batches = watch(root, poll_interval=poll)
+    _w, batches = watch(root, poll_interval=poll)
     trial = trials_of(root)[2]
     shutil.rmtree(root / trial / "checkpoint_000003")
     batches.wait_for(lambda b: trial in b.union)
@@ -140,7 +140,7 @@ def test_deleted_checkpoint_names_its_trial(ray_run, watch, poll):
 
 def test_deletion_aside_then_removed_names_its_trial(ray_run, watch):
     root = ray_run("keep_all")
-    w, batches = watch(root)
+    _w, batches = watch(root)
     trial = trials_of(root)[0]
     aside = root / trial / f"{ASIDE_PREFIX}checkpoint_000002.123"
     os.rename(root / trial / "checkpoint_000002", aside)
@@ -252,7 +252,7 @@ def test_a_trial_dir_written_at_once_with_its_first_checkpoint_is_read_whole(ray
 def test_one_watch_for_the_root_and_one_per_trial_dir(ray_run, watch):
     root = ray_run("keep_all")
     before = fs.inotify_watch_count()
-    w, batches = watch_levels(watch, root)
+    w, _batches = watch_levels(watch, root)
     trials = trials_of(root)
     assert len(trials) == 3
     assert w.watched_paths == [str(root)] + [str(root / t) for t in trials]
@@ -435,7 +435,7 @@ def test_train_v2_and_single_trial_layouts_report_the_run_trial_id(ray_run, watc
     run = read_run(str(root))
     assert run.layout == TRAIN_V2
     (tid,) = run.trials
-    w, batches = watch(root, layout=TRAIN_V2, poll_interval=poll)
+    _w, batches = watch(root, layout=TRAIN_V2, poll_interval=poll)
     new = root / "checkpoint_2030-01-01_00-00-00.000001"
     new.mkdir()
     (new / "model.bin").write_bytes(b"x")
@@ -451,7 +451,7 @@ def test_single_trial_layout(ray_run, watch):
     run = read_run(str(trial_dir))
     assert run.layout == TUNE_TRIAL
     (tid,) = run.trials
-    w, batches = watch(trial_dir, layout=TUNE_TRIAL)
+    _w, batches = watch(trial_dir, layout=TUNE_TRIAL)
     add_checkpoint(trial_dir, 8)
     batches.wait_for(lambda b: tid in b.union)
     assert batches.union == {tid}
@@ -546,9 +546,9 @@ def test_a_trial_dir_gone_between_listing_and_watching_is_not_the_inotify_limit(
     listed = watcher_mod.RunWatcher._trial_dirs
 
     def with_a_ghost(self):
-        return listed(self) + [str(root / "trainable_gone_00009")]
+        return [*listed(self), str(root / "trainable_gone_00009")]
 
     monkeypatch.setattr(watcher_mod.RunWatcher, "_trial_dirs", with_a_ghost)
-    w, batches = watch_levels(watch, root)
+    w, _batches = watch_levels(watch, root)
     assert w.mode == "events" and w.fallback_reason is None
     assert len(w.watched_paths) == 1 + len(trials_of(root))

@@ -40,7 +40,7 @@ class CheckpointConfig:
         if e is not None and not isinstance(e, bool):
             raise ConfigError(f"checkpoint_at_end must be None or a bool, got {e!r}")
 
-    def with_changes(self, **changes) -> "CheckpointConfig":
+    def with_changes(self, **changes) -> CheckpointConfig:
         return replace(self, **changes)
 
     def to_dict(self) -> dict:
@@ -53,7 +53,7 @@ class CheckpointConfig:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "CheckpointConfig":
+    def from_dict(cls, data: dict) -> CheckpointConfig:
         fields = cls().to_dict().keys()
         return cls(**{k: data[k] for k in fields if k in data})
 

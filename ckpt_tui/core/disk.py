@@ -7,7 +7,6 @@ import os
 import stat
 from typing import Optional
 
-
 # A directory listing is reused only while the directory's mtime is unchanged and was at least
 # this old when the listing was made: a change in the same timestamp tick (1 s or 2 s on some
 # filesystems) would not move the mtime.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pickletools
 import struct
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 from ckpt_tui.core.config import CheckpointConfig, ConfigError
 
@@ -81,7 +81,7 @@ def _read_plain_fast(data: bytes) -> Any:
     end = len(data)
 
     def pop_mark() -> list:
-        items = []
+        items: list = []
         while True:
             if not stack:
                 raise PickleShapeError("MARK missing")
@@ -147,9 +147,9 @@ def _read_plain_fast(data: bytes) -> Any:
             n = op - 0x84
             if len(stack) < n:
                 raise IndexError
-            items = tuple(stack[-n:])
+            tup = tuple(stack[-n:])
             del stack[-n:]
-            append(items)
+            append(tup)
         elif op == 0x74:  # TUPLE t
             append(tuple(pop_mark()))
         elif op == 0x64:  # DICT d
@@ -221,7 +221,7 @@ def _read_plain_genops(data: bytes) -> Any:
     memo: dict[int, Any] = {}
 
     def pop_mark() -> list:
-        items = []
+        items: list = []
         while True:
             if not stack:
                 raise PickleShapeError("MARK missing")
@@ -248,9 +248,9 @@ def _read_plain_genops(data: bytes) -> Any:
         elif name == "MEMOIZE":
             memo[len(memo)] = stack[-1]
         elif name in ("BINPUT", "LONG_BINPUT", "PUT"):
-            memo[arg] = stack[-1]
+            memo[cast(int, arg)] = stack[-1]  # genops: an int for the memo opcodes
         elif name in ("BINGET", "LONG_BINGET", "GET"):
-            stack.append(memo[arg])
+            stack.append(memo[cast(int, arg)])
         elif name == "MARK":
             stack.append(_MARK)
         elif name == "EMPTY_DICT":
@@ -263,9 +263,9 @@ def _read_plain_genops(data: bytes) -> Any:
             stack.append(tuple(pop_mark()))
         elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
             n = int(name[-1])
-            items = tuple(stack[-n:])
+            tup = tuple(stack[-n:])
             del stack[-n:]
-            stack.append(items)
+            stack.append(tup)
         elif name == "DICT":
             items = pop_mark()
             stack.append(dict(zip(items[::2], items[1::2])))

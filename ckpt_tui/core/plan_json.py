@@ -9,7 +9,6 @@ from json.encoder import encode_basestring_ascii
 from typing import IO, Optional
 
 from ckpt_tui.core.deletion import refusals
-
 from ckpt_tui.core.readers.common import gc_paused
 from ckpt_tui.core.retention import DELETE_BELOW, NOTE_NOT_NUMERIC, Plan, explain, note_text
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable
 from json.encoder import encode_basestring_ascii
-from typing import IO, Iterable, Optional
+from typing import IO, Optional
 
 from ckpt_tui.core.plan_json import SCHEMA_VERSION, dump, plan_to_dict
 from ckpt_tui.core.retention import Plan
@@ -52,8 +53,8 @@ def _tag(body: str, rel: str, count: int) -> str:
 def dump_root(root: str, plans: Iterable[tuple[Experiment, Optional[Plan], Optional[str]]], out: IO[str]) -> dict:
     """Write the root document for ``plans``: (experiment, its plan or None, why it could not be
     read or None), in the order given. Returns the root summary."""
-    out.write('{"schema": %d, "root": %s, "layout": %s, "checkpoints": ['
-              % (SCHEMA_VERSION, json.dumps(root), json.dumps(ROOT_LAYOUT)))
+    out.write(f'{{"schema": {SCHEMA_VERSION:d}, "root": {json.dumps(root)}, "layout": {json.dumps(ROOT_LAYOUT)}, '
+              '"checkpoints": [')
     headers: list[dict] = []
     errors: list[dict] = []
     totals = dict.fromkeys(_SUMMARY_KEYS, 0)

@@ -6,11 +6,10 @@ import math
 import os
 import re
 from functools import lru_cache
-from typing import Optional
 
 from ckpt_tui.core.metrics import MISSING, is_number
-from ckpt_tui.core.units import count, human_bytes, plural  # noqa: F401  (one formatter for every output)
 from ckpt_tui.core.text import terminal_safe
+from ckpt_tui.core.units import count, human_bytes, plural  # noqa: F401  (one formatter for every output)
 
 # Tune trial dir: <trainable>_<5 hex id>_<5 digit counter>_<tag>_<date>
 _TUNE_TRIAL_RE = re.compile(

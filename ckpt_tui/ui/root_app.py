@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Callable, Optional
+from collections.abc import Callable
+from typing import Optional
 
 from textual.app import App
 from textual.binding import Binding
 
-from ckpt_tui.core.text import terminal_safe
-
 from ckpt_tui.core.storage_root import Experiment, RootEntry
+from ckpt_tui.core.text import terminal_safe
 from ckpt_tui.ui.app import CheckpointApp
 from ckpt_tui.ui.format import home_short
 from ckpt_tui.ui.screens.overview import OverviewScreen
@@ -119,4 +119,5 @@ class ExperimentApp(CheckpointApp):
         if self.deleting:
             self.notify("a deletion is running: back to the root once it is done", severity="warning")
             return
-        self.exit(BACK)
+        # CheckpointApp is App[None] (ui/app.py); this subclass alone returns BACK to the root loop.
+        self.exit(BACK)  # type: ignore[arg-type]

@@ -54,8 +54,8 @@ def run_root_app(args, path: str) -> int:
             kind, what = result
             if kind == "self":  # the directory given became a run: open it as a run
                 poller.stop()
-                from ckpt_tui.ui.launch import start_reading
                 from ckpt_tui.ui.app import CheckpointApp
+                from ckpt_tui.ui.launch import start_reading
 
                 run, reading = start_reading(root)
                 main = CheckpointApp(run, config_from_args(args, run.run_config), grace_seconds=args.grace,

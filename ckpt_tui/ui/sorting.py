@@ -9,8 +9,8 @@ reverses it. Ties keep Ray's order, so within one value the ranking still reads 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Callable, Optional
+from collections.abc import Callable, Sequence
+from typing import Optional
 
 from ckpt_tui.core.metrics import MISSING, lookup
 from ckpt_tui.core.model import Checkpoint

@@ -45,7 +45,7 @@ def unhandled_exception(app: App) -> Optional[BaseException]:
     return app._exception
 
 
-def record_unhandled(app: App, error: BaseException, exit_code: int = 1) -> None:
+def record_unhandled(app: App, error: Exception, exit_code: int = 1) -> None:
     """What Textual's ``_handle_exception`` records before rendering: the exit code, and the
     first unhandled exception (``run_test`` re-raises it)."""
     app._return_code = exit_code
@@ -122,7 +122,7 @@ def broken_assumptions() -> list[str]:
         check(all(name in source for name in ("_return_code", "_exception", "_exception_event")),
               f"App.{HANDLE_EXCEPTION_HOOK} no longer records _return_code / _exception / "
               "_exception_event: record_unhandled no longer does what Textual does")
-    app = App()
+    app: App[None] = App()
     check(hasattr(app, "_exception"), "App._exception (the unhandled exception) is gone")
     check(hasattr(app, "_return_code") and app.return_code == app._return_code,
           "App._return_code (behind App.return_code) is gone")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Optional
+from typing import Any, Optional, overload
 
 from ckpt_tui.core.metrics import MISSING, lookup
 from ckpt_tui.core.model import Trial
@@ -69,7 +69,7 @@ class TrialStats:
         best = "—"
         for ckpt in ordered:
             # Read from the report, not plan.decisions, which would build a Decision.
-            value = lookup(ckpt.report.metrics, attr) if ckpt.report is not None else MISSING
+            value: Any = lookup(ckpt.report.metrics, attr) if ckpt.report is not None else MISSING
             if value is not MISSING and fast_is_number(value) and math.isfinite(value):
                 best = metric_text(value, 7)
                 break
@@ -77,7 +77,7 @@ class TrialStats:
         return best
 
 
-class TrialRows(Sequence):
+class TrialRows(Sequence[TrialRow]):
     """Row 0 is "all trials"; row i is the plan's i-th trial."""
 
     def __init__(self, plan: Plan, stats: TrialStats) -> None:
@@ -90,7 +90,15 @@ class TrialRows(Sequence):
     def __len__(self) -> int:
         return len(self.ids) + 1
 
-    def __getitem__(self, index: int) -> TrialRow:
+    @overload
+    def __getitem__(self, index: int) -> TrialRow: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[TrialRow]: ...
+
+    def __getitem__(self, index: int | slice) -> TrialRow | list[TrialRow]:
+        if isinstance(index, slice):  # as a Sequence must; the pane itself reads rows one by one
+            return [self[i] for i in range(*index.indices(len(self)))]
         if index < 0:
             index += len(self)
         if not 0 <= index < len(self):

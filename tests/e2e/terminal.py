@@ -16,8 +16,9 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional, Union
+from typing import Optional, Union
 
 TMUX = shutil.which("tmux")
 CKPT_TUI = Path(sys.executable).parent / "ckpt-tui"  # the console script pip installed

@@ -309,7 +309,7 @@ def test_every_palette_command(terminal, tmp_path, size):
             time.sleep(0.2)  # an escape followed at once by a key reads as alt+key
         elif a.action in CLOSES_WITH_ESCAPE:
             close_dialog(term)
-    status, screen = term.exit_status()
+    status, _screen = term.exit_status()
     assert status == 0
 
 

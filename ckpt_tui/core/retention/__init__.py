@@ -27,9 +27,24 @@ The package, in the order a plan is made:
 """
 
 from ckpt_tui.core.retention.decisions import (
-    DELETE_BELOW, DELETE_UNTRACKED, KEEP_ALL, KEEP_FAILING, KEEP_LATEST, KEEP_PINNED, KEEP_RESTORE, KEEP_TOP,
-    KEEP_UNREPORTED, KEEP_UNTRACKED, NOTE_MISSING_TUNE, NOTE_MISSING_V2, NOTE_NAN, NOTE_NESTED_TUNE,
-    NOTE_NOT_NUMERIC, NOTE_NULL_V2, Decision)
+    DELETE_BELOW,
+    DELETE_UNTRACKED,
+    KEEP_ALL,
+    KEEP_FAILING,
+    KEEP_LATEST,
+    KEEP_PINNED,
+    KEEP_RESTORE,
+    KEEP_TOP,
+    KEEP_UNREPORTED,
+    KEEP_UNTRACKED,
+    NOTE_MISSING_TUNE,
+    NOTE_MISSING_V2,
+    NOTE_NAN,
+    NOTE_NESTED_TUNE,
+    NOTE_NOT_NUMERIC,
+    NOTE_NULL_V2,
+    Decision,
+)
 from ckpt_tui.core.retention.planner import Plan, PlanRows, plan
 from ckpt_tui.core.retention.reasons import explain, note_text
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, SupportsFloat, cast
 
 from ckpt_tui.core.metrics import MISSING, is_number
 
@@ -48,7 +48,7 @@ class Decision:
         if v is MISSING or not is_number(v):
             return None
         try:
-            f = float(v)
+            f = float(cast(SupportsFloat, v))  # is_number: a real number (ints, floats, numpy scalars)
         except OverflowError:
             return None
         return f if math.isfinite(f) else None

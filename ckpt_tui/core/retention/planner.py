@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import accumulate
 from operator import attrgetter
-from typing import Iterable, Optional
+from typing import Optional
 
 from ckpt_tui.core.config import CheckpointConfig
 from ckpt_tui.core.model import TRAIN_V2, Checkpoint, Run, Trial
@@ -22,7 +22,7 @@ class _Decisions(Mapping):
     """``plan.decisions[ckpt]``: built on demand, so a plan over 100,000 checkpoints costs
     only what the screen (or the JSON writer) actually looks at."""
 
-    def __init__(self, plan: "Plan"):
+    def __init__(self, plan: Plan):
         self._plan = plan
 
     def __getitem__(self, ckpt: Checkpoint) -> Decision:
@@ -46,7 +46,7 @@ class _Order(Mapping):
     """``plan.order[trial_id]``: that trial's checkpoints best first, ranked on first access.
     Which trials there are, and how many checkpoints each has, is known without ranking."""
 
-    def __init__(self, plan: "Plan"):
+    def __init__(self, plan: Plan):
         self._plan = plan
 
     def __getitem__(self, trial_id: str) -> list[Checkpoint]:
@@ -188,6 +188,7 @@ class Plan:
         way to visit all of them (no lookup per checkpoint)."""
         for tid in self.trials:
             o = self.outcome(tid)
+            assert o is not None  # every trial of the plan has an outcome
             decide = o.decision
             for pos, ckpt in enumerate(o.ranking.ordered):
                 yield ckpt, decide(pos)
@@ -272,7 +273,9 @@ class PlanRows(Sequence):
         if self._trial_index is None:
             self._trial_index = {tid: t for t, tid in enumerate(self._ids)}
         t = self._trial_index.get(ckpt.trial_id)
-        outcome = self.plan.outcome(ckpt.trial_id) if t is not None else None
+        if t is None:
+            return None
+        outcome = self.plan.outcome(ckpt.trial_id)
         pos = outcome.ranking.pos.get(ckpt) if outcome is not None else None
         return None if pos is None else self._starts[t] + pos
 

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from operator import attrgetter, neg
-from typing import Optional, Sequence
+from typing import Optional
 
 from ckpt_tui.core.config import MAX
 from ckpt_tui.core.metrics import MISSING
 from ckpt_tui.core.model import Checkpoint, Trial
 from ckpt_tui.core.retention.decisions import (
-    DELETE_BELOW, DELETE_UNTRACKED, KEEP_ALL, KEEP_FAILING, KEEP_LATEST, KEEP_PINNED, KEEP_RESTORE,
-    KEEP_TOP, KEEP_UNREPORTED, KEEP_UNTRACKED, Decision)
+    DELETE_BELOW,
+    DELETE_UNTRACKED,
+    KEEP_ALL,
+    KEEP_FAILING,
+    KEEP_LATEST,
+    KEEP_PINNED,
+    KEEP_RESTORE,
+    KEEP_TOP,
+    KEEP_UNREPORTED,
+    KEEP_UNTRACKED,
+    Decision,
+)
 from ckpt_tui.core.retention.replay import appends_keep_order, key_codes, replay_literally
 from ckpt_tui.core.retention.scores import Scores, classify, trial_scores
 
@@ -43,7 +54,8 @@ class TrialRanking:
         self.report_pos: dict[int, int] = {}  # report index -> position in `ordered`
         self.counts = (0, 0, 0, 0, 0)  # missing, nested, nan, present, null (Train v2)
         self.names: list[str] = []  # checkpoint names by report index (for literal-replay reasons)
-        self.replays: dict = {}  # literal replay: num_to_keep -> (top, deleted_by)
+        # literal replay: num_to_keep -> (top, deleted_by, rank_then)
+        self.replays: dict[int, tuple[set[int], list[int], list[int]]] = {}
 
 
     @property
@@ -124,7 +136,7 @@ class TrialOutcome:
     def _replay(self, ranking: TrialRanking, k: Optional[int], pinned: frozenset) -> None:
         if k is None or ranking.failing is not None or not ranking.n:
             return
-        if ranking.keys is not None:
+        if ranking.keys is not None and ranking.appended is not None:  # the two are set together
             replayed = ranking.replays.get(k)
             if replayed is None:  # cached: stepping num_to_keep back and forth is free
                 replayed = ranking.replays[k] = replay_literally(
@@ -177,7 +189,9 @@ class TrialOutcome:
             return Decision(True, KEEP_UNTRACKED, MISSING, None, r.n, self.untracked_kept.get(pos),
                             restore_of=restore_of)
         rank = pos + 1 if r.ranks is None else r.ranks[pos]
-        index = r.ordered[pos].report.index
+        report = r.ordered[pos].report
+        assert report is not None  # the first ranked_count entries are registered reports
+        index = report.index
         value, note = r.values[index], r.notes[index]
         if r.failing is not None:
             code = KEEP_FAILING
@@ -188,9 +202,11 @@ class TrialOutcome:
         elif pos in self.restored:
             code = KEEP_RESTORE
         elif self.top_set is not None:
-            by = self.deleted_by[index]
+            deleted_by, rank_then = self.deleted_by, self.rank_then
+            assert deleted_by is not None and rank_then is not None  # _replay sets them with top_set
+            by = deleted_by[index]
             if by >= 0 and pos not in self.restored:
-                return Decision(False, DELETE_BELOW, value, rank, r.n, note, r.names[by], self.rank_then[index],
+                return Decision(False, DELETE_BELOW, value, rank, r.n, note, r.names[by], rank_then[index],
                                 restore_of)
             code = KEEP_RESTORE if pos in self.restored else KEEP_TOP if index in self.top_set else KEEP_LATEST
         elif pos < self.top_upto:

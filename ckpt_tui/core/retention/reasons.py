@@ -6,9 +6,23 @@ from typing import Optional
 
 from ckpt_tui.core.config import MAX, CheckpointConfig
 from ckpt_tui.core.retention.decisions import (
-    DELETE_UNTRACKED, KEEP_ALL, KEEP_FAILING, KEEP_LATEST, KEEP_PINNED, KEEP_RESTORE, KEEP_TOP,
-    KEEP_UNREPORTED, KEEP_UNTRACKED, NOTE_MISSING_TUNE, NOTE_MISSING_V2, NOTE_NAN, NOTE_NESTED_TUNE,
-    NOTE_NOT_NUMERIC, NOTE_NULL_V2, Decision)
+    DELETE_UNTRACKED,
+    KEEP_ALL,
+    KEEP_FAILING,
+    KEEP_LATEST,
+    KEEP_PINNED,
+    KEEP_RESTORE,
+    KEEP_TOP,
+    KEEP_UNREPORTED,
+    KEEP_UNTRACKED,
+    NOTE_MISSING_TUNE,
+    NOTE_MISSING_V2,
+    NOTE_NAN,
+    NOTE_NESTED_TUNE,
+    NOTE_NOT_NUMERIC,
+    NOTE_NULL_V2,
+    Decision,
+)
 
 
 def _attr_phrase(config: CheckpointConfig) -> str:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Sequence
 from itertools import accumulate
-from typing import Optional
+from typing import Optional, overload
 
 
-def appends_keep_order(keys: list, appended: list) -> bool:
+def appends_keep_order(keys: list, appended: Sequence[bool]) -> bool:
     """Whether every appended report's key is at least every earlier key. Then each append
     lands where a sorted insert would have put it (the list stays sorted, newer to the right
     of equals), so the sort is exact. This is the common mixed case: in min mode a missing
@@ -28,7 +29,19 @@ def key_codes(keys: list) -> list[int]:
     return [code[kv] for kv in keys]
 
 
-def replay_literally(n: int, ik: list[int], appended: list, k: Optional[int]):
+@overload
+def replay_literally(n: int, ik: list[int], appended: Sequence[bool], k: None) -> tuple[list[int], set[int], None, None]:
+    ...
+
+
+@overload
+def replay_literally(n: int, ik: list[int], appended: Sequence[bool], k: int) -> tuple[None, set[int], list[int], list[int]]:
+    ...
+
+
+def replay_literally(
+    n: int, ik: list[int], appended: Sequence[bool], k: Optional[int]
+) -> tuple[Optional[list[int]], set[int], Optional[list[int]], Optional[list[int]]]:
     """Ray's register_checkpoint, step by step, for a trial that mixes inserts and appends.
 
     ``ik``: each report's key as an int (see key_codes). Returns (ranking best first without
@@ -49,8 +62,8 @@ def replay_literally(n: int, ik: list[int], appended: list, k: Optional[int]):
     42 s for 40,000 reports keeping 20,000.)
     """
     lst = _RayList(ik)
-    deleted_by = [-1] * n if k is not None else None
-    rank_then = [0] * n if k is not None else None
+    deleted_by = [-1] * n if k is not None else []  # returned as None when k is None
+    rank_then = [0] * n if k is not None else []
     for i in range(n):
         if appended[i]:
             lst.append(i)

@@ -10,15 +10,22 @@ fast=False)`` runs the report-by-report loop alone (the property test compares t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import repeat
 from math import isnan
 from operator import itemgetter
-from typing import Optional, Sequence
+from typing import Optional
 
 from ckpt_tui.core.metrics import MISSING, is_number, lookup
 from ckpt_tui.core.model import Trial
 from ckpt_tui.core.retention.decisions import (
-    NOTE_MISSING_TUNE, NOTE_MISSING_V2, NOTE_NAN, NOTE_NESTED_TUNE, NOTE_NOT_NUMERIC, NOTE_NULL_V2)
+    NOTE_MISSING_TUNE,
+    NOTE_MISSING_V2,
+    NOTE_NAN,
+    NOTE_NESTED_TUNE,
+    NOTE_NOT_NUMERIC,
+    NOTE_NULL_V2,
+)
 from ckpt_tui.core.retention.reasons import type_phrase
 
 _NEG_INF = float("-inf")
@@ -111,7 +118,7 @@ def walk_all(metrics: list[dict], attr: str) -> list:
     parts = attr.split("/")
     out = []
     for m in metrics:
-        node = m
+        node: object = m
         for part in parts:
             if type(node) is not dict:
                 node = MISSING
@@ -211,7 +218,7 @@ def _classified(trial: Trial, attr: Optional[str], values: list, kinds: Sequence
     pick = itemgetter(*kinds) if n > 1 else lambda table: tuple(table[k] for k in kinds)
     sc.notes = pick(NOTE_OF)
     sc.appended = (False,) * n if sorted_in == n else pick(APPENDS)
-    low = None
+    low: Optional[Sequence[bool]] = None
     if nested and sorted_in:
         # A nested score ranks as NaN where it is NaN or not a number (raw is NaN exactly
         # there). Unused when every report appends: the ranking is by recency alone.

@@ -11,8 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from ckpt_tui.ui.screens.fit import LIST_CHROME, fit_scroll
 from ckpt_tui.core.text import terminal_safe
+from ckpt_tui.ui.screens.fit import LIST_CHROME, fit_scroll
 
 RECENCY = "\0recency"  # the option that clears the attribute: rank by recency
 
@@ -53,7 +53,7 @@ class ChooseAttributeScreen(ModalScreen[Optional[str]]):
         target = self.current if self.current is not None else RECENCY
         try:
             option_list.highlighted = option_list.get_option_index(target)
-        except Exception:
+        except Exception:  # noqa: BLE001 - no such option (any more): the first one
             option_list.highlighted = 0
         option_list.focus()
 

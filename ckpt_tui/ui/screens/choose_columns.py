@@ -10,10 +10,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from ckpt_tui.core.text import terminal_safe
 from ckpt_tui.ui.screens.fit import LIST_CHROME, fit_scroll
 from ckpt_tui.ui.widgets.marked_selection_list import MarkedSelectionList
-
-from ckpt_tui.core.text import terminal_safe
 
 
 class ChooseColumnsScreen(ModalScreen[Optional[list[str]]]):

@@ -15,8 +15,9 @@ from textual.containers import Horizontal, ScrollableContainer, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from ckpt_tui.core.units import count as fmt_count, plural
 from ckpt_tui.core.text import terminal_safe
+from ckpt_tui.core.units import count as fmt_count
+from ckpt_tui.core.units import plural
 
 MAX_PATHS_SHOWN = 500  # the rest is summarised: a dialog is not the place for 100,000 lines
 TRIALS_NAMED = 3  # trials named in the short form; the rest are counted

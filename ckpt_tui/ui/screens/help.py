@@ -75,5 +75,6 @@ class HelpScreen(ModalScreen[None]):
         fit_scroll(self, self.query_one(VerticalScroll))
         self.query_one("#help-keys", Static).update(help_text(self._width(), self.rows, self.intro))
 
-    def action_dismiss(self) -> None:
+    async def action_dismiss(self, result: None = None) -> None:
+        """Close at once (Textual's own first flushes pending callbacks)."""
         self.dismiss(None)

@@ -30,10 +30,10 @@ from ckpt_tui.core.config import ConfigError, parse_num_to_keep
 from ckpt_tui.core.metrics import flatten, is_number
 from ckpt_tui.core.model import RunError
 from ckpt_tui.core.readers import fill_sizes, read_run, reread
+from ckpt_tui.core.retention import Plan
 from ckpt_tui.core.retention import plan as make_plan
 from ckpt_tui.core.storage_root import WAITING_FOR, RootEntry, config_for, newest_write, short_config
 from ckpt_tui.ui.format import human_age, human_bytes, short_trial
-from ckpt_tui.ui.textual_compat import is_closing, mark_closing
 from ckpt_tui.ui.root_messages import (
     ExperimentRead,
     ExperimentReread,
@@ -46,6 +46,7 @@ from ckpt_tui.ui.screens.choose_attribute import RECENCY, ChooseAttributeScreen
 from ckpt_tui.ui.screens.confirm_delete import MAX_PATHS_SHOWN, ConfirmDeleteScreen
 from ckpt_tui.ui.screens.number_input import NumberInputScreen
 from ckpt_tui.ui.screens.text_list import TextListScreen
+from ckpt_tui.ui.textual_compat import is_closing, mark_closing
 from ckpt_tui.ui.widgets.experiment_table import SORTS, ExperimentRow, ExperimentTable
 from ckpt_tui.ui.widgets.root_summary import RootSummary
 
@@ -70,7 +71,8 @@ class OverviewScreen(Screen):
         Binding("S", "cycle_sort", "Sort", show=True),
         Binding("w", "show_warnings", "Warnings", show=False),
     ]
-    HELP = [  # what ? shows: the overview's own keys
+    # What ? shows: the overview's own keys. Not named HELP: that is Textual's markdown help text.
+    KEYS_HELP = [
         ("enter", "open the highlighted experiment in the main screen (escape or backspace comes back)"),
         ("+ / -", "raise / lower num_to_keep in every experiment (from each one's own)"),
         ("n", "type num_to_keep for every experiment (a number, or 'all')"),
@@ -103,13 +105,13 @@ class OverviewScreen(Screen):
         self.state = state
         self.grace_seconds = grace_seconds
         self.now = now
-        self.plans: dict[str, object] = {}  # rel -> complete Plan under the current config
+        self.plans: dict[str, Plan] = {}  # rel -> complete Plan under the current config
         # rel -> (total_bytes, reclaim_bytes, delete, keep) of its plan: summed once per plan, not
         # per frame (100,000 sizes)
         self.figures: dict[str, tuple] = {}
         self._stale: set[str] = set()
         self._planning = False
-        self._tasks: "queue.Queue" = queue.Queue()
+        self._tasks: queue.Queue = queue.Queue()
         self._queued_reads: set[str] = set()
         self.deleting = False
         self.activity = ""
@@ -177,7 +179,7 @@ class OverviewScreen(Screen):
                 except RunError as exc:
                     self.post_message(ExperimentRead(exp, None, str(exc)))
                     continue
-                except Exception as exc:  # one experiment's failure never stops the others
+                except Exception as exc:  # noqa: BLE001 - one experiment's failure never stops the others
                     self.post_message(ExperimentRead(exp, None, str(exc) or type(exc).__name__))
                     continue
                 self.post_message(ExperimentRead(exp, run))
@@ -387,7 +389,7 @@ class OverviewScreen(Screen):
     def action_help(self) -> None:
         from ckpt_tui.ui.screens.help import HelpScreen
 
-        self.app.push_screen(HelpScreen(self.HELP, self.HELP_INTRO))
+        self.app.push_screen(HelpScreen(self.KEYS_HELP, self.HELP_INTRO))
 
     def action_show_warnings(self) -> None:
         lines = []
@@ -524,7 +526,7 @@ class OverviewScreen(Screen):
         try:
             for rel, p in todo:
                 requests.append((rel, prepare(p, p.to_delete(), grace_seconds=self.grace_seconds)))
-        except Exception as exc:  # refused as a whole: nothing was touched
+        except Exception as exc:  # noqa: BLE001 - refused as a whole: nothing was touched
             self.post_message(RootDeletionPrepared([], f"{rel}: {exc}"))
             return
         self.post_message(RootDeletionPrepared(requests))
@@ -588,7 +590,7 @@ class OverviewScreen(Screen):
                     if now - shown >= 0.1 or done == total:
                         shown = now
                         self.post_message(RootDeletionProgress(done, total))
-        except Exception as exc:  # execute promises not to raise; if it does, say so in one line
+        except Exception as exc:  # noqa: BLE001 - execute promises not to raise; if it does, say so in one line
             self.post_message(RootDeletionFinished(deleted, freed, failed, trials, error=str(exc) or type(exc).__name__))
             return
         self.post_message(RootDeletionFinished(deleted, freed, failed, trials))

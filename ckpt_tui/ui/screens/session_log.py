@@ -28,5 +28,6 @@ class SessionLogScreen(ModalScreen[None]):
                 yield Static(body, id="session-log-body")
             yield Static("escape closes", classes="dialog-hint")
 
-    def action_dismiss(self) -> None:
+    async def action_dismiss(self, result: None = None) -> None:
+        """Close at once (Textual's own first flushes pending callbacks)."""
         self.dismiss(None)

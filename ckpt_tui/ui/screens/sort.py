@@ -3,10 +3,10 @@ again reverses it (as a click on a column's header does)."""
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import ClassVar, Optional
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
@@ -19,8 +19,9 @@ from ckpt_tui.ui.sorting import SORTS
 class SortScreen(ModalScreen[Optional[str]]):
     """Dismisses with a key of ``SORTS``, or None when cancelled."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")] + [
-        Binding(letter, f"choose('{key}')", title, show=False) for key, (title, letter, _col) in SORTS.items()
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        *(Binding(letter, f"choose('{key}')", title, show=False) for key, (title, letter, _col) in SORTS.items()),
     ]
 
     def __init__(self, current: str, reverse: bool) -> None:

@@ -39,5 +39,6 @@ class TextListScreen(ModalScreen[None]):
     def on_resize(self) -> None:
         fit_scroll(self, self.query_one(VerticalScroll))
 
-    def action_dismiss(self) -> None:
+    async def action_dismiss(self, result: None = None) -> None:
+        """Close at once (Textual's own first flushes pending callbacks)."""
         self.dismiss(None)

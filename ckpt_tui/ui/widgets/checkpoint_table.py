@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import Callable, Optional
-
+from collections.abc import Callable, Iterable, Sequence
+from typing import Optional
 
 from ckpt_tui.core.metrics import MISSING, lookup
-from ckpt_tui.core.model import Checkpoint
+from ckpt_tui.core.model import Checkpoint, Trial
 from ckpt_tui.core.retention import KEEP_PINNED, Decision, Plan, PlanRows
 from ckpt_tui.core.text import terminal_safe
 from ckpt_tui.ui.format import age_since, human_bytes, metric_text, short_trial
@@ -163,7 +162,7 @@ class CheckpointTable(LineTable):
         if isinstance(rows, PlanRows) or len(rows) > NAME_SCAN_LIMIT:
             # A big filtered list: the widest name of the whole run, from the cache, is a
             # bound that costs nothing to find.
-            trials = plan.trials.values()
+            trials: Iterable[Trial] = plan.trials.values()
         elif trial is not None and len(trial.checkpoints) == len(rows) and rows[-1].trial_id == trial.id:
             trials = [trial]
         else:
@@ -195,10 +194,7 @@ class CheckpointTable(LineTable):
         warn = "!" if d is not None and d.note else ""
         warn_style = self.get_component_rich_style("checkpoint-table--warning") if warn else None
         attr = plan.config.checkpoint_score_attribute if plan is not None else None
-        if d is None or not attr or ckpt.report is None:
-            score = "—"
-        else:
-            score = metric_text(d.value, 8)
+        score = "—" if d is None or not attr or ckpt.report is None else metric_text(d.value, 8)
         rank = f"{d.rank}/{d.of}" if d is not None and d.rank is not None else "—"
         iteration = ckpt.iteration
         cells: Cells = [

@@ -59,25 +59,25 @@ class LineTable(ScrollView, can_focus=True):
     class Highlighted(Message):
         """The cursor moved to ``index`` (or the rows under it changed)."""
 
-        def __init__(self, table: "LineTable", index: int) -> None:
+        def __init__(self, table: LineTable, index: int) -> None:
             super().__init__()
             self.table = table
             self.index = index
 
         @property
-        def control(self) -> "LineTable":
+        def control(self) -> LineTable:
             return self.table
 
     class HeaderClicked(Message):
         """A click on the header line, over the column ``column`` (its key)."""
 
-        def __init__(self, table: "LineTable", column: str) -> None:
+        def __init__(self, table: LineTable, column: str) -> None:
             super().__init__()
             self.table = table
             self.column = column
 
         @property
-        def control(self) -> "LineTable":
+        def control(self) -> LineTable:
             return self.table
 
     def __init__(self, *, name=None, id=None, classes=None) -> None:

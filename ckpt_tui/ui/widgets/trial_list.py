@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Sequence
-from typing import Optional
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Optional
 
 from rich.style import Style
 
 from ckpt_tui.ui.format import fit, human_bytes, short_count
 from ckpt_tui.ui.widgets.line_table import Cells, Column, LineTable
+
+if TYPE_CHECKING:  # trial_rows builds TrialRow: a runtime import would be circular
+    from ckpt_tui.ui.trial_rows import TrialRows
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class TrialList(LineTable):
             return self.rows[self.cursor]
         return None
 
-    def show(self, rows: Sequence[TrialRow], keep_trial: Optional[str]) -> None:
+    def show(self, rows: TrialRows, keep_trial: Optional[str]) -> None:
         """``rows``: a sequence that builds rows as they are drawn (TrialRows), and says where a
         trial is and how wide the columns must be without building any."""
         self.rows = rows

@@ -292,7 +292,7 @@ async def test_overview_help_lists_its_own_keys_and_ctrl_c_quits(tmp_path):
         assert footer.startswith("Help Quit")  # first in the footer at every width
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
-        assert [k for k, _ in app.screen.rows] == [k for k, _ in app.overview.HELP]
+        assert [k for k, _ in app.screen.rows] == [k for k, _ in app.overview.KEYS_HELP]
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen), what="help closed")
         await pilot.press("ctrl+c")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import threading
 import time
 from typing import Callable, Iterator, Optional
 
@@ -22,7 +21,7 @@ from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 
 from ckpt_tui.core.config import CheckpointConfig
-from ckpt_tui.core.model import Checkpoint, Run
+from ckpt_tui.core.model import Run
 from ckpt_tui.core.retention import Plan
 from ckpt_tui.core.text import terminal_safe
 from ckpt_tui.session import Session, events

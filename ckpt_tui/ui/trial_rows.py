@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import Optional
 
 from ckpt_tui.core.metrics import MISSING, lookup
-from ckpt_tui.core.model import Trial
 from ckpt_tui.core.retention import Plan
 from ckpt_tui.core.text import terminal_safe
 from ckpt_tui.session.trial_sizes import TrialSizes

@@ -4,7 +4,6 @@ Thread bodies are run in plain threads (or inline) with a list as their ``emit``
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import threading

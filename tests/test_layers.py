@@ -1,4 +1,5 @@
-"""Imports point one way: ui -> watch -> core. The core never imports Textual or watchdog."""
+"""Imports point one way: ui -> session/watch -> core. The core and the session never import
+Textual or watchdog."""
 
 import ast
 from pathlib import Path
@@ -28,6 +29,14 @@ def check(files, forbidden):
 
 def test_core_imports_neither_textual_nor_watchdog_nor_upper_layers():
     files = list((PKG / "core").rglob("*.py")) + [PKG / "demo.py"] * (PKG / "demo.py").exists()
+    assert check(files, {"textual", "watchdog", "rich", "ckpt_tui.ui", "ckpt_tui.watch"}) == []
+
+
+def test_the_session_imports_neither_textual_nor_watchdog_nor_the_ui_nor_the_watcher():
+    """The session layer (run, locks, re-reads, plan slicing, deletion flow) is Textual-free; it
+    learns of filesystem changes only from the app (``queue_reread``), never from watch."""
+    files = list((PKG / "session").rglob("*.py"))
+    assert files
     assert check(files, {"textual", "watchdog", "rich", "ckpt_tui.ui", "ckpt_tui.watch"}) == []
 
 

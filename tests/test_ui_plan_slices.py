@@ -9,7 +9,7 @@ import pytest
 from ckpt_tui.core.config import CheckpointConfig
 from ckpt_tui.core.readers import read_run
 from ckpt_tui.core.retention import plan
-from ckpt_tui.ui import app as app_module
+from ckpt_tui.session import planning as planning_module  # the plan slicing moved to the session
 from tests.conftest import write_tune_run
 from tests.test_ui_app import K3_MIN, SIZE, make_app, marks, wait_for
 
@@ -20,11 +20,11 @@ TRIALS = 60  # more than the trial pane shows: some are ranked only after the fi
 def slices(monkeypatch):
     """One trial per slice; ``slices(gap)`` sets the pause between two slices: long while the
     test looks at the in-between state, short to let the ranking finish."""
-    monkeypatch.setattr(app_module, "PLAN_FIRST_SLICE_SECONDS", 0.0)
-    monkeypatch.setattr(app_module, "PLAN_SLICE_SECONDS", 0.0)
+    monkeypatch.setattr(planning_module, "PLAN_FIRST_SLICE_SECONDS", 0.0)
+    monkeypatch.setattr(planning_module, "PLAN_SLICE_SECONDS", 0.0)
 
     def gap(seconds: float) -> None:
-        monkeypatch.setattr(app_module, "PLAN_SLICE_GAP", seconds)
+        monkeypatch.setattr(planning_module, "PLAN_SLICE_GAP", seconds)
 
     gap(0.001)
     return gap

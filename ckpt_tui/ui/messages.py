@@ -1,22 +1,25 @@
-"""Messages that workers and the watcher thread post to the app.
+"""Messages that carry the session's events (``ckpt_tui.session.events``) to the app.
 
-Workers never touch widgets: they post one of these and the app updates the screen in its own
-thread. Progress messages replace their queued predecessor, so a burst collapses into one update.
+Workers and the watcher thread never touch widgets: they call a session method, which reports
+typed events, and post each wrapped in one of these (``wrap``); the app updates the screen in
+its own thread. Progress messages replace their queued predecessor, so a burst collapses into
+one update.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from textual.message import Message
+
+from ckpt_tui.session import events
 
 
 @dataclass
 class SizesProgress(Message):
-    """Checkpoint sizes are being summed: ``done`` of ``total``."""
+    """Checkpoint sizes are being summed."""
 
-    done: int
-    total: int
+    event: events.SizesProgressed
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, SizesProgress)
@@ -27,63 +30,77 @@ class ReadProgress(Message):
     """The progressive reader has more trials queued for the app (or has finished): the app
     drains its queue. Replaces its queued predecessor, so a busy app takes them in one go."""
 
+    event: events.ReadQueued
+
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, ReadProgress)
 
 
 @dataclass
 class SizesFilled(Message):
-    """Every checkpoint known at that time now has a size."""
+    event: events.SizesFilled
 
 
 @dataclass
 class RunChanged(Message):
-    """The watcher saw these trials change ("" = run-level: trial dirs, statuses)."""
-
-    changed: set[str] = field(default_factory=set)
+    event: events.TrialsChanged
 
 
 @dataclass
 class RunReread(Message):
-    """Trials were re-read from disk; sizes may follow in a second message."""
+    event: events.TrialsReread
 
-    trial_ids: list[str]
-    sizes_known: bool
+
+@dataclass
+class RereadFailed(Message):
+    event: events.RereadFailed
 
 
 @dataclass
 class DeletionPrepared(Message):
-    """What the user is about to confirm, fingerprinted (a core ``deletion.Request``), or why not."""
-
-    request: object
-    error: str | None = None
+    event: events.DeletionPrepared
 
 
 @dataclass
 class DeletionProgress(Message):
-    """One checkpoint of a confirmed deletion is done (deleted or refused)."""
-
-    done: int
-    total: int
-    path: str
-    deleted: bool
-    reason: str
+    event: events.DeletionProgressed
 
 
 @dataclass
 class DeletionFinished(Message):
-    deleted: int
-    failed: list[tuple[str, str]]  # (path, reason)
-    freed_bytes: int
-    error: str | None = None  # the whole deletion could not start (e.g. prepare refused)
-    trial_ids: list[str] = field(default_factory=list)  # the trials it touched
-    total: int = 0  # checkpoints the confirmed request held
-    stopped: bool = False  # the user stopped it (quit): the rest was left alone
+    event: events.DeletionFinished
 
 
 @dataclass
 class WatchStatus(Message):
-    """How the run is being watched: 'events', 'polling', or 'off', and why."""
+    event: events.WatchState
 
-    mode: str
-    reason: str | None = None
+
+def _expose(cls: type[Message], event_type: type) -> None:
+    """Each field of the event readable on its message too (``message.done``)."""
+    for name in event_type.__dataclass_fields__:
+        if not hasattr(cls, name):
+            setattr(cls, name, property(lambda self, _name=name: getattr(self.event, _name)))
+
+
+_WRAPPERS: dict[type, type[Message]] = {
+    events.SizesProgressed: SizesProgress,
+    events.ReadQueued: ReadProgress,
+    events.SizesFilled: SizesFilled,
+    events.TrialsChanged: RunChanged,
+    events.TrialsReread: RunReread,
+    events.RereadFailed: RereadFailed,
+    events.DeletionPrepared: DeletionPrepared,
+    events.DeletionProgressed: DeletionProgress,
+    events.DeletionFinished: DeletionFinished,
+    events.WatchState: WatchStatus,
+}
+
+
+for _event_type, _message_type in _WRAPPERS.items():
+    _expose(_message_type, _event_type)
+
+
+def wrap(event: object) -> Message:
+    """The message that carries ``event``."""
+    return _WRAPPERS[type(event)](event)  # type: ignore[call-arg]

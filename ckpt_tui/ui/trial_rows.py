@@ -12,47 +12,21 @@ from collections.abc import Sequence
 from typing import Any, Optional, overload
 
 from ckpt_tui.core.metrics import MISSING, lookup
-from ckpt_tui.core.model import Trial
 from ckpt_tui.core.retention import Plan
 from ckpt_tui.core.text import terminal_safe
+from ckpt_tui.session.trial_sizes import TrialSizes
 from ckpt_tui.ui.format import fast_is_number, metric_text, plural, short_trial
 from ckpt_tui.ui.widgets.trial_list import TrialRow, kept_text
 
 
-class TrialStats:
-    """Per-trial figures that outlive a plan: bytes (the same whatever the order) and the best
-    score (per attribute and order). Keyed by the Trial object, which a re-read replaces."""
+class TrialStats(TrialSizes):
+    """Per-trial figures that outlive a plan: bytes (``TrialSizes``, the same whatever the
+    order) and the best score (per attribute and order). Keyed by the Trial object, which a
+    re-read replaces."""
 
     def __init__(self) -> None:
-        self._sizes: dict[str, tuple[Trial, int, int]] = {}  # tid -> (Trial, count, bytes)
+        super().__init__()
         self._best: dict[tuple, tuple[list, str]] = {}  # (tid, attr, order) -> (ordered, text)
-
-    def forget_sizes(self) -> None:
-        self._sizes.clear()
-
-    def size(self, trial: Trial) -> tuple[int, bool]:
-        """(bytes, every size known) of a trial; cached once every size is known."""
-        cached = self._sizes.get(trial.id)
-        if cached is not None and cached[0] is trial and cached[1] == len(trial.checkpoints):
-            return cached[2], True
-        size = 0
-        known = True
-        for ckpt in trial.checkpoints:
-            if ckpt.size_bytes is None:
-                known = False
-            else:
-                size += ckpt.size_bytes
-        if known:
-            self._sizes[trial.id] = (trial, len(trial.checkpoints), size)
-        return size, known
-
-    def run_size(self, plan: Plan) -> tuple[int, bool]:
-        total, all_known = 0, True
-        for trial in plan.trials.values():
-            size, known = self.size(trial)
-            total += size
-            all_known = all_known and known
-        return total, all_known
 
     def best(self, plan: Plan, trial_id: str) -> str:
         """The trial's best score as text: the first finite one, best first (NaN ranks last)."""

@@ -38,6 +38,14 @@ def mark(d: Optional[Decision]) -> tuple[str, str]:
 class CheckpointTable(LineTable):
     """Rows are plain ``Checkpoint`` references; a re-plan swaps the list, never widgets."""
 
+    DEFAULT_CSS = """
+    CheckpointTable > .checkpoint-table--keep { color: $success; }
+    CheckpointTable > .checkpoint-table--delete { color: $error; text-style: bold; }
+    CheckpointTable > .checkpoint-table--pinned { color: $accent; text-style: bold; }
+    CheckpointTable > .checkpoint-table--warning { color: $warning; text-style: bold; }
+    CheckpointTable > .checkpoint-table--muted { color: $text-muted; }
+    """
+
     COMPONENT_CLASSES = LineTable.COMPONENT_CLASSES | {
         "checkpoint-table--keep",
         "checkpoint-table--delete",

@@ -31,6 +31,13 @@ def is_bookkeeping(key: str) -> bool:
 
 
 class DetailPane(Horizontal):
+    DEFAULT_CSS = """
+    DetailPane > .detail--label { color: $text-muted; }
+    DetailPane > .detail--keep { color: $success; text-style: bold; }
+    DetailPane > .detail--delete { color: $error; text-style: bold; }
+    DetailPane > .detail--warn { color: $warning; }
+    """
+
     COMPONENT_CLASSES = {"detail--label", "detail--keep", "detail--delete", "detail--warn"}
 
     def __init__(self, *, id=None, classes=None) -> None:

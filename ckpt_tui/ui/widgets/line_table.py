@@ -43,6 +43,29 @@ Cells = list[tuple[str, Optional[Style]]]
 class LineTable(ScrollView, can_focus=True):
     """A fixed header line and a cursor over ``row_count`` rows the subclass formats on demand."""
 
+    DEFAULT_CSS = """
+    LineTable, CheckpointTable, TrialList {
+        scrollbar-size-vertical: 1;
+        scrollbar-size-horizontal: 1;
+    }
+    LineTable > .line-table--header,
+    CheckpointTable > .line-table--header,
+    TrialList > .line-table--header {
+        text-style: bold;
+        background: $panel;
+    }
+    LineTable > .line-table--cursor,
+    CheckpointTable > .line-table--cursor,
+    TrialList > .line-table--cursor {
+        text-style: reverse;
+    }
+    LineTable > .line-table--cursor-unfocused,
+    CheckpointTable > .line-table--cursor-unfocused,
+    TrialList > .line-table--cursor-unfocused {
+        text-style: underline;
+    }
+    """
+
     COMPONENT_CLASSES = {"line-table--header", "line-table--cursor", "line-table--cursor-unfocused"}
 
     BINDINGS = [

@@ -31,6 +31,10 @@ class ScorePlot(Widget):
 
     DEFAULT_CSS = """
     ScorePlot { height: 1fr; }
+    ScorePlot > .score-plot--keep { color: $success; }
+    ScorePlot > .score-plot--delete { color: $error; text-style: bold; }
+    ScorePlot > .score-plot--axis { color: $text-muted; }
+    ScorePlot > .score-plot--current { text-style: reverse; }
     """
 
     def __init__(self, *, id=None, classes=None) -> None:

@@ -7,10 +7,12 @@ from typing import Optional
 
 from rich.style import Style
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widgets import Static
 
 from ckpt_tui.core.text import terminal_safe
 from ckpt_tui.core.units import count, plural
+from ckpt_tui.session.summary_state import SummaryState
 
 # The arguments of CheckpointConfig(...): break only before "name=", never inside a quoted value.
 _ARG_SPLIT = re.compile(r", (?=[A-Za-z_]\w*=)")
@@ -58,48 +60,45 @@ def flow(items: list[tuple[str, Optional[Style]]], width: int) -> list[list[tupl
 
 
 class Summary(Static):
-    """The app rewrites it after each re-plan. Items wrap between themselves at the width, so
-    the view's scope and every figure stay on screen at 80 columns; the height follows the
-    number of lines (a layout pass only when that number changes)."""
+    """The summary lines at the top; the app sets ``state`` (a ``SummaryState``) and the widget
+    draws it. Items wrap between themselves at the width, so the view's scope and every figure
+    stay on screen at 80 columns; the height follows the number of lines (a layout pass only
+    when that number changes)."""
+
+    DEFAULT_CSS = """
+    Summary {
+        height: 3;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+        padding: 0 1;
+        background: $panel;
+    }
+    Summary > .summary--label { color: $text-muted; }
+    Summary > .summary--config { text-style: bold; color: $accent; }
+    Summary > .summary--keep { color: $success; }
+    Summary > .summary--delete { color: $error; text-style: bold; }
+    Summary > .summary--warn { color: $warning; }
+    """
 
     COMPONENT_CLASSES = {"summary--label", "summary--config", "summary--delete", "summary--keep", "summary--warn"}
 
-    _last: Optional[dict] = None
+    state: reactive[Optional[SummaryState]] = reactive(None, repaint=False, init=False, always_update=True)
     _lines = 3
 
-    def show(
-        self,
-        *,
-        root: str,
-        layout: str,
-        trials: int,
-        watch: str,
-        config_line: str,
-        kept: Optional[int],  # None: still ranking ("…")
-        delete: Optional[int],
-        reclaim: str,
-        total: str,
-        sizing: str,
-        warnings: int,
-        scope: str,
-        counting: bool = False,  # sizes still being summed: the figures are what is known so far
-        untracked: str = "",
-    ) -> None:
-        self._last = dict(root=root, layout=layout, trials=trials, watch=watch, config_line=config_line,
-                          kept=kept, delete=delete, reclaim=reclaim, total=total, sizing=sizing,
-                          warnings=warnings, scope=scope, counting=counting, untracked=untracked)
-        if not self.is_attached:
+    def watch_state(self, state: Optional[SummaryState]) -> None:
+        # always_update: set again with an equal state, it redraws (component styles may differ).
+        if state is None or not self.is_attached:
             # A worker's message (sizes done, a re-read) handled while the app shuts down:
             # the widget is gone, and with it its component styles.
             return
         self._draw()
 
     def on_resize(self) -> None:
-        if self._last is not None:
+        if self.state is not None:
             self._draw()
 
     def _draw(self) -> None:
-        a = self._last
+        a = self.state
         assert a is not None
         width = self.content_region.width or (self.size.width - 2)
         if width <= 0:
@@ -110,26 +109,26 @@ class Summary(Static):
         warn_style = self.get_component_rich_style("summary--warn")
         config_style = self.get_component_rich_style("summary--config")
 
-        first = [(f"run {terminal_safe(a['root'])}", None), (f"{a['layout']}", None), (plural(a["trials"], "trial"), None),
-                 (a["watch"], None), (terminal_safe(a["scope"]), None)]
-        kept, delete = a["kept"], a["delete"]
+        first = [(f"run {terminal_safe(a.root)}", None), (f"{a.layout}", None), (plural(a.trials, "trial"), None),
+                 (a.watch, None), (terminal_safe(a.scope), None)]
+        kept, delete = a.kept, a.delete
         totals = [
             (f"✓ {'…' if kept is None else count(kept)} kept", keep_style),
             (f"✗ {'…' if delete is None else count(delete)} to delete", delete_style),
-            (f"frees {a['reclaim']} of {a['total']}" + (" so far" if a["counting"] else ""), None),
+            (f"frees {a.reclaim} of {a.total}" + (" so far" if a.counting else ""), None),
         ]
-        if a["sizing"]:
-            totals.append((a["sizing"] + ("…" if a["counting"] and not a["sizing"].endswith("…") else ""), label))
-        if a["untracked"]:
-            totals.append((terminal_safe(a["untracked"]), None))
-        if a["warnings"]:
-            totals.append((f"! {plural(a['warnings'], 'warning')} (w)", warn_style))
+        if a.sizing:
+            totals.append((a.sizing + ("…" if a.counting and not a.sizing.endswith("…") else ""), label))
+        if a.untracked:
+            totals.append((terminal_safe(a.untracked), None))
+        if a.warnings:
+            totals.append((f"! {plural(a.warnings, 'warning')} (w)", warn_style))
 
         text = Text(no_wrap=True, overflow="ellipsis")
         lines = 0
         for group in (flow(first, width), None, flow(totals, width)):
             if group is None:
-                for line in config_lines(terminal_safe(a["config_line"]), width):
+                for line in config_lines(terminal_safe(a.config_line), width):
                     if lines:
                         text.append("\n")
                     text.append(line, style=config_style)

@@ -30,6 +30,13 @@ class TrialRow:
 
 
 class TrialList(LineTable):
+
+    DEFAULT_CSS = """
+    TrialList > .trial-list--running { color: $success; text-style: bold; }
+    TrialList > .trial-list--error { color: $error; text-style: bold; }
+    TrialList > .trial-list--all { text-style: italic; }
+    TrialList > .trial-list--warning { color: $warning; text-style: bold; }
+    """
     COMPONENT_CLASSES = LineTable.COMPONENT_CLASSES | {
         "trial-list--running",
         "trial-list--error",

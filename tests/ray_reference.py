@@ -1,5 +1,5 @@
 """A small reference model of Ray 2.60's checkpoint manager, written straight from the rules in
-DESIGN.md (and Ray's `_CheckpointManager.register_checkpoint`): a literal list, a linear insert,
+README.md's "Ray's rules" (and Ray's `_CheckpointManager.register_checkpoint`): a literal list, a linear insert,
 no shortcuts. The retention replay in ckpt_tui must agree with it on every sequence.
 
 Reporting and registering are separate events here, as they are in Ray: every report that carries

@@ -1,5 +1,5 @@
 """The replay agrees with Ray: real runs Ray pruned itself, Ray's own unit cases, the corner
-cases of DESIGN.md's rules, and a property test against tests/ray_reference.py."""
+cases of the rules in README.md ("Ray's rules"), and a property test against tests/ray_reference.py."""
 
 from __future__ import annotations
 

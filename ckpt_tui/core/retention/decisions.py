@@ -20,7 +20,7 @@ KEEP_UNTRACKED = "untracked"  # Ray's state does not track it and never will: Ra
 DELETE_UNTRACKED = "untracked-delete"  # untracked, and the user chose to delete untracked checkpoints
 KEEP_RESTORE = "restore"  # a trial's restore point (Tune's latest; after a PBT exploit, another trial's)
 
-# Per-report notes: where Ray's behaviour surprises. Each names the rule in DESIGN.md terms.
+# Per-report notes: where Ray's behaviour surprises. Each names the rule as README.md ("Ray's rules") and docs/ARCHITECTURE.md number them.
 NOTE_NAN = "nan"
 NOTE_MISSING_TUNE = "missing-tune"
 NOTE_MISSING_V2 = "missing-v2"

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Collection
-from typing import Callable, Optional
+from collections.abc import Callable, Collection
+from typing import Optional
 
 from ckpt_tui.core.model import Checkpoint
 from ckpt_tui.core.retention import Plan
@@ -70,7 +70,7 @@ class DeletionFlow:
             from ckpt_tui.core.deletion import prepare
 
             request = prepare(plan, doomed, grace_seconds=grace_seconds, pinned=pinned)
-        except Exception as exc:  # refused as a whole: nothing was touched
+        except Exception as exc:  # noqa: BLE001 - any failure refuses the whole request (nothing was touched yet)
             return DeletionPrepared(None, str(exc) or type(exc).__name__)
         return DeletionPrepared(request)
 
@@ -105,7 +105,7 @@ class DeletionFlow:
                 if now - shown >= PROGRESS_SECONDS or done == total:
                     shown = now
                     emit(DeletionProgressed(done, total, outcome.path, outcome.deleted, outcome.reason))
-        except Exception as exc:  # execute promises not to raise; if it does, say so in one line
+        except Exception as exc:  # noqa: BLE001 - execute promises not to raise; if it does, say so in one line
             return DeletionFinished(deleted, tuple(failed), freed, error=str(exc) or type(exc).__name__,
                                     trial_ids=trials, total=total)
         finally:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import gc
 import time
-from typing import Callable, Iterator, Optional
+from collections.abc import Callable, Iterator
+from typing import Optional
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -23,8 +24,7 @@ from ckpt_tui.core.config import CheckpointConfig
 from ckpt_tui.core.model import Run
 from ckpt_tui.core.retention import Plan
 from ckpt_tui.core.text import terminal_safe
-from ckpt_tui.session import Session, events
-from ckpt_tui.session import planning
+from ckpt_tui.session import Session, events, planning
 from ckpt_tui.session.summary_state import SummaryState
 from ckpt_tui.ui import keys
 from ckpt_tui.ui.app_config import ConfigActions
@@ -360,7 +360,7 @@ class CheckpointApp(ConfigActions, ViewActions, DeletionView, App[None]):
     def _current_path(self) -> Optional[str]:
         try:
             current = self.table.current
-        except Exception:
+        except Exception:  # noqa: BLE001 - before compose() there is no table, so no current row
             current = None
         self._current_ckpt = current
         return current.path if current is not None else None
@@ -465,7 +465,7 @@ class CheckpointApp(ConfigActions, ViewActions, DeletionView, App[None]):
                 poll_interval=self.poll_interval,
             )
             watcher.start()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure to watch shows "watch off: why"; the app still works
             self._post_event(events.WatchState("off", str(exc) or type(exc).__name__))
             return
         self.watcher = watcher
@@ -519,7 +519,7 @@ class CheckpointApp(ConfigActions, ViewActions, DeletionView, App[None]):
         if watcher is not None:
             try:
                 watcher.stop()
-            except Exception:
+            except Exception:  # noqa: BLE001 - exiting: a watcher that fails to stop must not block the quit
                 pass
 
     def _log(self, line: str) -> None:

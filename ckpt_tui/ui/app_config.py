@@ -15,7 +15,6 @@ from ckpt_tui.ui.screens.choose_columns import ChooseColumnsScreen
 from ckpt_tui.ui.screens.number_input import NumberInputScreen
 
 
-
 class ConfigActions:
     """Mixed into ``CheckpointApp`` (which provides session, table, notify, push_screen, ...)."""
 

@@ -16,7 +16,6 @@ from ckpt_tui.ui.sorting import column_sort
 from ckpt_tui.ui.widgets.filter_input import FilterInput
 from ckpt_tui.ui.widgets.line_table import LineTable
 
-
 DETAIL_REST = 0.05  # while the cursor moves faster than this, the detail pane waits for it to rest
 
 

@@ -10,15 +10,23 @@ reason), 1 the run could not be read, 2 usage.
 from __future__ import annotations
 
 import sys
-from typing import Optional
 
 from ckpt_tui.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, config_from_args
-from ckpt_tui.core.deletion import (clean_leftovers, default_log_path, execute, find_leftovers, leftover_size,
-                                    prepare, refusals, state_problem)
+from ckpt_tui.core.deletion import (
+    clean_leftovers,
+    default_log_path,
+    execute,
+    find_leftovers,
+    leftover_size,
+    prepare,
+    refusals,
+    state_problem,
+)
 from ckpt_tui.core.readers import read_run
 from ckpt_tui.core.retention import plan as make_plan
-from ckpt_tui.core.units import human_bytes, plural as _plural
 from ckpt_tui.core.text import terminal_safe
+from ckpt_tui.core.units import human_bytes
+from ckpt_tui.core.units import plural as _plural
 
 LIST_LIMIT = 50  # lines of "what goes" shown before asking
 WARN_LIMIT = 10

@@ -11,14 +11,24 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Iterator, Optional
+from collections.abc import Iterator
+from typing import Optional
 
 from ckpt_tui.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, config_from_args
-from ckpt_tui.core.deletion import (clean_leftovers, default_log_path, execute, find_leftovers, leftover_size, prepare,
-                                    refusals, state_problem)
+from ckpt_tui.core.deletion import (
+    clean_leftovers,
+    default_log_path,
+    execute,
+    find_leftovers,
+    leftover_size,
+    prepare,
+    refusals,
+    state_problem,
+)
 from ckpt_tui.core.model import RunError
 from ckpt_tui.core.readers import detect_layout, read_run
-from ckpt_tui.core.retention import Plan, plan as make_plan
+from ckpt_tui.core.retention import Plan
+from ckpt_tui.core.retention import plan as make_plan
 from ckpt_tui.core.storage_root import Experiment, find_experiments
 from ckpt_tui.core.text import terminal_safe
 from ckpt_tui.prune_cli import LIST_LIMIT, WARN_LIMIT, _ask, _err, _is_terminal, _plural, _TerminalOut, human_bytes
@@ -79,7 +89,7 @@ def root_prune_mode(args, experiments: list[Experiment]) -> int:
             print(f"kept {terminal_safe(c.path)}: the plan deletes it, but {why}", file=out)
 
     todo_total = sum(len(t) for _, _, t, _ in planned)
-    leftovers_total = sum(len(l) for _, _, _, l in planned)
+    leftovers_total = sum(len(lo) for _, _, _, lo in planned)
     if not dry and not yes and not _is_terminal() and (todo_total or leftovers_total):
         _err("error: --prune without a terminal needs --yes (or --dry-run to see what it would delete)")
         return EXIT_USAGE
@@ -112,7 +122,7 @@ def root_prune_mode(args, experiments: list[Experiment]) -> int:
         return EXIT_PARTIAL if problems else EXIT_OK
 
     if dry:
-        for exp, plan, todo, leftovers in planned:
+        for _exp, plan, todo, leftovers in planned:
             for p in leftovers:
                 print(f"would remove leftover {terminal_safe(p)}", file=out)
             for c in todo:
@@ -157,7 +167,7 @@ def root_prune_mode(args, experiments: list[Experiment]) -> int:
             return EXIT_PARTIAL if problems else EXIT_OK
 
     deleted = freed = 0
-    for exp, plan, request, leftovers in requests:
+    for _exp, plan, request, leftovers in requests:
         if leftovers:
             for o in clean_leftovers(leftovers, root=plan.run.root, log_path=default_log_path(plan.run.root)):
                 if o.deleted:

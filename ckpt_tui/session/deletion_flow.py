@@ -10,13 +10,16 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Collection
-from typing import Callable, Optional
+from collections.abc import Callable, Collection, Generator
+from typing import TYPE_CHECKING, Optional, cast
 
 from ckpt_tui.core.model import Checkpoint
 from ckpt_tui.core.retention import Plan
 from ckpt_tui.core.units import human_bytes
 from ckpt_tui.session.events import DeletionFinished, DeletionPrepared, DeletionProgressed
+
+if TYPE_CHECKING:  # imported where used: the deletion code loads when a deletion starts
+    from ckpt_tui.core.deletion import Outcome, Request
 
 PROGRESS_SECONDS = 0.1  # a deletion's progress is reported at most this often
 
@@ -70,11 +73,11 @@ class DeletionFlow:
             from ckpt_tui.core.deletion import prepare
 
             request = prepare(plan, doomed, grace_seconds=grace_seconds, pinned=pinned)
-        except Exception as exc:  # refused as a whole: nothing was touched
+        except Exception as exc:  # noqa: BLE001 - any failure refuses the whole request (nothing was touched yet)
             return DeletionPrepared(None, str(exc) or type(exc).__name__)
         return DeletionPrepared(request)
 
-    def execute(self, request, emit: Callable[[DeletionProgressed], None]) -> DeletionFinished:
+    def execute(self, request: Request, emit: Callable[[DeletionProgressed], None]) -> DeletionFinished:
         """Delete what the confirmed ``request`` holds (thread body). The stop flag is looked
         at between checkpoints: execute finishes the one in hand before it yields, and a
         closed generator starts no other."""
@@ -86,7 +89,8 @@ class DeletionFlow:
         shown = 0.0
         stop = self.stop
         trials = tuple(request.trials)
-        outcomes = execute(request)
+        # A generator (core.deletion.execute annotates it as an Iterator): close() below ends it.
+        outcomes = cast("Generator[Outcome, None, None]", execute(request))
         try:
             while not stop.is_set():
                 try:
@@ -105,7 +109,7 @@ class DeletionFlow:
                 if now - shown >= PROGRESS_SECONDS or done == total:
                     shown = now
                     emit(DeletionProgressed(done, total, outcome.path, outcome.deleted, outcome.reason))
-        except Exception as exc:  # execute promises not to raise; if it does, say so in one line
+        except Exception as exc:  # noqa: BLE001 - execute promises not to raise; if it does, say so in one line
             return DeletionFinished(deleted, tuple(failed), freed, error=str(exc) or type(exc).__name__,
                                     trial_ids=trials, total=total)
         finally:

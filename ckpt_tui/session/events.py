@@ -8,10 +8,13 @@ handles it in its own thread. None of them holds anything that a later thread mu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from ckpt_tui.core.config import CheckpointConfig
 from ckpt_tui.core.model import Trial
+
+if TYPE_CHECKING:  # the app imports events before the deletion code is needed
+    from ckpt_tui.core.deletion import Request
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ class WatchState:
 class DeletionPrepared:
     """What the user is about to confirm (a core ``deletion.Request``), or why not."""
 
-    request: object
+    request: Optional[Request]
     error: Optional[str] = None
 
 

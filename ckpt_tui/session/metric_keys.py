@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Callable, ContextManager, Optional
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Optional
 
 from ckpt_tui.core.metrics import flatten, is_number
 from ckpt_tui.core.model import Run, Trial
@@ -40,7 +42,7 @@ class MetricKeys:
     def forget(self) -> None:
         self._cache = None
 
-    def keys(self, run: Run, lock: ContextManager) -> list[tuple[str, bool]]:
+    def keys(self, run: Run, lock: AbstractContextManager) -> list[tuple[str, bool]]:
         """``lock``: the run's lock, held while the trial dict is read."""
         if self._cache is None:
             numeric: dict[str, bool] = {}

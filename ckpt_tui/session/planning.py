@@ -9,12 +9,14 @@ trials and completes at once.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import ContextManager, Optional
+from typing import Optional
 
 from ckpt_tui.core.config import CheckpointConfig
 from ckpt_tui.core.model import Run
-from ckpt_tui.core.retention import Plan, plan as make_plan
+from ckpt_tui.core.retention import Plan
+from ckpt_tui.core.retention import plan as make_plan
 from ckpt_tui.session.trial_sizes import TrialSizes
 
 RECLAIM_INLINE = 5000  # plans deleting more than this sum their bytes one frame later
@@ -46,7 +48,7 @@ class Planner:
         self.sizes_settled = False  # every size known (set by the sizes pass)
         self._reclaim_cache: dict[tuple, int] = {}  # (config, pinned, untracked) -> bytes, for this run state
 
-    def build(self, run: Run, lock: ContextManager, config: CheckpointConfig, pinned: set[str],
+    def build(self, run: Run, lock: AbstractContextManager, config: CheckpointConfig, pinned: set[str],
               delete_untracked: bool) -> Plan:
         """A new lazy plan, ranked for PLAN_FIRST_SLICE_SECONDS (enough for a config whose
         rankings are cached). Its totals are not taken: see ``take_totals``."""

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable, Iterator
 from itertools import islice
-from typing import Callable, Iterator, Optional
+from typing import Optional
 
 from ckpt_tui.core.model import Run
 from ckpt_tui.session.events import ReadBatch, ReadQueued, RunLevel
@@ -66,7 +67,7 @@ class ProgressiveRead:
             else:
                 self._put(ReadBatch((), _run_level(run), True))
                 emit(ReadQueued())
-        except Exception as exc:  # a trial that vanished mid-read is the reader's business; this is worse
+        except Exception as exc:  # noqa: BLE001 - a vanished trial is the reader's business; anything worse ends the read with its message
             self._put(ReadBatch((), None, True, str(exc) or type(exc).__name__))
             emit(ReadQueued())
         finally:

@@ -19,8 +19,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Sequence
-from typing import Callable, Iterator, Optional
+from collections.abc import Callable, Iterator, Sequence
+from typing import Optional
 
 from ckpt_tui.core.config import CheckpointConfig
 from ckpt_tui.core.model import Checkpoint, Run
@@ -173,7 +173,7 @@ class Session:
                 emit(TrialsReread(tuple(ids), sizes_known=False))
                 fill_sizes(self.run, fresh)
                 emit(TrialsReread(tuple(ids), sizes_known=True))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - thread body: any failure is reported as RereadFailed, not raised
             with self.pending_lock:
                 self._reread_busy = False
             emit(RereadFailed(str(exc)))

@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import gc
 import time
-from typing import Callable, Iterator, Optional
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, ClassVar, Optional
 
 from textual import work
 from textual.app import App, ComposeResult
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 
 from ckpt_tui.core.config import CheckpointConfig
 from ckpt_tui.core.model import Run
 from ckpt_tui.core.retention import Plan
 from ckpt_tui.core.text import terminal_safe
-from ckpt_tui.session import Session, events
-from ckpt_tui.session import planning
+from ckpt_tui.session import Session, events, planning
 from ckpt_tui.session.summary_state import SummaryState
 from ckpt_tui.ui import keys
 from ckpt_tui.ui.app_config import ConfigActions
@@ -54,6 +55,11 @@ from ckpt_tui.ui.widgets.footer import KeyFooter
 from ckpt_tui.ui.widgets.summary import Summary
 from ckpt_tui.ui.widgets.trial_list import TrialList
 
+if TYPE_CHECKING:  # imported where used: watchdog loads only when the run is watched
+    from textual.timer import Timer
+
+    from ckpt_tui.watch import RunWatcher
+
 NARROW_WIDTH = 110  # below this the trial pane starts hidden (t shows it)
 SHORT_HEIGHT = 30  # below this the detail pane is shorter
 TINY_HEIGHT = 22  # below this the detail pane is hidden: the table comes first
@@ -63,7 +69,7 @@ READ_UPDATE_SECONDS = 0.5  # while a big run is read, the table grows at most th
 class CheckpointApp(ConfigActions, ViewActions, DeletionView, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "ckpt-tui"
-    BINDINGS = keys.bindings()
+    BINDINGS: ClassVar[list[BindingType]] = [*keys.bindings()]
     COMMANDS = App.COMMANDS | {CheckpointCommands}
 
     def __init__(
@@ -85,7 +91,7 @@ class CheckpointApp(ConfigActions, ViewActions, DeletionView, App[None]):
         self._trial_stats = TrialStats()  # per-trial bytes and best scores, across plans
         self.session = Session(run, config, grace_seconds=grace_seconds, reading=reading,
                                sizes=self._trial_stats, is_bookkeeping=is_bookkeeping)
-        self._read_timer = None
+        self._read_timer: Optional[Timer] = None
         self.crash_message: Optional[str] = None
         self.poll_interval = poll_interval
         self.watch_enabled = watch
@@ -95,7 +101,7 @@ class CheckpointApp(ConfigActions, ViewActions, DeletionView, App[None]):
         self.metric_columns: list[str] = []
         self.copied_line: Optional[str] = None
         self.trials_pane_wanted: Optional[bool] = None  # None: decided by the width
-        self.watcher = None
+        self.watcher: Optional[RunWatcher] = None
         self.watch_text = "not watching" if not watch else "starting watch…"
         self.activity = ""  # reading / sizing / deleting progress, shown in the summary
         self.exit_lines: list[str] = []  # printed (stdout) after the app has left the screen
@@ -360,7 +366,7 @@ class CheckpointApp(ConfigActions, ViewActions, DeletionView, App[None]):
     def _current_path(self) -> Optional[str]:
         try:
             current = self.table.current
-        except Exception:
+        except Exception:  # noqa: BLE001 - before compose() there is no table, so no current row
             current = None
         self._current_ckpt = current
         return current.path if current is not None else None
@@ -465,11 +471,12 @@ class CheckpointApp(ConfigActions, ViewActions, DeletionView, App[None]):
                 poll_interval=self.poll_interval,
             )
             watcher.start()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure to watch shows "watch off: why"; the app still works
             self._post_event(events.WatchState("off", str(exc) or type(exc).__name__))
             return
         self.watcher = watcher
-        self._post_event(events.WatchState(watcher.mode, watcher.fallback_reason))
+        # start() has set the mode; "off" only keeps the event's type honest.
+        self._post_event(events.WatchState(watcher.mode or "off", watcher.fallback_reason))
 
     def _on_watch_batch(self, changed: set[str]) -> None:
         # Called in the watcher's thread: post only.
@@ -519,10 +526,10 @@ class CheckpointApp(ConfigActions, ViewActions, DeletionView, App[None]):
         if watcher is not None:
             try:
                 watcher.stop()
-            except Exception:
+            except Exception:  # noqa: BLE001 - exiting: a watcher that fails to stop must not block the quit
                 pass
 
-    def _log(self, line: str) -> None:
+    def _log_line(self, line: str) -> None:
         self.session_log.append(f"{time.strftime('%H:%M:%S')}  {line}")
 
     def action_show_log(self) -> None:

@@ -6,7 +6,7 @@ and re-plans; the plan itself is the session's.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from ckpt_tui.core.config import CheckpointConfig, ConfigError, parse_num_to_keep
 from ckpt_tui.core.text import terminal_safe
@@ -14,9 +14,13 @@ from ckpt_tui.ui.screens.choose_attribute import RECENCY, ChooseAttributeScreen
 from ckpt_tui.ui.screens.choose_columns import ChooseColumnsScreen
 from ckpt_tui.ui.screens.number_input import NumberInputScreen
 
+if TYPE_CHECKING:  # the checker sees the app's attributes; at run time the MRO is unchanged
+    from ckpt_tui.ui.app_host import AppHost as _Base
+else:
+    _Base = object
 
 
-class ConfigActions:
+class ConfigActions(_Base):
     """Mixed into ``CheckpointApp`` (which provides session, table, notify, push_screen, ...)."""
 
     def set_config(self, **changes) -> None:

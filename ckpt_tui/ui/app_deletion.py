@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from textual import work
 
@@ -22,8 +22,13 @@ from ckpt_tui.ui.messages import DeletionFinished, DeletionPrepared, DeletionPro
 from ckpt_tui.ui.screens.confirm_delete import MAX_PATHS_SHOWN, ConfirmDeleteScreen
 from ckpt_tui.ui.screens.quit_deleting import QuitWhileDeletingScreen
 
+if TYPE_CHECKING:  # the checker sees the app's attributes; at run time the MRO is unchanged
+    from ckpt_tui.ui.app_host import AppHost as _Base
+else:
+    _Base = object
 
-class DeletionView:
+
+class DeletionView(_Base):
     """Mixed into ``CheckpointApp`` (which provides session, notify, push_screen, ...)."""
 
     def _init_deletion(self) -> None:
@@ -31,7 +36,7 @@ class DeletionView:
 
     @property
     def _flow(self) -> DeletionFlow:
-        return self.session.deletion  # type: ignore[attr-defined]
+        return self.session.deletion
 
     # The flow's state, as tests and the launcher read it.
     @property
@@ -88,7 +93,7 @@ class DeletionView:
             self._flow.cancelled()
             self._update_summary()
             why = f"nothing deleted: {message.event.error or 'nothing to delete'}"
-            self._log(why)
+            self._log_line(why)
             self.notify(terminal_safe(why), severity="error", markup=False)
             return
         all_doomed = self._flow.all_count
@@ -138,9 +143,9 @@ class DeletionView:
         self._flow.finished()
         self.activity = ""
         result = result_line(event)
-        self._log(result)
+        self._log_line(result)
         for line in failure_lines(event, self.run_model.root):
-            self._log(line)
+            self._log_line(line)
         if self.quit_when_stopped:
             self.exit_lines.append(f"ckpt-tui: {result}")
             # As --prune says them: the log screen goes with the app.
@@ -162,7 +167,7 @@ class DeletionView:
         self.queue_reread(set(event.trial_ids) | {""})
 
     # ---- quitting while deleting ------------------------------------------------------------
-    def action_quit(self) -> None:
+    async def action_quit(self) -> None:
         """q, ctrl+c (and ctrl+q): leave at once, unless a deletion is running: then ask."""
         if not self.delete_running:
             self._leave()

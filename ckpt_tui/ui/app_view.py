@@ -7,7 +7,7 @@ A mixin of ``CheckpointApp``. The filters live in the session (``trial_filter``,
 from __future__ import annotations
 
 import time
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from ckpt_tui.ui.screens.help import HelpScreen
 from ckpt_tui.ui.screens.sort import SortScreen
@@ -16,17 +16,24 @@ from ckpt_tui.ui.sorting import column_sort
 from ckpt_tui.ui.widgets.filter_input import FilterInput
 from ckpt_tui.ui.widgets.line_table import LineTable
 
+if TYPE_CHECKING:  # the checker sees the app's attributes; at run time the MRO is unchanged
+    from textual.timer import Timer
+
+    from ckpt_tui.core.model import Checkpoint
+    from ckpt_tui.ui.app_host import AppHost as _Base
+else:
+    _Base = object
 
 DETAIL_REST = 0.05  # while the cursor moves faster than this, the detail pane waits for it to rest
 
 
-class ViewActions:
+class ViewActions(_Base):
     """Mixed into ``CheckpointApp`` (which provides session, table, notify, push_screen, ...)."""
 
     def _init_view(self) -> None:
         self._last_move = 0.0
-        self._current_ckpt = None  # set with _current_path()
-        self._detail_timer = None
+        self._current_ckpt: Optional[Checkpoint] = None  # set with _current_path()
+        self._detail_timer: Optional[Timer] = None
 
     def _show_detail(self) -> None:
         detail = self.detail

@@ -56,8 +56,8 @@ def run_app(args) -> int:
         path = demo.create()
         demo.start()
     if demo is None:  # issue 13: a storage root of experiments, or a dir that holds no run yet
-        from ckpt_tui.core.readers import detect_layout
         from ckpt_tui.core.model import RunError
+        from ckpt_tui.core.readers import detect_layout
         from ckpt_tui.core.storage_root import describe_root_error
 
         try:

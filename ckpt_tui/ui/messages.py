@@ -8,11 +8,15 @@ one update.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.message import Message
 
 from ckpt_tui.session import events
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 
 @dataclass
@@ -76,11 +80,18 @@ class WatchStatus(Message):
     event: events.WatchState
 
 
+def _event_field(name: str) -> property:
+    def get(self: Any) -> Any:
+        return getattr(self.event, name)
+
+    return property(get)
+
+
 def _expose(cls: type[Message], event_type: type) -> None:
     """Each field of the event readable on its message too (``message.done``)."""
-    for name in event_type.__dataclass_fields__:
-        if not hasattr(cls, name):
-            setattr(cls, name, property(lambda self, _name=name: getattr(self.event, _name)))
+    for f in fields(cast("type[DataclassInstance]", event_type)):  # every key of _WRAPPERS is a dataclass
+        if not hasattr(cls, f.name):
+            setattr(cls, f.name, _event_field(f.name))
 
 
 _WRAPPERS: dict[type, type[Message]] = {

@@ -4,7 +4,6 @@ experiments opened from it, and back, until the user quits."""
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 from ckpt_tui.cli import EXIT_OK, config_from_args
 from ckpt_tui.core.config import parse_num_to_keep

@@ -109,7 +109,7 @@ class Summary(Static):
         warn_style = self.get_component_rich_style("summary--warn")
         config_style = self.get_component_rich_style("summary--config")
 
-        first = [(f"run {terminal_safe(a.root)}", None), (f"{a.layout}", None), (plural(a.trials, "trial"), None),
+        first: list[tuple[str, Optional[Style]]] = [(f"run {terminal_safe(a.root)}", None), (f"{a.layout}", None), (plural(a.trials, "trial"), None),
                  (a.watch, None), (terminal_safe(a.scope), None)]
         kept, delete = a.kept, a.delete
         totals = [

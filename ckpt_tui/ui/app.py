@@ -6,7 +6,7 @@ Threads (the watcher's, the workers: read, sizes, re-read, prepare, delete) call
 methods and post the typed events these report, wrapped in messages (``ui.messages``); the app
 thread owns every widget and reacts to them. A plan is rebuilt in full on every change (a
 pure function); the table then swaps its row list, so no widget is created per row. See
-docs/ARCHITECTURE-session.md.
+docs/ARCHITECTURE.md.
 """
 
 from __future__ import annotations

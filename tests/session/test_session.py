@@ -19,7 +19,6 @@ from ckpt_tui.session import Session, events
 from ckpt_tui.session.deletion_flow import failure_lines, progress_text, result_line
 from ckpt_tui.session.planning import RECLAIM_INLINE, Totals
 from ckpt_tui.session.summary_state import SummaryState
-
 from tests.conftest import write_tune_trial
 
 K3_MIN = CheckpointConfig(num_to_keep=3, checkpoint_score_attribute="loss", checkpoint_score_order="min")

@@ -49,7 +49,6 @@ Stdlib only.
 from __future__ import annotations
 
 import errno
-import glob
 import json
 import os
 import re
@@ -67,7 +66,8 @@ from ckpt_tui.core.model import (ASIDE_PREFIX, TMP_MARK, TRAIN_V2, TUNE, TUNE_TR
 
 STATE_DIR = ".ckpt-tui"  # hidden: Ray's scans look for checkpoint_* / experiment_state-*.json
 LOG_NAME = "deletions.jsonl"
-SNAPSHOT = "checkpoint_manager_snapshot.json"
+from ckpt_tui.core.ray_names import SNAPSHOT, newest_experiment_state  # noqa: E402  (one module of Ray's names)
+from ckpt_tui.core.storage import storage_for  # noqa: E402
 
 CHANGED = "changed since you confirmed"
 
@@ -317,13 +317,17 @@ def refusals(plan, checkpoints: Optional[Iterable[Checkpoint]] = None) -> dict[C
     todo = plan.to_delete() if checkpoints is None else list(checkpoints)
     if not todo:
         return {}
-    root = os.path.realpath(run.root)
+    fs = storage_for(run.root)
+    root = fs.realpath(run.root)
     points: dict = {}
     if run.layout in (TUNE, TUNE_TRIAL):
         directory = root if run.layout == TUNE else os.path.dirname(root)
-        files = sorted(glob.glob(os.path.join(glob.escape(directory), "experiment_state-*.json")))
-        if files:
-            points = read_tune_state(files[-1], only={c.trial_id for c in todo})[1]
+        try:
+            newest = newest_experiment_state(fs.listdir(directory))
+        except OSError:
+            newest = None
+        if newest is not None:
+            points = read_tune_state(os.path.join(directory, newest), only={c.trial_id for c in todo})[1]
     out: dict[Checkpoint, str] = {}
     per_trial: dict[str, tuple] = {}  # trial id -> (newest reported checkpoint, outside reason)
     for ckpt in todo:
@@ -334,7 +338,7 @@ def refusals(plan, checkpoints: Optional[Iterable[Checkpoint]] = None) -> dict[C
             reported = [c for c in (trial.checkpoints if trial is not None else ()) if c.report is not None]
             newest = max(reported, key=lambda c: c.report.index) if reported else None
             # A trial's checkpoints are all directly in its directory: resolve it once.
-            real_parent = os.path.realpath(os.path.dirname(ckpt.path))
+            real_parent = fs.realpath(os.path.dirname(ckpt.path))
             outside = None if _inside(real_parent, root) else \
                 f"resolves outside the run directory ({display_name(real_parent)}): never deleted"
             known = per_trial[tid] = (newest, outside)
@@ -352,8 +356,11 @@ def _newest_on_disk(trial: Trial, ckpt: Checkpoint) -> bool:
     now, not as the trial was read: others may have gone since)."""
     if ckpt.report is None:
         return False
+    parent = os.path.dirname(ckpt.path)
     try:
-        names = set(os.listdir(os.path.dirname(ckpt.path)))
+        fs = storage_for(parent)
+        fs.forget_listing(parent)
+        names = set(fs.listdir(parent))
     except OSError:
         return True  # cannot tell: leave it
     index = ckpt.report.index
@@ -492,8 +499,11 @@ class _Context:
         if cached is not None and cached[0] == mtime_ns and cached[1] - mtime_ns > SETTLED_NS:
             return cached[2]
         listed_at = time.time_ns()
-        files = sorted(glob.glob(os.path.join(glob.escape(directory), "experiment_state-*.json")))
-        newest = files[-1] if files else None
+        try:
+            name = newest_experiment_state(os.listdir(directory))
+        except OSError:
+            name = None
+        newest = os.path.join(directory, name) if name is not None else None
         self._state_files[directory] = (mtime_ns, listed_at, newest)
         return newest
 
@@ -527,45 +537,19 @@ class _Context:
 
 
 def read_tune_state(path: str, only: Optional[set] = None) -> tuple[dict, dict]:
-    """Statuses and restore points from a Tune experiment state file. Never raises; never
-    unpickles (pickled parts are read opcode by opcode). ``only``: the trial dirs whose restore
-    points are wanted (the others' pickles are not read)."""
-    from ckpt_tui.core.pickle_reader import _Object, read_plain
+    """Statuses and restore points (trial dir -> the checkpoint name Tune restores it from) from
+    a Tune experiment state file, through the reader's parser (core/readers/tune.py: the one
+    parser of that format, cached per version of the file). Never raises; never unpickles.
+    ``only``: kept for callers; the reader parses every manager once per version anyway."""
+    from ckpt_tui.core.readers.tune import read_experiment_state_file
 
-    statuses: dict[str, str] = {}
-    points: dict[str, str] = {}
     try:
-        state = json.loads(read_regular_file(path).decode("utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return statuses, points
-    items = state.get("trial_data") if isinstance(state, dict) else None
-    if not isinstance(items, list):
-        return statuses, points
-    for item in items:
-        try:
-            info = json.loads(item[0])
-            rel = info.get("relative_logdir")
-            if not isinstance(rel, str):
-                continue
-            if isinstance(info.get("status"), str):
-                statuses[rel] = info["status"]
-            if only is not None and rel not in only:
-                continue
-            runtime = json.loads(item[1])
-            packed = runtime.get("checkpoint_manager")
-            value = packed.get("value") if isinstance(packed, dict) else None
-            if not isinstance(value, str):
-                continue
-            manager = read_plain(bytes.fromhex(value))
-            latest = manager.state.get("_latest_checkpoint_result") if isinstance(manager, _Object) \
-                and isinstance(manager.state, dict) else None
-            ckpt = latest.state.get("checkpoint") if isinstance(latest, _Object) and isinstance(latest.state, dict) else None
-            cpath = ckpt.state.get("path") if isinstance(ckpt, _Object) and isinstance(ckpt.state, dict) else None
-            if isinstance(cpath, str) and cpath:
-                points[rel] = cpath.rstrip("/").rsplit("/", 1)[-1]
-        except Exception:  # a malformed entry protects nothing extra; the latest rule still holds
-            continue
-    return statuses, points
+        state = read_experiment_state_file(path)
+    except Exception:  # a malformed file protects nothing extra; the latest rule still holds
+        return {}, {}
+    points = {rel: manager.latest.name for rel, manager in state.managers.items()
+              if manager.latest is not None and manager.latest.name}
+    return dict(state.statuses), points
 
 
 def _inside(path: str, root: str) -> bool:

@@ -15,16 +15,15 @@ of every checkpoint is followed by a change the scan sees.
 from __future__ import annotations
 
 import os
-import re
 import time
 from typing import Optional
 
 from ckpt_tui.core.disk import SETTLED_NS
 from ckpt_tui.core.model import TUNE
+from ckpt_tui.core.ray_names import TRIAL_STATE_FILES, is_checkpoint_name
 from ckpt_tui.watch.paths import RUN_LEVEL
 
-_CHECKPOINT = re.compile(r"^checkpoint_")
-_STAT_FILES = ("result.json", "params.json", "checkpoint_manager_snapshot.json")
+_STAT_FILES = TRIAL_STATE_FILES
 _NEWEST = 2
 _RECENT_NS = SETTLED_NS  # re-list a dir whose mtime is this close to now
 
@@ -69,7 +68,7 @@ class Scanner:
                 self._listings.pop(path, None)
                 return None
             self.listed += 1
-            ckpts = sorted((n for n in names if _CHECKPOINT.match(n)), key=lambda n: (len(n), n))
+            ckpts = sorted((n for n in names if is_checkpoint_name(n)), key=lambda n: (len(n), n))
             newest_names = tuple(ckpts[-_NEWEST:])
             self._listings[path] = (mtime_ns, names, newest_names)
         stats = tuple(_stat_sig(os.path.join(path, n)) if n in names else None for n in _STAT_FILES)

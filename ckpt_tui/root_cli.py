@@ -19,6 +19,7 @@ from ckpt_tui.core.disk import display_name
 from ckpt_tui.core.model import RunError
 from ckpt_tui.core.readers import detect_layout, read_run
 from ckpt_tui.core.retention import Plan, plan as make_plan
+from ckpt_tui.core.storage import storage_for
 from ckpt_tui.core.storage_root import Experiment, find_experiments
 from ckpt_tui.prune_cli import LIST_LIMIT, WARN_LIMIT, _ask, _err, _is_terminal, _plural, human_bytes
 
@@ -31,7 +32,8 @@ def storage_root(path: str) -> Optional[list[Experiment]]:
         detect_layout(path)
         return None
     except RunError as exc:
-        found = find_experiments(path) if os.path.isdir(path) else []
+        fs = storage_for(path)
+        found = find_experiments(path) if fs.isdir(path) else []
         if not found:
             raise exc
         return found
@@ -50,7 +52,7 @@ def _plans(args, experiments: list[Experiment]) -> Iterator[tuple[Experiment, Op
 def root_json_mode(args, experiments: list[Experiment]) -> int:
     from ckpt_tui.core.root_json import dump_root
 
-    root = os.path.realpath(args.run_dir)
+    root = storage_for(args.run_dir).realpath(args.run_dir)
     dump_root(root, _plans(args, experiments), sys.stdout)
     sys.stdout.flush()
     return EXIT_OK
@@ -61,7 +63,7 @@ def root_prune_mode(args, experiments: list[Experiment]) -> int:
     dry = bool(getattr(args, "dry_run", False))
     yes = bool(getattr(args, "yes", False))
     grace = float(getattr(args, "grace", 60.0))
-    root = os.path.realpath(args.run_dir)
+    root = storage_for(args.run_dir).realpath(args.run_dir)
 
     problems = 0
     planned = []  # (exp, plan, todo, leftovers)

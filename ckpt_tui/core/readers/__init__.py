@@ -78,7 +78,27 @@ def read_run(path: str, sizes: bool = True, progress: Optional[Callable[[int, in
             run = tune.read_experiment(root)
     if sizes:  # an object store's sizes come from the listings the read made (no request)
         fill_sizes(run, run.checkpoints(), progress, measured=measuring.result() if measuring is not None else None)
+    note_partial_deletions(run)
     return run
+
+
+def note_partial_deletions(run: Run) -> None:
+    """An object store has no rename aside: a deletion that failed part-way leaves a marker in
+    ``<run>/.ckpt-tui/deleting/`` (core/deletion_remote.py). Each such checkpoint still holding
+    objects gets a warning. Asked only when the run's listing shows ``.ckpt-tui``."""
+    fs = storage_for(run.root)
+    if fs.local:
+        return
+    try:
+        if ".ckpt-tui" not in fs.listdir(run.root):
+            return
+    except OSError:
+        return
+    from ckpt_tui.core.deletion_remote import partial_deletions
+
+    for path, left in partial_deletions(run.root):
+        run.warnings.append(f"{path}: partly deleted by ckpt-tui ({left} object{'s' if left != 1 else ''} "
+                            "left): a --prune that plans it deletes the rest")
 
 
 def read_run_progressively(path: str, every: int = 50):
@@ -96,6 +116,7 @@ def read_run_progressively(path: str, every: int = 50):
         for count, _trial in enumerate(tune.iter_experiment(run), 1):
             if count == 1 or count % every == 0:
                 yield run
+        note_partial_deletions(run)
         if count == 0 or count % every != 0:
             yield run
 

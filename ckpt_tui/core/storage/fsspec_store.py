@@ -401,19 +401,30 @@ class FsspecStorage(Storage):
                     newest = e.mtime
         return total, count, newest
 
-    def tree_objects(self, path: str) -> dict[str, tuple[int, Optional[str]]]:
-        """Every object under ``path`` now (a fresh recursive listing): url -> (size, ETag)."""
+    def tree_objects(self, path: str, fresh: bool = True) -> dict[str, tuple[int, Optional[str], float]]:
+        """Every object under ``path``: url -> (size, ETag, mtime). ``fresh``: one new
+        recursive listing now; otherwise the read's listing while it is cached."""
         path = self.realpath(path)
+        if not fresh and self._covering(path) is not None:
+            out = {}
+            stack = [path]
+            while stack:
+                for e in self._dirs.get(stack.pop(), {}).values():
+                    if e._dir:
+                        stack.append(e.path)
+                    else:
+                        out[e.path] = (e.size, e.etag, e.mtime)
+            return out
         key = self.key(path)
         self.requests += 1
         found = self.fs.find(key, detail=True, withdirs=False)
         out = {}
         for name, info in found.items():
-            if info.get("type") == "directory":
+            if info.get("type") == "directory" or name.endswith("/"):
                 continue
-            if name.rstrip("/") == key or not name.startswith(key + "/"):
+            if not name.startswith(key + "/"):
                 continue
-            out[self.url(name)] = (int(info.get("size") or 0), _etag(info))
+            out[self.url(name)] = (int(info.get("size") or 0), _etag(info), _mtime(info))
         return out
 
     def write_file(self, path: str, data: bytes, if_match: Optional[str] = None) -> None:
@@ -493,7 +504,7 @@ class FsspecStorage(Storage):
         return deleted, failed
 
     def delete_tree(self, path: str) -> int:
-        objects = self.tree_objects(path)
+        objects = self.tree_objects(path, fresh=True)
         deleted, failed = self.delete_keys(sorted(objects))
         if failed:
             first = next(iter(failed.items()))

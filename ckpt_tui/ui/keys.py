@@ -39,6 +39,7 @@ ACTIONS: list[Action] = [
     Action("right_square_bracket", "]", "next_trial", "Next trial", "show the next trial only"),
     Action("A", "A", "all_trials", "All trials", "show every trial's checkpoints"),
     Action("w", "w", "show_warnings", "Warnings", "list the run's and the plan's warnings"),
+    Action("R", "R", "refresh_now", "Refresh", "look for changes now (a run on S3/GCS is polled: this polls at once)"),
     Action("question_mark", "?", "help", "Help", "this help", True),
     Action("q", "q", "quit", "Quit", "quit (prints the copied CheckpointConfig line)", True),
 ]

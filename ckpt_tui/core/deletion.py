@@ -368,7 +368,8 @@ def _newest_on_disk(trial: Trial, ckpt: Checkpoint) -> bool:
     parent = os.path.dirname(ckpt.path)
     try:
         fs = storage_for(parent)
-        fs.forget_listing(parent)
+        if not fs.local:
+            fs.forget(parent)  # listed now, not as an earlier read of this trial cached it
         names = set(fs.listdir(parent))
     except OSError:
         return True  # cannot tell: leave it

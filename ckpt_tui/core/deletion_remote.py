@@ -254,6 +254,7 @@ def _delete_one(ctx, item):
     journal.write({"event": "deleting", "path": path, "trial": item.trial_id, "name": item.name,
                    "objects": len(keys), "bytes": item.bytes, "reason": item.reason})
     deleted, failed = fs.delete_keys(keys)
+    fs.forget(os.path.dirname(path))  # the trial's cached listing is out of date either way
     freed = sum(e[2] for e in item.fingerprint.entries if f"{path}/{e[0]}" in set(deleted))
     if failed:
         first_key, first_error = next(iter(failed.items()))

@@ -91,8 +91,7 @@ class ObjectScanner:
         return (run_sig, frozenset(trial_ids)), trials
 
     def _read_state(self, path: str) -> None:
-        try:
-            self.fs.forget_file(path)
+        try:  # its new ETag is in the listing just made: one GET, kept for the reader by ETag
             data = json.loads(self.fs.read_file(path))
         except Exception:
             return

@@ -112,8 +112,7 @@ def reread(run: Run, changed: set[str]) -> list[str]:
         old_statuses = run.__dict__.get("_statuses", {})
         statuses = _read_experiment_state(run)
         run.__dict__["_statuses"] = statuses
-        fs = storage_for(run.root)
-        fs.forget_listing(run.root) if not fs.local else None
+        fs = storage_for(run.root)  # an object store: the listing the poll just made (2 s at most)
         try:
             names = {e.name: e.path for e in fs.scandir(run.root)}
         except OSError:
@@ -131,8 +130,12 @@ def reread(run: Run, changed: set[str]) -> list[str]:
     for tid in sorted(t for t in changed if t):
         path = os.path.join(run.root, tid)
         fs = storage_for(path)
-        if not fs.local:
-            fs.forget(path)
+        if not fs.local:  # one fresh listing of the trial, then the checks below cost nothing
+            try:
+                fs.forget(path)
+                fs.refresh(path)
+            except OSError:
+                pass
         if not fs.isdir(path):
             run.trials.pop(tid, None)
             continue

@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Iterable, Optional
 
 from ckpt_tui.core.disk import MAX_FILE_BYTES, FileTooLarge
-from ckpt_tui.core.ray_names import PARAMS, RESULT, SNAPSHOT
+from ckpt_tui.core.ray_names import PARAMS, RESULT, SNAPSHOT, is_experiment_state
 from ckpt_tui.core.storage.base import (Entry, Listing, MissingExtra, StatResult, Storage, is_a_dir, not_a_dir,
                                         not_found)
 
@@ -37,6 +37,7 @@ EXTRAS = {"s3": ("s3fs", "s3"), "s3a": ("s3fs", "s3"), "gs": ("gcsfs", "gcs"), "
 _PREFETCH_FILES = (RESULT, PARAMS, SNAPSHOT)
 _PREFETCH_THREADS = 16
 SHALLOW_SECONDS = 2.0
+_KEEP_BY_ETAG = (PARAMS, SNAPSHOT)  # and experiment_state-*.json: read again only when changed
 
 _stores: dict = {}
 _stores_lock = threading.Lock()
@@ -129,6 +130,8 @@ class FsspecStorage(Storage):
         self._pending: dict[str, Future] = {}
         self._pool: Optional[ThreadPoolExecutor] = None
         self._shallow: dict[str, tuple[float, Listing]] = {}  # dir url -> (when, its listing)
+        self._by_etag: dict[str, tuple[str, bytes]] = {}  # url -> (ETag, bytes) of files that rarely change
+        self._fresh_until: dict[str, float] = {}  # trial url -> monotonic time its listing counts as new
 
     def close(self) -> None:
         if self._pool is not None:
@@ -207,8 +210,11 @@ class FsspecStorage(Storage):
 
     def refresh(self, path: str) -> None:
         """Make a fresh listing of ``path``'s subtree current: the one ``prefetch`` made for
-        this read if there is one not used yet, else a new one now."""
+        this read if there is one not used yet, one made in the last second (by the same
+        re-read), else a new one now."""
         path = self.realpath(path)
+        if self._fresh_until.get(path, 0.0) > time.monotonic() and self._covering(path) is not None:
+            return
         fut = self._pending.pop(path, None)
         if fut is not None:
             try:
@@ -218,6 +224,7 @@ class FsspecStorage(Storage):
                 pass
         self._files = {k: v for k, v in self._files.items() if not k.startswith(path + "/")}
         self._list_tree(path)
+        self._fresh_until[path] = time.monotonic() + 1.0
 
     def prefetch(self, paths: Iterable[str]) -> None:
         if self._pool is None:
@@ -232,6 +239,9 @@ class FsspecStorage(Storage):
         listing = self._dirs.get(path, {})
         for name in _PREFETCH_FILES:
             e = listing.get(name)
+            cached = self._by_etag.get(e.path) if e is not None else None
+            if cached is not None and cached[0] == e.etag:
+                continue  # read_file serves it from the ETag cache
             if e is not None and not e._dir and e.size <= MAX_FILE_BYTES:
                 try:
                     self._files[e.path] = self._cat(e.path, size=e.size)
@@ -240,7 +250,13 @@ class FsspecStorage(Storage):
 
     def forget(self, path: str) -> None:
         path = self.realpath(path)
+        parent, _, name = path.rpartition("/")
         with self._lock:
+            self._fresh_until = {k: v for k, v in self._fresh_until.items()
+                                 if not (k == path or k.startswith(path + "/") or path.startswith(k + "/"))}
+            listing = self._dirs.get(parent)
+            if listing is not None:
+                listing.pop(name, None)
             for d in [d for d in self._dirs if d == path or d.startswith(path + "/")]:
                 del self._dirs[d]
             self._covered = {c for c in self._covered if c != path and not c.startswith(path + "/")}
@@ -359,11 +375,41 @@ class FsspecStorage(Storage):
             raise FileTooLarge(errno.EFBIG, f"over the {limit}-byte limit for one file: not read", path)
         return data
 
+    def _known_etag(self, path: str) -> Optional[str]:
+        """The ETag a current listing gives ``path`` (no request), or None."""
+        if self._covering(path) is not None:
+            e = self._file_entry(path)
+            return e.etag if e is not None else None
+        parent, _, name = path.rpartition("/")
+        known = self._shallow.get(parent)
+        if known is not None and time.monotonic() - known[0] < SHALLOW_SECONDS:
+            for e in known[1]:
+                if e.name == name and not e._dir:
+                    return e.etag
+        return None
+
     def read_file(self, path: str, limit: Optional[int] = None) -> bytes:
         path = self.realpath(path)
         data = self._files.pop(path, None)
         if data is not None and (limit is None or len(data) <= limit):
             return data
+        name = path.rpartition("/")[2]
+        keep = name in _KEEP_BY_ETAG or is_experiment_state(name)
+        if keep:  # unchanged since last read (the listing's ETag says so): no GET
+            etag = self._known_etag(path)
+            cached = self._by_etag.get(path)
+            if etag is not None and cached is not None and cached[0] == etag \
+                    and (limit is None or len(cached[1]) <= limit):
+                return cached[1]
+            data = self._read_file(path, limit)
+            if etag is not None:
+                if len(self._by_etag) > 4096:
+                    self._by_etag.clear()
+                self._by_etag[path] = (etag, data)
+            return data
+        return self._read_file(path, limit)
+
+    def _read_file(self, path: str, limit: Optional[int] = None) -> bytes:
         if self._covering(path) is not None:
             if path in self._dirs:
                 raise is_a_dir(path)
@@ -464,7 +510,10 @@ class FsspecStorage(Storage):
         return StatResult(int(info.get("size") or 0), _mtime(info), False, _etag(info))
 
     def forget_file(self, path: str) -> None:
+        """The next read of ``path`` is a GET, whatever a listing or cache says."""
         self._files.pop(path, None)
+        self._by_etag.pop(path, None)
+        self._shallow.pop(path.rpartition("/")[0], None)
         e = self._file_entry(path)
         if e is not None:
             parent = path.rpartition("/")[0]

@@ -95,3 +95,64 @@ def test_interval_backs_off_while_quiet_and_resets_on_a_change():
     poller.stop()
     assert changes and "" in changes[0]
     assert 0.01 in seen  # back to the shortest interval after a change
+
+
+async def test_root_app_over_s3(s3, tmp_path, monkeypatch):
+    """A storage root on S3: the overview reads every experiment as the local copy reads it,
+    and one confirmation deletes across experiments."""
+    from ckpt_tui.core.storage_root import find_experiments
+    from ckpt_tui.ui.root_app import RootApp, RootState
+    from tests.root_fixtures import ROOT_EXPERIMENTS, make_root
+    from tests.test_ui_root import rows, settled
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    local = make_root(tmp_path)
+    url = s3.upload(local, "ray_results")
+    found = find_experiments(url)
+    assert {e.rel for e in found} == set(ROOT_EXPERIMENTS)
+    app = RootApp(RootState(url, found, {"num_to_keep": 1}), grace_seconds=0)
+    local_app = RootApp(RootState(str(local), find_experiments(str(local)), {"num_to_keep": 1}))
+    async with local_app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: settled(local_app), what="local root settled")
+        expected = {rel: (r.layout, r.trials, r.checkpoints, r.total_bytes, r.delete)
+                    for rel, r in rows(local_app).items()}
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: settled(app), what="S3 root settled")
+        assert {rel: (r.layout, r.trials, r.checkpoints, r.total_bytes, r.delete)
+                for rel, r in rows(app).items()} == expected
+        doomed = sum(r.delete for r in app.overview.table.rows)
+        assert doomed > 0
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDeleteScreen), what="one confirmation")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not app.overview.deleting and settled(app)
+                       and sum(r.delete or 0 for r in app.overview.table.rows) == 0, what="deleted and re-read")
+        assert sum(r.checkpoints for r in app.overview.table.rows) == \
+            sum(e[2] for e in expected.values()) - doomed
+
+
+def test_root_json_and_prune_on_s3(s3, tmp_path, monkeypatch):
+    from tests.root_fixtures import make_root
+    from tests.test_s3 import comparable, run_cli
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    local = make_root(tmp_path)
+    url = s3.upload(local, "ray_results")
+    code_s, out_s, err_s = run_cli([url, "--json", "--num-to-keep", "1"])
+    code_l, out_l, _ = run_cli([local, "--json", "--num-to-keep", "1"])
+    assert code_s == code_l == 0, err_s
+    doc_s, doc_l = json.loads(out_s), json.loads(out_l)
+    for d in (doc_s, doc_l):
+        for exp in d.get("experiments", []):
+            for c in exp.get("checkpoints", []):
+                c.pop("mtime", None)
+            exp.get("summary", {}).pop("newest", None)
+    assert comparable(doc_s, url) == comparable(doc_l, str(local.resolve()))
+    before = s3.objects()
+    code, out, err = run_cli([url, "--prune", "--yes", "--grace", "0", "--num-to-keep", "1"])
+    assert code == 0, err
+    after = s3.objects()
+    gone = set(before) - set(after)
+    deleted = [line.split()[1] for line in out.splitlines() if line.startswith("deleted ")]
+    assert deleted and gone == {k for k in before if any(k.startswith(d[len(f"s3://{s3.name}/"):] + "/")
+                                                         for d in deleted)}

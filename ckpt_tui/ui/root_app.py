@@ -17,6 +17,7 @@ from typing import Callable, Optional
 from textual.app import App
 from textual.binding import Binding
 
+from ckpt_tui.core.storage import storage_for
 from ckpt_tui.core.storage_root import Experiment, RootEntry
 from ckpt_tui.ui.app import CheckpointApp
 from ckpt_tui.ui.format import home_short
@@ -28,7 +29,7 @@ BACK = "back"
 class RootState:
     def __init__(self, root: str, found: list[Experiment], changes: Optional[dict] = None,
                  watch_text: str = "not watching") -> None:
-        self.root = os.path.realpath(root)
+        self.root = storage_for(root).realpath(root)
         self.shown_root = home_short(self.root)
         self.found: list[Experiment] = list(found)
         self.entries: dict[str, RootEntry] = {}

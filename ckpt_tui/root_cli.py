@@ -19,7 +19,7 @@ from ckpt_tui.core.disk import display_name
 from ckpt_tui.core.model import RunError
 from ckpt_tui.core.readers import detect_layout, read_run
 from ckpt_tui.core.retention import Plan, plan as make_plan
-from ckpt_tui.core.storage import storage_for
+from ckpt_tui.core.storage import is_url, storage_for
 from ckpt_tui.core.storage_root import Experiment, find_experiments
 from ckpt_tui.prune_cli import LIST_LIMIT, WARN_LIMIT, _ask, _err, _is_terminal, _plural, human_bytes
 
@@ -89,6 +89,12 @@ def root_prune_mode(args, experiments: list[Experiment]) -> int:
     if warned > WARN_LIMIT:
         _err(f"warning: ... and {warned - WARN_LIMIT} more (see --json)")
 
+    if todo_total and is_url(root):  # an object store: what deleting really frees
+        from ckpt_tui.core.deletion_remote import versioning_note
+
+        note = versioning_note(root)
+        if note is not None:
+            _err(f"note: {note}")
     print(f"Storage root {display_name(root)}: {_plural(len(planned), 'experiment')}", file=out)
     for exp, plan, todo, leftovers in planned:
         print(f"  {display_name(exp.rel)} ({plan.run.layout}), {plan.config.to_python()}: "

@@ -202,3 +202,14 @@ def test_v2_snapshot_changed_while_deleting_is_not_rewritten(s3, tmp_path, monke
     after = s3.objects()
     assert {k for k in after if "/.ckpt-tui/" not in k} == set(before)
     assert s3.get(snap_key).endswith(b" ")  # Ray's write stands
+
+
+def test_versioned_bucket_says_deleted_versions_still_cost(s3, tmp_path):
+    url = s3.upload(fresh_copy(tmp_path, "keep_all"), "runs/keep_all")
+    code, out, err = run_cli([url, "--prune", "--dry-run", *K1])
+    assert code == 0 and "versioning" not in err
+    s3.client.put_bucket_versioning(Bucket=s3.name, VersioningConfiguration={"Status": "Enabled"})
+    code, out, err = run_cli([url, "--prune", "--dry-run", *K1])
+    assert code == 0
+    assert f"note: bucket {s3.name} has versioning enabled: deleted objects stay as noncurrent versions" in err
+    assert "still cost" in err

@@ -366,6 +366,22 @@ def _v2_undo(ctx, undo) -> None:
         pass
 
 
+def versioning_note(root: str) -> Optional[str]:
+    """One line for a prune of a run in a bucket with versioning (one request), else None."""
+    fs = _fs(root)
+    if fs.scheme not in ("s3", "s3a"):
+        return None
+    bucket = fs.key(root).partition("/")[0]
+    try:
+        status = fs.fs.call_s3("get_bucket_versioning", Bucket=bucket).get("Status")
+    except Exception:
+        return None
+    if status not in ("Enabled", "Suspended"):
+        return None
+    return (f"bucket {bucket} has versioning {status.lower()}: deleted objects stay as noncurrent versions "
+            "and still cost until a lifecycle rule (NoncurrentVersionExpiration) removes them")
+
+
 def find_leftovers(run: Run) -> list[str]:
     """Nothing is ever moved aside on an object store: partly deleted checkpoints stay listed
     (with a reader warning, from their marker) and a --prune that plans them deletes the rest."""

@@ -52,8 +52,7 @@ class ObjectScanner:
         self._results_at = 0.0
 
     def _listing(self, path: str) -> dict:
-        self.fs.forget_listing(path)
-        with self.fs.scandir(path) as it:
+        with self.fs.scandir_fresh(path) as it:
             return {e.name: (e.is_dir(), e.size, e.etag) for e in it}
 
     def scan(self):

@@ -60,9 +60,12 @@ def iter_experiment(run: Run):
     if error is not None:
         run.warnings.append(f"{display_name(root)}: cannot list: {error.strerror or error}")
     ahead: list = []
-    if not fs.local:  # list the next trials while this one is parsed: first rows come early
+    if not fs.local:  # list the trials while this one is parsed: first rows come early
         ahead = [e.path for e in entries if e.is_dir() and not e.name.startswith(".") and not is_aside(e.name)]
-        fs.prefetch(ahead[:PREFETCH_AHEAD])
+        if fs.stream(root, ahead):  # S3: one listing of the whole run, trial by trial
+            ahead = []
+        else:  # others: each trial listed on its own, PREFETCH_AHEAD ahead
+            fs.prefetch(ahead[:PREFETCH_AHEAD])
     done = 0
     for entry in entries:
         if is_aside(entry.name):

@@ -146,6 +146,11 @@ class Storage:
     def refresh(self, path: str) -> None:
         """Make a fresh listing of ``path``'s subtree current before reading it."""
 
+    def stream(self, root: str, children: list) -> bool:
+        """List ``root`` whole in one listing, ``children`` becoming readable as it passes them.
+        False when this storage does not (then ``prefetch``)."""
+        return False
+
     def prefetch(self, paths: Iterable[str]) -> None:
         """Start listing (recursively) and reading the small Ray files of ``paths`` ahead."""
 

@@ -132,6 +132,9 @@ class FsspecStorage(Storage):
         self._shallow: dict[str, tuple[float, Listing]] = {}  # dir url -> (when, its listing)
         self._by_etag: dict[str, tuple[str, bytes]] = {}  # url -> (ETag, bytes) of files that rarely change
         self._fresh_until: dict[str, float] = {}  # trial url -> monotonic time its listing counts as new
+        self._streamed: dict[str, threading.Event] = {}  # child url -> set once the stream passed it
+        self._stream_failed = False
+        self._file_jobs: dict[str, Future] = {}  # child url -> the GETs of its small files
 
     def close(self) -> None:
         if self._pool is not None:
@@ -213,6 +216,11 @@ class FsspecStorage(Storage):
         this read if there is one not used yet, one made in the last second (by the same
         re-read), else a new one now."""
         path = self.realpath(path)
+        event = self._streamed.pop(path, None)
+        if event is not None:
+            event.wait()
+            if not self._stream_failed and self._covering(path) is not None:
+                return
         if self._fresh_until.get(path, 0.0) > time.monotonic() and self._covering(path) is not None:
             return
         fut = self._pending.pop(path, None)
@@ -226,6 +234,117 @@ class FsspecStorage(Storage):
         self._list_tree(path)
         self._fresh_until[path] = time.monotonic() + 1.0
 
+    def stream(self, root: str, children: list[str]) -> bool:
+        """List every key under ``root`` in ONE paginated listing (no delimiter) on a thread.
+        Keys come sorted, so each child's keys are contiguous: a child is complete (its
+        listing, sizes and files available; ``refresh(child)`` returns) as soon as the listing
+        passes it, and its small Ray files are fetched then, 16 at a time. The reader shows the
+        first trials after the first page, and the whole run costs what the minimal lister
+        costs: the pages of one listing and a GET per file. False when the store cannot (only
+        S3 is streamed; others list child by child with ``prefetch``)."""
+        if self.scheme not in ("s3", "s3a"):
+            return False
+        root = self.realpath(root)
+        self.forget(root)
+        self._stream_failed = False
+        events = {self.realpath(c): threading.Event() for c in children}
+        self._streamed.update(events)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(_PREFETCH_THREADS, thread_name_prefix="ckpt-tui-list")
+        threading.Thread(target=self._stream, args=(root, events), name="ckpt-tui-stream", daemon=True).start()
+        return True
+
+    def _stream(self, root: str, events: dict) -> None:
+        bucket, _, key = self.key(root).partition("/")
+        prefix = key + "/" if key else ""
+        current: Optional[str] = None
+        dirs = self._dirs
+
+        def complete(name: str) -> None:
+            child = root + "/" + name
+            if child not in dirs:  # a file at the root (experiment_state, tuner.pkl): never covered
+                if child in events:
+                    events[child].set()
+                return
+            with self._lock:
+                self._covered.add(child)
+            self._fresh_until[child] = time.monotonic() + 1.0
+            if child in events:
+                self._file_jobs[child] = self._pool.submit(self._fetch_small_files, child)
+                events[child].set()
+
+        try:
+            token = None
+            while True:
+                kwargs = {"Bucket": bucket, "Prefix": prefix}
+                if token:
+                    kwargs["ContinuationToken"] = token
+                self.requests += 1
+                page = self.fs.call_s3("list_objects_v2", **kwargs)
+                with self._lock:
+                    for o in page.get("Contents", []):
+                        k = o["Key"]
+                        rel = k[len(prefix):]
+                        if not rel:
+                            continue
+                        top = rel.split("/", 1)[0]
+                        if top != current:
+                            if current is not None:
+                                self._lock.release()
+                                try:
+                                    complete(current)
+                                finally:
+                                    self._lock.acquire()
+                            current = top
+                        self._add_key(dirs, root, rel, int(o.get("Size") or 0), _mtime(o), _etag(o))
+                if not page.get("IsTruncated"):
+                    break
+                token = page.get("NextContinuationToken")
+                if not token:
+                    break
+            if current is not None:
+                complete(current)
+            # The root itself is not marked covered: its own listing (new trials, a new
+            # experiment state) is always asked again, never served from this one.
+        except Exception:
+            self._stream_failed = True
+        finally:
+            for e in events.values():
+                e.set()
+
+    @staticmethod
+    def _add_key(dirs: dict, root: str, rel: str, size: int, mtime: float, etag: Optional[str]) -> None:
+        marker = rel.endswith("/")
+        parts = rel.rstrip("/").split("/")
+        parent = root
+        dirs.setdefault(root, {})
+        for part in (parts if marker else parts[:-1]):
+            child = parent + "/" + part
+            listing = dirs.setdefault(parent, {})
+            e = listing.get(part)
+            if e is None:
+                listing[part] = Entry(part, child, True, 0, mtime)
+            elif mtime > e.mtime:
+                e.mtime = mtime
+            dirs.setdefault(child, {})
+            parent = child
+        if not marker:
+            dirs.setdefault(parent, {})[parts[-1]] = Entry(parts[-1], parent + "/" + parts[-1], False, size, mtime, etag)
+
+    def _fetch_small_files(self, path: str) -> None:
+        listing = self._dirs.get(path, {})
+        for name in _PREFETCH_FILES:
+            e = listing.get(name)
+            if e is None or e._dir or e.size > MAX_FILE_BYTES:
+                continue
+            cached = self._by_etag.get(e.path)
+            if cached is not None and cached[0] == e.etag:
+                continue
+            try:
+                self._files[e.path] = self._cat(e.path, size=e.size)
+            except OSError:
+                pass
+
     def prefetch(self, paths: Iterable[str]) -> None:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(_PREFETCH_THREADS, thread_name_prefix="ckpt-tui-list")
@@ -236,17 +355,7 @@ class FsspecStorage(Storage):
 
     def _prefetch_one(self, path: str) -> None:
         self._list_tree(path)
-        listing = self._dirs.get(path, {})
-        for name in _PREFETCH_FILES:
-            e = listing.get(name)
-            cached = self._by_etag.get(e.path) if e is not None else None
-            if cached is not None and cached[0] == e.etag:
-                continue  # read_file serves it from the ETag cache
-            if e is not None and not e._dir and e.size <= MAX_FILE_BYTES:
-                try:
-                    self._files[e.path] = self._cat(e.path, size=e.size)
-                except OSError:
-                    pass
+        self._fetch_small_files(path)
 
     def forget(self, path: str) -> None:
         path = self.realpath(path)
@@ -259,7 +368,9 @@ class FsspecStorage(Storage):
                 listing.pop(name, None)
             for d in [d for d in self._dirs if d == path or d.startswith(path + "/")]:
                 del self._dirs[d]
-            self._covered = {c for c in self._covered if c != path and not c.startswith(path + "/")}
+            # an ancestor's cached subtree is no longer whole either: it is listed again
+            self._covered = {c for c in self._covered
+                             if c != path and not c.startswith(path + "/") and not path.startswith(c + "/")}
             self._files = {k: v for k, v in self._files.items() if not k.startswith(path + "/")}
             self._shallow = {k: v for k, v in self._shallow.items() if k != path and not k.startswith(path + "/")}
         fut = self._pending.pop(path, None)
@@ -284,6 +395,11 @@ class FsspecStorage(Storage):
         known = self._shallow.get(path)
         if known is not None and time.monotonic() - known[0] < SHALLOW_SECONDS:
             return Listing(known[1])
+        return self.scandir_fresh(path)
+
+    def scandir_fresh(self, path: str) -> Listing:
+        """One delimiter listing of ``path`` now, whatever is cached (the watcher's polls)."""
+        path = self.realpath(path)
         key = self.key(path)
         self.requests += 1
         try:
@@ -390,6 +506,12 @@ class FsspecStorage(Storage):
 
     def read_file(self, path: str, limit: Optional[int] = None) -> bytes:
         path = self.realpath(path)
+        job = self._file_jobs.pop(path.rpartition("/")[0], None)
+        if job is not None:
+            try:
+                job.result()
+            except Exception:
+                pass
         data = self._files.pop(path, None)
         if data is not None and (limit is None or len(data) <= limit):
             return data

@@ -245,7 +245,8 @@ class FsspecStorage(Storage):
         if self.scheme not in ("s3", "s3a"):
             return False
         root = self.realpath(root)
-        self.forget(root)
+        for child in children:  # the root's own listing (just made) stays
+            self.forget(child)
         self._stream_failed = False
         events = {self.realpath(c): threading.Event() for c in children}
         self._streamed.update(events)

@@ -130,6 +130,7 @@ class FsspecStorage(Storage):
         self._pending: dict[str, Future] = {}
         self._pool: Optional[ThreadPoolExecutor] = None
         self._shallow: dict[str, tuple[float, Listing]] = {}  # dir url -> (when, its listing)
+        self._one_request = {"max_concurrency": 1} if scheme in ("s3", "s3a") else {}
         self._by_etag: dict[str, tuple[str, bytes]] = {}  # url -> (ETag, bytes) of files that rarely change
         self._fresh_until: dict[str, float] = {}  # trial url -> monotonic time its listing counts as new
         self._streamed: dict[str, threading.Event] = {}  # child url -> set once the stream passed it
@@ -477,7 +478,8 @@ class FsspecStorage(Storage):
         self.requests += 1
         try:
             if size is not None and size <= limit:
-                data = self.fs.cat_file(self.key(path))
+                # one GET (without max_concurrency=1 s3fs first asks the size with a HEAD)
+                data = self.fs.cat_file(self.key(path), **self._one_request)
             else:
                 data = self.fs.cat_file(self.key(path), start=0, end=limit + 1)
         except FileNotFoundError:

@@ -7,7 +7,8 @@ Each poll asks, in this order, only what moves when Ray registers anything:
   files with their ETags, and the trial prefixes: a trial appearing or going). Only when the
   newest ``experiment_state-*.json`` has a new ETag is it read (one GET), and only the trials
   whose entry in it changed are reported (and then re-listed by the reader). ``result.json`` of
-  the trials that state says are RUNNING is HEADed, at most every ``RESULT_EVERY`` seconds, for
+  the trials that state says are RUNNING is HEADed, at most every ``RESULT_EVERY`` seconds and
+  only while the state is live (written in the last ``LIVE_SECONDS``, the reader's rule), for
   reports the driver has not written to the state yet;
 * one trial, or a Train v2 run: one listing of the run's prefix with a delimiter (its
   ``result.json`` / ``checkpoint_manager_snapshot.json`` ETags, its checkpoint prefixes).
@@ -27,6 +28,7 @@ from typing import Callable, Optional
 
 from ckpt_tui.core.model import TUNE
 from ckpt_tui.core.ray_names import RESULT, SNAPSHOT, newest_experiment_state
+from ckpt_tui.core.readers.tune import LIVE_SECONDS
 from ckpt_tui.core.storage import storage_for
 from ckpt_tui.watch.paths import RUN_LEVEL
 
@@ -50,10 +52,13 @@ class ObjectScanner:
         self._statuses: dict[str, str] = {}
         self._results: dict[str, tuple] = {}  # trial id -> result.json (size, etag)
         self._results_at = 0.0
+        self._mtimes: dict[str, float] = {}
 
     def _listing(self, path: str) -> dict:
         with self.fs.scandir_fresh(path) as it:
-            return {e.name: (e.is_dir(), e.size, e.etag) for e in it}
+            listing = {e.name: (e.is_dir(), e.size, e.etag) for e in it}
+            self._mtimes = {e.name: e.mtime for e in it}
+            return listing
 
     def scan(self):
         if self.layout != TUNE:
@@ -74,7 +79,10 @@ class ObjectScanner:
             self._state_etag = state_sig
         trial_ids = sorted(n for n, (d, _s, _t) in names.items() if d and not n.startswith("."))
         now = time.monotonic()
-        if now - self._results_at >= RESULT_EVERY:
+        # As the reader decides (readers/tune.py): RUNNING counts only while the driver keeps
+        # writing the state; an older state is a run that stopped, whatever it says
+        live = newest is not None and time.time() - self._mtimes.get(newest, 0.0) < LIVE_SECONDS
+        if live and now - self._results_at >= RESULT_EVERY:
             self._results_at = now
             for tid in trial_ids:
                 if self._statuses.get(tid) == "RUNNING":

@@ -59,7 +59,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-BENCHMARKS = ["json", "first-rows", "replan", "live", "page-down", "memory", "root", "replay"]
+BENCHMARKS = ["json", "first-rows", "replan", "live", "page-down", "memory", "root", "replay", "s3"]
 SIZE = (160, 50)  # the headless terminal: columns, lines
 
 
@@ -893,6 +893,10 @@ def main(argv=None) -> int:
     p.add_argument("--root-checkpoints", type=int, default=100, help="root benchmark: checkpoints per trial")
     p.add_argument("--root-data", help="root benchmark: storage root to generate or reuse "
                                        "(default: bench-data/root-ExTxC)")
+    p.add_argument("--s3-minutes", type=float, default=3.0,
+                   help="s3: minutes of watching for each requests/min figure (0: skip them)")
+    p.add_argument("--s3-period", type=float, default=10.0,
+                   help="s3: seconds between two checkpoints of a RUNNING trial in the running figure")
     args = p.parse_args(argv)
     only = [n.strip() for item in args.only for n in item.split(",") if n.strip()] or BENCHMARKS
     unknown = [n for n in only if n not in BENCHMARKS]
@@ -913,6 +917,8 @@ def main(argv=None) -> int:
           f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; load {os.getloadavg()[0]:.2f}",
           flush=True)
     ui_ok, ui_why = (True, "") if set(only) <= {"json", "replay"} else ui_available()
+    if "s3" in only and not ui_ok:
+        only = [n for n in only if n != "s3"]
     results: dict = {"trials": args.trials, "checkpoints": args.checkpoints, "root": root}
     rows: list = []
     for name in only:
@@ -936,6 +942,11 @@ def main(argv=None) -> int:
                 rows += bench_memory(root, args.repeat, results)
             elif name == "root":
                 rows += bench_root(args, generate)
+            elif name == "s3":
+                import s3bench
+
+                rows += s3bench.bench_s3(sys.modules[__name__], root, args.repeat, results,
+                                         args.s3_period, args.s3_minutes)
         except Skip as exc:
             rows.append(row(name, "SKIPPED", note=str(exc)))
         except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the others' figures
@@ -961,6 +972,12 @@ def child_main(argv: list[str]) -> int:
         return 0
     if kind == "app":
         app_child(argv[1], argv[2], json.loads(argv[3]) if len(argv) > 3 else {})
+        return 0
+    if kind == "minimal-s3":
+        sys.path.insert(0, HERE)
+        import s3bench
+
+        emit(s3bench.minimal_lister(argv[1], argv[2]))
         return 0
     if kind == "minimal-root":
         out = {"checkpoints": 0, "reports": 0}

@@ -14,6 +14,7 @@ from typing import Optional, Sequence
 from ckpt_tui import __version__
 from ckpt_tui.core.config import CheckpointConfig, ConfigError, parse_num_to_keep
 from ckpt_tui.core.model import RunError
+from ckpt_tui.core.storage import MissingExtra
 from ckpt_tui.core.text import terminal_safe
 
 EXIT_OK = 0
@@ -123,7 +124,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
             return prune_mode(args)
         return _app_mode(args)
-    except RunError as exc:
+    except (RunError, MissingExtra) as exc:
         print(terminal_safe(f"ckpt-tui: error: {exc}"), file=sys.stderr)
         return EXIT_ERROR
     except ConfigError as exc:

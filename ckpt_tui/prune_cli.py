@@ -23,6 +23,7 @@ from ckpt_tui.core.deletion import (
     state_problem,
 )
 from ckpt_tui.core.readers import read_run
+from ckpt_tui.core.storage import is_url
 from ckpt_tui.core.retention import plan as make_plan
 from ckpt_tui.core.text import terminal_safe
 from ckpt_tui.core.units import human_bytes
@@ -93,6 +94,12 @@ def prune_mode(args) -> int:
             return EXIT_ERROR
 
     warnings = run.all_warnings() + plan.warnings
+    if todo and is_url(run.root):  # an object store: what deleting really frees
+        from ckpt_tui.core.deletion_remote import versioning_note
+
+        note = versioning_note(run.root)
+        if note is not None:
+            _err(f"note: {note}")
     for w in warnings[:WARN_LIMIT]:
         _err(f"warning: {w}")
     if len(warnings) > WARN_LIMIT:

@@ -29,6 +29,7 @@ from ckpt_tui.core.model import RunError
 from ckpt_tui.core.readers import detect_layout, read_run
 from ckpt_tui.core.retention import Plan
 from ckpt_tui.core.retention import plan as make_plan
+from ckpt_tui.core.storage import is_url, storage_for
 from ckpt_tui.core.storage_root import Experiment, find_experiments
 from ckpt_tui.core.text import terminal_safe
 from ckpt_tui.prune_cli import LIST_LIMIT, WARN_LIMIT, _ask, _err, _is_terminal, _plural, _TerminalOut, human_bytes
@@ -42,7 +43,8 @@ def storage_root(path: str) -> Optional[list[Experiment]]:
         detect_layout(path)
         return None
     except RunError as exc:
-        found = find_experiments(path) if os.path.isdir(path) else []
+        fs = storage_for(path)
+        found = find_experiments(path) if fs.isdir(path) else []
         if not found:
             raise exc
         return found
@@ -62,7 +64,7 @@ def _plans(args, experiments: list[Experiment]) -> Iterator[tuple[Experiment, Op
 def root_json_mode(args, experiments: list[Experiment]) -> int:
     from ckpt_tui.core.root_json import dump_root
 
-    root = os.path.realpath(args.run_dir)
+    root = storage_for(args.run_dir).realpath(args.run_dir)
     dump_root(root, _plans(args, experiments), sys.stdout)
     sys.stdout.flush()
     return EXIT_OK
@@ -73,7 +75,7 @@ def root_prune_mode(args, experiments: list[Experiment]) -> int:
     dry = bool(getattr(args, "dry_run", False))
     yes = bool(getattr(args, "yes", False))
     grace = float(getattr(args, "grace", 60.0))
-    root = os.path.realpath(args.run_dir)
+    root = storage_for(args.run_dir).realpath(args.run_dir)
 
     problems = 0
     planned = []  # (exp, plan, todo, leftovers)
@@ -109,6 +111,12 @@ def root_prune_mode(args, experiments: list[Experiment]) -> int:
     if warned > WARN_LIMIT:
         _err(f"warning: ... and {warned - WARN_LIMIT:,} more (see --json)")
 
+    if todo_total and is_url(root):  # an object store: what deleting really frees
+        from ckpt_tui.core.deletion_remote import versioning_note
+
+        note = versioning_note(root)
+        if note is not None:
+            _err(f"note: {note}")
     print(f"Storage root {terminal_safe(root)}: {_plural(len(planned), 'experiment')}", file=out)
     for exp, plan, todo, leftovers in planned:
         print(f"  {terminal_safe(exp.rel)} ({plan.run.layout}), {plan.config.to_python()}: "

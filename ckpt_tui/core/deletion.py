@@ -49,7 +49,6 @@ Stdlib only.
 from __future__ import annotations
 
 import errno
-import glob
 import json
 import os
 import re
@@ -67,7 +66,8 @@ from ckpt_tui.core.model import (ASIDE_PREFIX, TMP_MARK, TRAIN_V2, TUNE, TUNE_TR
 
 STATE_DIR = ".ckpt-tui"  # hidden: Ray's scans look for checkpoint_* / experiment_state-*.json
 LOG_NAME = "deletions.jsonl"
-SNAPSHOT = "checkpoint_manager_snapshot.json"
+from ckpt_tui.core.ray_names import SNAPSHOT, newest_experiment_state  # noqa: E402  (one module of Ray's names)
+from ckpt_tui.core.storage import is_url, storage_for  # noqa: E402
 
 CHANGED = "changed since you confirmed"
 
@@ -177,6 +177,10 @@ class _Skip(Exception):
 
 
 def default_log_path(root: str) -> str:
+    if is_url(root):  # an object store: the local journal (objects cannot be appended to)
+        from ckpt_tui.core.deletion_remote import local_journal_path
+
+        return local_journal_path(root)
     return os.path.join(root, STATE_DIR, LOG_NAME)
 
 
@@ -260,7 +264,12 @@ def prepare(plan, checkpoints: Optional[Iterable[Checkpoint]] = None, grace_seco
     """Fingerprint what is about to be confirmed. ``checkpoints=None``: ``plan.to_delete()``.
 
     Raises ValueError when asked to delete a checkpoint the plan does not mark for deletion.
+    An object store's run goes to core/deletion_remote.py (the same rules where they can hold).
     """
+    if is_url(plan.run.root):
+        from ckpt_tui.core import deletion_remote
+
+        return deletion_remote.prepare(plan, checkpoints, grace_seconds, pinned)
     run = plan.run
     chosen = plan.to_delete() if checkpoints is None else list(checkpoints)
     pinned_set = set(plan.pinned)  # the pins the plan was made with
@@ -317,13 +326,17 @@ def refusals(plan, checkpoints: Optional[Iterable[Checkpoint]] = None) -> dict[C
     todo = plan.to_delete() if checkpoints is None else list(checkpoints)
     if not todo:
         return {}
-    root = os.path.realpath(run.root)
+    fs = storage_for(run.root)
+    root = fs.realpath(run.root)
     points: dict = {}
     if run.layout in (TUNE, TUNE_TRIAL):
         directory = root if run.layout == TUNE else os.path.dirname(root)
-        files = sorted(glob.glob(os.path.join(glob.escape(directory), "experiment_state-*.json")))
-        if files:
-            points = read_tune_state(files[-1], only={c.trial_id for c in todo})[1]
+        try:
+            newest = newest_experiment_state(fs.listdir(directory))
+        except OSError:
+            newest = None
+        if newest is not None:
+            points = read_tune_state(os.path.join(directory, newest), only={c.trial_id for c in todo})[1]
     out: dict[Checkpoint, str] = {}
     per_trial: dict[str, tuple] = {}  # trial id -> (newest reported checkpoint, outside reason)
     for ckpt in todo:
@@ -334,7 +347,7 @@ def refusals(plan, checkpoints: Optional[Iterable[Checkpoint]] = None) -> dict[C
             reported = [c for c in (trial.checkpoints if trial is not None else ()) if c.report is not None]
             newest = max(reported, key=lambda c: c.report.index) if reported else None
             # A trial's checkpoints are all directly in its directory: resolve it once.
-            real_parent = os.path.realpath(os.path.dirname(ckpt.path))
+            real_parent = fs.realpath(os.path.dirname(ckpt.path))
             outside = None if _inside(real_parent, root) else \
                 f"resolves outside the run directory ({display_name(real_parent)}): never deleted"
             known = per_trial[tid] = (newest, outside)
@@ -352,8 +365,12 @@ def _newest_on_disk(trial: Trial, ckpt: Checkpoint) -> bool:
     now, not as the trial was read: others may have gone since)."""
     if ckpt.report is None:
         return False
+    parent = os.path.dirname(ckpt.path)
     try:
-        names = set(os.listdir(os.path.dirname(ckpt.path)))
+        fs = storage_for(parent)
+        if not fs.local:
+            fs.forget(parent)  # listed now, not as an earlier read of this trial cached it
+        names = set(fs.listdir(parent))
     except OSError:
         return True  # cannot tell: leave it
     index = ckpt.report.index
@@ -375,6 +392,11 @@ def execute(request: Request, log_path: Optional[str] = None) -> Iterator[Outcom
     Yields one Outcome per item, in order. One item's failure never stops the rest and never
     raises. Stop iterating to stop deleting (the current item is finished first).
     """
+    if is_url(request.root):
+        from ckpt_tui.core import deletion_remote
+
+        yield from deletion_remote.execute(request, log_path)
+        return
     ctx = _Context(request, log_path or request.log_path)
     problem = state_problem(ctx.log_path)
     for item in request.items:
@@ -421,7 +443,7 @@ class _Context:
             return run, trial
         run = Run(root=root, layout=TUNE)
         path = os.path.join(root, trial_id)
-        if trial_id.startswith(".") or not os.path.isdir(path):
+        if trial_id.startswith(".") or not storage_for(path).isdir(path):
             return run, None
         # What Ray registered (each trial's checkpoint manager) and the restore points, from
         # the newest experiment state: parsed once per version of that file
@@ -483,7 +505,15 @@ class _Context:
     def _state_file(self, directory: str) -> Optional[str]:
         """The newest experiment_state-*.json in ``directory``. The listing (1,000 entries in a
         big run's root) is reused while the directory's mtime is unchanged and was already
-        SETTLED_NS old when we listed it (see core/disk.py)."""
+        SETTLED_NS old when we listed it (see core/disk.py). An object store: listed now."""
+        if is_url(directory):
+            fs = storage_for(directory)
+            fs.forget_listing(directory)
+            try:
+                name = newest_experiment_state(fs.listdir(directory))
+            except OSError:
+                return None
+            return os.path.join(directory, name) if name is not None else None
         try:
             mtime_ns = os.stat(directory).st_mtime_ns
         except OSError:
@@ -492,8 +522,11 @@ class _Context:
         if cached is not None and cached[0] == mtime_ns and cached[1] - mtime_ns > SETTLED_NS:
             return cached[2]
         listed_at = time.time_ns()
-        files = sorted(glob.glob(os.path.join(glob.escape(directory), "experiment_state-*.json")))
-        newest = files[-1] if files else None
+        try:
+            name = newest_experiment_state(os.listdir(directory))
+        except OSError:
+            name = None
+        newest = os.path.join(directory, name) if name is not None else None
         self._state_files[directory] = (mtime_ns, listed_at, newest)
         return newest
 
@@ -504,10 +537,10 @@ class _Context:
         if path is None:
             return {}, {}
         try:
-            st = os.stat(path)
+            st = storage_for(path).stat(path)
         except OSError:
             return {}, {}
-        key = (path, st.st_mtime_ns, st.st_size, st.st_ino)
+        key = (path, st.st_mtime_ns, st.st_size, st.st_ino, getattr(st, "etag", None))
         cached = self._state_cache.get(directory)
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -527,45 +560,19 @@ class _Context:
 
 
 def read_tune_state(path: str, only: Optional[set] = None) -> tuple[dict, dict]:
-    """Statuses and restore points from a Tune experiment state file. Never raises; never
-    unpickles (pickled parts are read opcode by opcode). ``only``: the trial dirs whose restore
-    points are wanted (the others' pickles are not read)."""
-    from ckpt_tui.core.pickle_reader import _Object, read_plain
+    """Statuses and restore points (trial dir -> the checkpoint name Tune restores it from) from
+    a Tune experiment state file, through the reader's parser (core/readers/tune.py: the one
+    parser of that format, cached per version of the file). Never raises; never unpickles.
+    ``only``: kept for callers; the reader parses every manager once per version anyway."""
+    from ckpt_tui.core.readers.tune import read_experiment_state_file
 
-    statuses: dict[str, str] = {}
-    points: dict[str, str] = {}
     try:
-        state = json.loads(read_regular_file(path).decode("utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return statuses, points
-    items = state.get("trial_data") if isinstance(state, dict) else None
-    if not isinstance(items, list):
-        return statuses, points
-    for item in items:
-        try:
-            info = json.loads(item[0])
-            rel = info.get("relative_logdir")
-            if not isinstance(rel, str):
-                continue
-            if isinstance(info.get("status"), str):
-                statuses[rel] = info["status"]
-            if only is not None and rel not in only:
-                continue
-            runtime = json.loads(item[1])
-            packed = runtime.get("checkpoint_manager")
-            value = packed.get("value") if isinstance(packed, dict) else None
-            if not isinstance(value, str):
-                continue
-            manager = read_plain(bytes.fromhex(value))
-            latest = manager.state.get("_latest_checkpoint_result") if isinstance(manager, _Object) \
-                and isinstance(manager.state, dict) else None
-            ckpt = latest.state.get("checkpoint") if isinstance(latest, _Object) and isinstance(latest.state, dict) else None
-            cpath = ckpt.state.get("path") if isinstance(ckpt, _Object) and isinstance(ckpt.state, dict) else None
-            if isinstance(cpath, str) and cpath:
-                points[rel] = cpath.rstrip("/").rsplit("/", 1)[-1]
-        except Exception:  # a malformed entry protects nothing extra; the latest rule still holds
-            continue
-    return statuses, points
+        state = read_experiment_state_file(path)
+    except Exception:  # a malformed file protects nothing extra; the latest rule still holds
+        return {}, {}
+    points = {rel: manager.latest.name for rel, manager in state.managers.items()
+              if manager.latest is not None and manager.latest.name}
+    return dict(state.statuses), points
 
 
 def _inside(path: str, root: str) -> bool:
@@ -927,19 +934,10 @@ def _atomic_write(path: str, data: bytes, create_dir: bool = False) -> None:
         os.close(dfd)
 
 
-def _v2_drop_from_snapshot(ctx: _Context, name: str) -> Optional[tuple[str, bytes, bytes]]:
-    """Rewrite the snapshot without ``name``. Returns what ``_v2_undo`` needs, or None when the
-    snapshot does not list it. Raises _Skip when the snapshot cannot be rewritten safely."""
-    req = ctx.request
-    snap = os.path.join(req.root, SNAPSHOT)
-    try:
-        raw = read_regular_file(snap, follow_symlinks=False)
-    except FileNotFoundError:
-        return None  # nothing lists it: Ray's restore does not look for it
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise _Skip(f"{SNAPSHOT} is a symlink: not rewriting it, so not deleting") from None
-        raise _Skip(f"cannot read {SNAPSHOT} to keep it consistent: {exc.strerror or exc}") from None
+def snapshot_without(raw: bytes, name: str) -> Optional[bytes]:
+    """The Train v2 snapshot ``raw`` with checkpoint ``name`` dropped from every list that names
+    it, or None when it does not list it. Raises _Skip when it cannot be rewritten safely (not
+    JSON, ``name`` is the latest, pending work for it). Local and object-store deletion share it."""
     try:
         data = json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError):
@@ -967,7 +965,25 @@ def _v2_drop_from_snapshot(ctx: _Context, name: str) -> Optional[tuple[str, byte
                 "failed_validation_checkpoint_dir_names"):
         if isinstance(data.get(key), list):
             data[key] = [x for x in data[key] if x != name]
-    new = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _v2_drop_from_snapshot(ctx: _Context, name: str) -> Optional[tuple[str, bytes, bytes]]:
+    """Rewrite the snapshot without ``name``. Returns what ``_v2_undo`` needs, or None when the
+    snapshot does not list it. Raises _Skip when the snapshot cannot be rewritten safely."""
+    req = ctx.request
+    snap = os.path.join(req.root, SNAPSHOT)
+    try:
+        raw = read_regular_file(snap, follow_symlinks=False)
+    except FileNotFoundError:
+        return None  # nothing lists it: Ray's restore does not look for it
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _Skip(f"{SNAPSHOT} is a symlink: not rewriting it, so not deleting") from None
+        raise _Skip(f"cannot read {SNAPSHOT} to keep it consistent: {exc.strerror or exc}") from None
+    new = snapshot_without(raw, name)
+    if new is None:
+        return None
     try:
         before = os.stat(snap)
         if ctx.own_snapshot != (before.st_ino, before.st_mtime_ns):
@@ -1069,6 +1085,8 @@ def state_problem(log_path: str) -> Optional[str]:
     the log itself) as they are now: a symlink, a hard link, not a directory or regular file.
     None when all is well (or absent: it is created). Checked before any deletion; the writes
     themselves refuse links too, so a link planted after this check is not followed either."""
+    if is_url(log_path):
+        return None
     directory = os.path.dirname(log_path)
     for path, want_dir in ((directory, True), (log_path, False)):
         try:
@@ -1114,6 +1132,12 @@ def parse_aside(name: str) -> Optional[tuple[str, int, float]]:
 
 
 def find_leftovers(run: Run) -> list[str]:
+    if is_url(run.root):  # nothing is moved aside on an object store (core/deletion_remote.py)
+        return []
+    return _find_local_leftovers(run)
+
+
+def _find_local_leftovers(run: Run) -> list[str]:
     """Aside paths from interrupted deletions that are still on disk, inside the run."""
     root = os.path.realpath(run.root)
     out = []

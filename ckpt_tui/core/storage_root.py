@@ -20,6 +20,7 @@ from typing import Optional
 from ckpt_tui.core.config import CheckpointConfig
 from ckpt_tui.core.model import Run, RunError
 from ckpt_tui.core.readers import detect_layout
+from ckpt_tui.core.storage import MissingExtra, storage_for
 
 MAX_DEPTH = 4  # levels below the root searched for runs: root/a/b/c/run
 ROOT_LAYOUT = "storage-root"  # the `layout` of a root's --json document
@@ -51,13 +52,14 @@ def layout_of(path: str) -> Optional[str]:
 def find_experiments(root: str, max_depth: int = MAX_DEPTH) -> list[Experiment]:
     """Every run under ``root`` (not ``root`` itself), sorted by relative path. An unreadable
     directory is skipped, never an error: the rest of the root is still found."""
-    top = os.path.realpath(root)
+    fs = storage_for(root)
+    top = fs.realpath(root)
     found: list[Experiment] = []
     seen = {top}
 
     def walk(directory: str, rel: str, depth: int) -> None:
         try:
-            with os.scandir(directory) as it:
+            with fs.scandir(directory) as it:
                 entries = sorted((e for e in it if not e.name.startswith(".")), key=lambda e: e.name)
         except OSError:
             return
@@ -67,7 +69,7 @@ def find_experiments(root: str, max_depth: int = MAX_DEPTH) -> list[Experiment]:
                     continue
             except OSError:
                 continue
-            real = os.path.realpath(entry.path)
+            real = fs.realpath(entry.path)
             if real in seen:
                 continue
             seen.add(real)
@@ -85,6 +87,20 @@ def find_experiments(root: str, max_depth: int = MAX_DEPTH) -> list[Experiment]:
 
 def describe_root_error(path: str) -> Optional[str]:
     """Why ``path`` cannot be opened at all (missing, not a directory, unreadable), else None."""
+    try:
+        fs = storage_for(path)
+    except MissingExtra as exc:
+        return str(exc)
+    if not fs.local:
+        try:
+            fs.listdir(path)
+        except FileNotFoundError:
+            return f"no such directory: {path}"
+        except NotADirectoryError:
+            return f"not a directory: {path}"
+        except Exception as exc:
+            return f"cannot read {path}: {exc}"
+        return None
     if not os.path.exists(path):
         return f"no such directory: {path}"
     if not os.path.isdir(path):
@@ -113,10 +129,11 @@ def newest_write(run: Run) -> Optional[float]:
     None when nothing has a time yet. Cheap: one stat per trial plus the checkpoints' known
     mtimes (filled when sizes are read)."""
     newest: Optional[float] = None
+    fs = storage_for(run.root)
     for trial in run.trials.values():
         for name in ("result.json", "checkpoint_manager_snapshot.json", ""):
             try:
-                t = os.stat(os.path.join(trial.path, name) if name else trial.path).st_mtime
+                t = fs.stat(os.path.join(trial.path, name) if name else trial.path).st_mtime
             except OSError:
                 continue
             if newest is None or t > newest:

@@ -469,6 +469,8 @@ class CheckpointApp(ConfigActions, ViewActions, DeletionView, App[None]):
                 self.run_model.layout,
                 self._on_watch_batch,
                 poll_interval=self.poll_interval,
+                # an object store's poll interval adapts: show it as it changes
+                on_interval=lambda _s: self.post_message(WatchStatus("polling", None)),
             )
             watcher.start()
         except Exception as exc:  # noqa: BLE001 - any failure to watch shows "watch off: why"; the app still works
@@ -487,7 +489,8 @@ class CheckpointApp(ConfigActions, ViewActions, DeletionView, App[None]):
         if mode == "events":
             self.watch_text = "live"
         elif mode == "polling":
-            every = f" every {self.poll_interval:g}s" if self.poll_interval else ""
+            interval = getattr(self.watcher, "poll_interval", None) or self.poll_interval
+            every = f" every {interval:g}s" if interval else ""
             self.watch_text = f"live (polling{every})"
             if reason:
                 self.notify(terminal_safe(f"watching by polling: {reason}"), timeout=8, markup=False)
@@ -497,6 +500,15 @@ class CheckpointApp(ConfigActions, ViewActions, DeletionView, App[None]):
                 self.notify(terminal_safe(f"not watching for changes: {reason}"), severity="warning",
                             markup=False)
         self._update_summary()
+
+    def action_refresh_now(self) -> None:
+        """R: look for changes now (a run on an object store is polled; locally every trial is
+        re-read)."""
+        if self.watcher is not None:
+            self.watcher.poll_now()
+        else:
+            self.queue_reread({"", *self.run_model.trials})
+        self.notify("looking for changes now", timeout=2)
 
     def on_run_changed(self, message: RunChanged) -> None:
         self.queue_reread(set(message.event.changed))

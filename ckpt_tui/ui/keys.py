@@ -41,6 +41,7 @@ ACTIONS: list[Action] = [
     Action("A", "A", "all_trials", "All trials", "show every trial's checkpoints"),
     Action("w", "w", "show_warnings", "Warnings", "list the run's and the plan's warnings"),
     Action("L", "L", "show_log", "Log", "this session's deletions: what was deleted, skipped or failed, and why"),
+    Action("R", "R", "refresh_now", "Refresh", "look for changes now (a run on S3/GCS is polled: this polls at once)"),
     Action("question_mark", "?", "help", "Help", "this help", True),
     Action("q", "q / ctrl+c", "quit", "Quit",
            "quit, printing the current CheckpointConfig line (during a deletion: asks first)", True),

@@ -18,6 +18,7 @@ from typing import Optional
 from textual.app import App
 from textual.binding import Binding
 
+from ckpt_tui.core.storage import storage_for
 from ckpt_tui.core.storage_root import Experiment, RootEntry
 from ckpt_tui.core.text import terminal_safe
 from ckpt_tui.ui.app import CheckpointApp
@@ -30,7 +31,7 @@ BACK = "back"
 class RootState:
     def __init__(self, root: str, found: list[Experiment], changes: Optional[dict] = None,
                  watch_text: str = "not watching") -> None:
-        self.root = os.path.realpath(root)
+        self.root = storage_for(root).realpath(root)
         self.shown_root = home_short(self.root)
         self.found: list[Experiment] = list(found)
         self.entries: dict[str, RootEntry] = {}

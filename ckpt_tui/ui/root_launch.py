@@ -7,6 +7,7 @@ import os
 
 from ckpt_tui.cli import EXIT_OK, config_from_args
 from ckpt_tui.core.config import parse_num_to_keep
+from ckpt_tui.core.storage import is_url, storage_for
 from ckpt_tui.core.storage_root import config_for, find_experiments
 
 DEFAULT_POLL = 1.0
@@ -29,9 +30,13 @@ def run_root_app(args, path: str) -> int:
     from ckpt_tui.ui.root_app import BACK, ExperimentApp, RootApp, RootState
     from ckpt_tui.watch.root_poller import RootPoller
 
-    root = os.path.realpath(path)
+    root = storage_for(path).realpath(path)  # a directory, or an object store URL
     found = find_experiments(root)
     interval = getattr(args, "poll", None) or DEFAULT_POLL
+    if is_url(root):  # an object store: every round is requests (watch/root_poller.py)
+        from ckpt_tui.watch.root_poller import OBJECT_STORE_INTERVAL
+
+        interval = max(interval, OBJECT_STORE_INTERVAL)
     state = RootState(root, found, changes_from_args(args), watch_text=f"live (polling every {interval:g}s)")
     poller = RootPoller(root, state.on_change, interval=interval, known=found, watch_root_itself=not found)
     poller.baseline()

@@ -21,11 +21,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from ckpt_tui.core.storage import is_url
 from ckpt_tui.core.storage_root import Experiment, find_experiments, layout_of
 from ckpt_tui.watch import signatures
 from ckpt_tui.watch.paths import PathMapper
 
 DEFAULT_INTERVAL = 1.0
+OBJECT_STORE_INTERVAL = 30.0  # a root on S3/GCS: each round lists the root and each experiment
 
 
 @dataclass
@@ -44,7 +46,8 @@ class RootPoller:
                  known: Optional[list[Experiment]] = None, watch_root_itself: bool = False) -> None:
         self.root = root
         self.on_change = on_change
-        self.interval = interval
+        self.object_store = is_url(root)
+        self.interval = max(interval, OBJECT_STORE_INTERVAL) if self.object_store else interval
         self.watch_root_itself = watch_root_itself
         self._experiments: dict[str, Experiment] = {e.rel: e for e in (known or [])}
         self._scanners: dict[str, signatures.Scanner] = {}
@@ -56,7 +59,13 @@ class RootPoller:
     def _scanner(self, exp: Experiment) -> signatures.Scanner:
         s = self._scanners.get(exp.rel)
         if s is None:
-            s = self._scanners[exp.rel] = signatures.Scanner(exp.path, exp.layout, PathMapper(exp.path, exp.layout).single_id)
+            single = PathMapper(exp.path, exp.layout).single_id
+            if self.object_store:
+                from ckpt_tui.watch.object_poll import ObjectScanner
+
+                s = self._scanners[exp.rel] = ObjectScanner(exp.path, exp.layout, single)
+            else:
+                s = self._scanners[exp.rel] = signatures.Scanner(exp.path, exp.layout, single)
         return s
 
     def baseline(self) -> None:

@@ -15,16 +15,16 @@ of every checkpoint is followed by a change the scan sees.
 from __future__ import annotations
 
 import os
-import re
 import time
 from typing import Optional
 
 from ckpt_tui.core.disk import SETTLED_NS
 from ckpt_tui.core.model import TUNE
+from ckpt_tui.core.ray_names import TRIAL_STATE_FILES, is_checkpoint_name
+from ckpt_tui.core.storage import LOCAL
 from ckpt_tui.watch.paths import RUN_LEVEL
 
-_CHECKPOINT = re.compile(r"^checkpoint_")
-_STAT_FILES = ("result.json", "params.json", "checkpoint_manager_snapshot.json")
+_STAT_FILES = TRIAL_STATE_FILES
 _NEWEST = 2
 _RECENT_NS = SETTLED_NS  # re-list a dir whose mtime is this close to now
 
@@ -32,9 +32,9 @@ Signature = tuple
 Scan = tuple  # (run-level signature, {trial id: signature})
 
 
-def _stat_sig(path: str) -> Optional[tuple]:
+def _stat_sig(path: str, stat=None) -> Optional[tuple]:
     try:
-        st = os.stat(path)
+        st = (stat or LOCAL.stat)(path)
     except OSError:
         return None
     return (st.st_size, st.st_mtime_ns)
@@ -49,12 +49,15 @@ class Scanner:
         self.single_id = single_id
         self._listings: dict[str, tuple[int, frozenset, tuple]] = {}  # path -> (mtime_ns, names, newest)
         self.listed = 0  # dirs listed by the last scan (for tests and benchmarks)
+        # A local run (an object store's run is polled by watch/object_poll.py instead)
+        self._fs = LOCAL
 
     def dir_signature(self, path: str, mtime_ns: Optional[int] = None, now_ns: int = 0) -> Optional[Signature]:
         """One trial dir (or a single-trial / Train v2 run root); None when it is gone."""
+        fs = self._fs
         if mtime_ns is None:
             try:
-                mtime_ns = os.stat(path).st_mtime_ns
+                mtime_ns = fs.stat(path).st_mtime_ns
             except OSError:
                 self._listings.pop(path, None)
                 return None
@@ -63,17 +66,18 @@ class Scanner:
             names, newest_names = known[1], known[2]
         else:
             try:
-                with os.scandir(path) as it:
+                with fs.scandir(path) as it:
                     names = frozenset(e.name for e in it)
             except OSError:
                 self._listings.pop(path, None)
                 return None
             self.listed += 1
-            ckpts = sorted((n for n in names if _CHECKPOINT.match(n)), key=lambda n: (len(n), n))
+            ckpts = sorted((n for n in names if is_checkpoint_name(n)), key=lambda n: (len(n), n))
             newest_names = tuple(ckpts[-_NEWEST:])
             self._listings[path] = (mtime_ns, names, newest_names)
-        stats = tuple(_stat_sig(os.path.join(path, n)) if n in names else None for n in _STAT_FILES)
-        newest = tuple((n, _stat_sig(os.path.join(path, n))) for n in newest_names)
+        stat = fs.stat
+        stats = tuple(_stat_sig(os.path.join(path, n), stat) if n in names else None for n in _STAT_FILES)
+        newest = tuple((n, _stat_sig(os.path.join(path, n), stat)) for n in newest_names)
         return (names, stats, newest)
 
     def scan(self) -> Scan:
@@ -83,7 +87,7 @@ class Scanner:
             sig = self.dir_signature(self.root, None, now_ns)
             return (sig is not None, {self.single_id: sig} if sig is not None else {})
         try:
-            with os.scandir(self.root) as it:
+            with self._fs.scandir(self.root) as it:
                 entries = list(it)
         except OSError:
             self._listings.clear()

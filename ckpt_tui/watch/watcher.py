@@ -54,6 +54,7 @@ from watchdog.events import (
 from watchdog.observers import Observer
 
 from ckpt_tui.core.model import TUNE
+from ckpt_tui.core.storage import is_url, storage_for
 from ckpt_tui.watch import fs, signatures
 from ckpt_tui.watch.watchdog_compat import inotify_reader_alive, shares_one_inotify
 from ckpt_tui.watch.paths import RELEVANT_EVENT_TYPES, RUN_LEVEL, PathMapper
@@ -129,13 +130,17 @@ class RunWatcher:
         debounce: float = 0.25,
         poll_interval: Optional[float] = None,
         max_latency: Optional[float] = None,
+        on_interval: Optional[Callable[[float], None]] = None,
     ) -> None:
         if debounce < 0:
             raise ValueError("debounce must be >= 0")
         if poll_interval is not None and poll_interval <= 0:
             raise ValueError("poll_interval must be > 0")
-        self.root = os.path.realpath(root)
+        self.is_object_store = is_url(root)  # polled: object stores send no events
+        self.root = storage_for(root).realpath(root) if self.is_object_store else os.path.realpath(root)
         self.layout = layout
+        self.on_interval = on_interval  # called with the new interval when polling adapts it
+        self._object_poller = None
         self.on_batch = on_batch
         self.debounce = debounce
         self.max_latency = max_latency if max_latency is not None else max(0.5, 2 * debounce)
@@ -171,7 +176,9 @@ class RunWatcher:
             if self._started:
                 raise RuntimeError("RunWatcher.start() called twice")
             self._started = True
-            if self.poll_interval is not None:
+            if self.is_object_store:
+                self._start_object_polling()
+            elif self.poll_interval is not None:
                 self._start_polling(self.poll_interval, None)
             else:
                 reason = self._network_reason()
@@ -194,6 +201,8 @@ class RunWatcher:
             observer, self._observer = self._observer, None
         if observer is not None:
             self._stop_observer(observer, timeout)
+        if self._object_poller is not None:
+            self._object_poller.stop(timeout)
         me = threading.current_thread()
         for thread in (self._poller, self._batcher):
             if thread is not None and thread is not me:
@@ -399,6 +408,34 @@ class RunWatcher:
     def _all_ids(self) -> set[str]:
         _run, trials = signatures.Scanner(self.root, self.layout, self._mapper.single_id).scan()
         return set(trials)
+
+    def poll_now(self) -> None:
+        """Look for changes now (the app's refresh key): an object store is polled at once;
+        on a local disk every trial is re-read."""
+        if self._object_poller is not None:
+            self._object_poller.poll_now()
+        elif self.running:
+            self._add({RUN_LEVEL, *self._all_ids()})
+
+    # ---- object stores -----------------------------------------------------------------------
+    def _start_object_polling(self) -> None:
+        from ckpt_tui.watch.object_poll import MIN_INTERVAL, AdaptivePoller, ObjectScanner
+
+        self.mode = POLLING
+        low = self.poll_interval or MIN_INTERVAL
+        self.fallback_reason = (f"the run is on an object store: polling every {low:g}-{max(low, 60):g} s "
+                                "(longer while nothing changes; R polls now)")
+
+        def changed(interval: float) -> None:
+            self.poll_interval = interval
+            if self.on_interval is not None:
+                self.on_interval(interval)
+
+        poller = AdaptivePoller(ObjectScanner(self.root, self.layout, self._mapper.single_id),
+                                self._add, changed, min_interval=low, max_interval=max(low, 60.0))
+        self.poll_interval = poller.interval
+        self._object_poller = poller
+        poller.start()
 
     # ---- polling mode ----------------------------------------------------------------------
     def _start_polling(self, interval: float, reason: Optional[str]) -> None:

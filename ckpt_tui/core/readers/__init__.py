@@ -6,6 +6,8 @@ import os
 from typing import Callable, Iterable, Optional
 
 from ckpt_tui.core.model import TRAIN_V2, TUNE, TUNE_TRIAL, Run, RunError
+from ckpt_tui.core.ray_names import SNAPSHOT, is_experiment_state
+from ckpt_tui.core.storage import MissingExtra, storage_for
 from ckpt_tui.core.readers import train_v2, tune
 from ckpt_tui.core.readers.common import MeasureInBackground, fill_sizes, gc_paused
 
@@ -20,7 +22,11 @@ def detect_layout(root: str) -> str:
 def _detect(root: str) -> tuple[str, int]:
     """(layout, entries in ``root``)."""
     try:
-        names = os.listdir(root)
+        fs = storage_for(root)
+    except MissingExtra as exc:
+        raise RunError(str(exc)) from None
+    try:
+        names = fs.listdir(root)
     except FileNotFoundError:
         raise RunError(f"no such directory: {root}") from None
     except NotADirectoryError:
@@ -29,15 +35,17 @@ def _detect(root: str) -> tuple[str, int]:
         raise RunError(f"permission denied reading {root}") from None
     except OSError as exc:
         raise RunError(f"cannot read {root}: {exc.strerror or exc}") from None
-    if train_v2.SNAPSHOT in names or any(train_v2.CHECKPOINT_RE.match(n) for n in names):
+    except Exception as exc:  # an object store's own errors (credentials, endpoint, bucket)
+        raise RunError(f"cannot read {root}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+    if SNAPSHOT in names or any(train_v2.CHECKPOINT_RE.match(n) for n in names):
         return TRAIN_V2, len(names)
     if tune.RESULT in names or any(tune.CHECKPOINT_RE.match(n) for n in names):
         return TUNE_TRIAL, len(names)
-    if any(n.startswith("experiment_state-") and n.endswith(".json") for n in names):
+    if any(is_experiment_state(n) for n in names):
         return TUNE, len(names)
     for n in names:
         p = os.path.join(root, n)
-        if os.path.isdir(p) and tune.looks_like_trial(p):
+        if fs.isdir(p) and tune.looks_like_trial(p):
             return TUNE, len(names)
     raise RunError(
         f"{root} is not a Ray run: no experiment_state-*.json, trial directories with "
@@ -45,12 +53,20 @@ def _detect(root: str) -> tuple[str, int]:
     )
 
 
+def _real(path: str) -> str:
+    try:
+        return storage_for(path).realpath(path)
+    except MissingExtra as exc:
+        raise RunError(str(exc)) from None
+
+
 def read_run(path: str, sizes: bool = True, progress: Optional[Callable[[int, int], None]] = None) -> Run:
-    """Read the whole run at ``path``. ``sizes=False`` leaves ``size_bytes`` None (see fill_sizes)."""
-    root = os.path.realpath(path)
+    """Read the whole run at ``path`` (a directory, or an object store URL: core/storage).
+    ``sizes=False`` leaves ``size_bytes`` None (see fill_sizes)."""
+    root = _real(path)
     layout, entries = _detect(root)
     measuring = None
-    if sizes:
+    if sizes and storage_for(root).local:
         pattern = (train_v2.CHECKPOINT_RE if layout == TRAIN_V2 else tune.CHECKPOINT_RE).pattern
         measuring = MeasureInBackground(root, pattern, nested=layout == TUNE, entries=entries)
     with gc_paused():  # 100,000 reports: the collector would walk them again and again
@@ -60,16 +76,36 @@ def read_run(path: str, sizes: bool = True, progress: Optional[Callable[[int, in
             run = tune.read_single_trial(root)
         else:
             run = tune.read_experiment(root)
-    if measuring is not None:
-        fill_sizes(run, run.checkpoints(), progress, measured=measuring.result())
+    if sizes:  # an object store's sizes come from the listings the read made (no request)
+        fill_sizes(run, run.checkpoints(), progress, measured=measuring.result() if measuring is not None else None)
+    note_partial_deletions(run)
     return run
+
+
+def note_partial_deletions(run: Run) -> None:
+    """An object store has no rename aside: a deletion that failed part-way leaves a marker in
+    ``<run>/.ckpt-tui/deleting/`` (core/deletion_remote.py). Each such checkpoint still holding
+    objects gets a warning. Asked only when the run's listing shows ``.ckpt-tui``."""
+    fs = storage_for(run.root)
+    if fs.local:
+        return
+    try:
+        if ".ckpt-tui" not in fs.listdir(run.root):
+            return
+    except OSError:
+        return
+    from ckpt_tui.core.deletion_remote import partial_deletions
+
+    for path, left in partial_deletions(run.root):
+        run.warnings.append(f"{path}: partly deleted by ckpt-tui ({left} object{'s' if left != 1 else ''} "
+                            "left): a --prune that plans it deletes the rest")
 
 
 def read_run_progressively(path: str, every: int = 50):
     """Read the run at ``path`` without sizes, yielding the same growing Run after the first
     trial and then every ``every`` trials (and once at the end), so a screen can show rows
     while the rest is read. Errors as read_run. Trials arrive in name order."""
-    root = os.path.realpath(path)
+    root = _real(path)
     layout = detect_layout(root)
     if layout != TUNE:
         yield read_run(root, sizes=False)
@@ -80,6 +116,7 @@ def read_run_progressively(path: str, every: int = 50):
         for count, _trial in enumerate(tune.iter_experiment(run), 1):
             if count == 1 or count % every == 0:
                 yield run
+        note_partial_deletions(run)
         if count == 0 or count % every != 0:
             yield run
 

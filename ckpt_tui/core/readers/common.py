@@ -12,6 +12,7 @@ from typing import Callable, Iterable, Optional
 
 from ckpt_tui.core.disk import display_name, read_regular_file, tree_size
 from ckpt_tui.core.model import Checkpoint, Run, Trial, is_aside, is_leftover
+from ckpt_tui.core.storage import storage_for
 
 
 def checkpoint_dirs(directory: str, pattern, run: Run, trial: Optional[Trial]) -> dict[str, bool]:
@@ -23,7 +24,7 @@ def checkpoint_dirs(directory: str, pattern, run: Run, trial: Optional[Trial]) -
     found: dict[str, bool] = {}
     match = pattern.match
     try:
-        with os.scandir(directory) as it:
+        with storage_for(directory).scandir(directory) as it:
             for entry in it:
                 name = entry.name
                 if match(name):
@@ -64,6 +65,8 @@ def _absolute(path: str) -> str:
     if os.sep == "/" and isinstance(path, str) and path[:1] == "/" and "//" not in path \
             and "/." not in path and path[-1:] != "/":
         return path
+    if "://" in path:  # a URL (core/storage): already as the store names it
+        return storage_for(path).realpath(path)
     return os.path.abspath(path)
 
 
@@ -78,6 +81,7 @@ def fill_sizes(
     what ``measure_checkpoint_dirs`` found, by path; a checkpoint it lacks is measured here."""
     todo = list(checkpoints)
     errors: list[str] = []
+    sizer = storage_for(run.root).tree_size
     for i, ckpt in enumerate(todo):
         if ckpt.is_symlink:
             ckpt.size_bytes, ckpt.file_count = 0, 0
@@ -92,7 +96,7 @@ def fill_sizes(
                 if found_errors:
                     errors.extend(found_errors)
             else:
-                ckpt.size_bytes, ckpt.file_count, ckpt.mtime = tree_size(ckpt.path, errors)
+                ckpt.size_bytes, ckpt.file_count, ckpt.mtime = sizer(ckpt.path, errors)
             if errors:
                 trial = run.trials.get(ckpt.trial_id)
                 target = trial.warnings if trial is not None else run.warnings
@@ -168,14 +172,14 @@ class MeasureInBackground:
 
 
 def note_leftover(run: Run, entry_path: str) -> None:
-    run.leftovers.append(os.path.abspath(entry_path))
+    run.leftovers.append(_absolute(entry_path) if "://" in entry_path else os.path.abspath(entry_path))
 
 
 def read_json_file(path: str, trial: Optional[Trial], run: Run, what: str):
     """Parse a JSON file; on any failure add a warning naming the file and return None."""
     target = trial.warnings if trial is not None else run.warnings
     try:
-        data = read_regular_file(path)
+        data = storage_for(path).read_file(path)
     except FileNotFoundError:
         return None
     except IsADirectoryError:

@@ -6,19 +6,25 @@ recorded anywhere."""
 from __future__ import annotations
 
 import os
-import re
 import time
 
 from ckpt_tui.core.disk import display_name
 from ckpt_tui.core.model import TRAIN_V2, Checkpoint, Report, Run, Trial
+from ckpt_tui.core.ray_names import SNAPSHOT, V2_CHECKPOINT_RE
 from ckpt_tui.core.readers.common import checkpoint_dirs, read_json_file, type_name, wrong_type
+from ckpt_tui.core.storage import storage_for
 
-SNAPSHOT = "checkpoint_manager_snapshot.json"
-CHECKPOINT_RE = re.compile(r"^checkpoint_\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}(\.\d+)?$")
+CHECKPOINT_RE = V2_CHECKPOINT_RE
 
 
 def read(root: str) -> Run:
     run = Run(root=root, layout=TRAIN_V2)
+    fs = storage_for(root)
+    if not fs.local:  # one recursive listing of the run: its snapshot, checkpoints and sizes
+        try:
+            fs.refresh(root)
+        except OSError:
+            pass
     name = os.path.basename(root) or root
     trial = Trial(id=name, path=root)
     run.trials[name] = trial
@@ -42,7 +48,7 @@ def read(root: str) -> Run:
     # snapshot names is one, and so is every checkpoint_<date> dir
     on_disk = checkpoint_dirs(root, _Names(by_name), run, trial)
     try:
-        fresh = time.time() - os.stat(snap_path).st_mtime < LIVE_SECONDS
+        fresh = time.time() - fs.stat(snap_path).st_mtime < LIVE_SECONDS
     except OSError:
         fresh = False
     run.state_fresh = trial.state_fresh = fresh

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import re
@@ -10,18 +9,19 @@ import time
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ckpt_tui.core.disk import display_name, is_utf8, read_regular_file
+from ckpt_tui.core.disk import display_name, is_utf8
+from ckpt_tui.core.ray_names import PARAMS, RESULT, TUNE_CHECKPOINT_INDEX_RE, TUNE_CHECKPOINT_RE, newest_experiment_state
+from ckpt_tui.core.storage import storage_for
 from ckpt_tui.core.model import TUNE, TUNE_TRIAL, Checkpoint, Report, Run, Trial, is_aside
 from ckpt_tui.core.config import CheckpointConfig
 from ckpt_tui.core.pickle_reader import ManagerState, read_checkpoint_config, read_checkpoint_manager
 from ckpt_tui.core.readers.common import _absolute, checkpoint_dirs, note_leftover, read_json_file, wrong_type
 
-RESULT = "result.json"
-PARAMS = "params.json"
-CHECKPOINT_RE = re.compile(r"^checkpoint_\d+$")
+CHECKPOINT_RE = TUNE_CHECKPOINT_RE
 _NULL_CHECKPOINT = b'"checkpoint_dir_name": null'
 _NONFINITE = (b"NaN", b"Infinity")
-_INDEX_RE = re.compile(r"^checkpoint_(\d+)$")
+_INDEX_RE = TUNE_CHECKPOINT_INDEX_RE
+PREFETCH_AHEAD = 32  # trials listed ahead of the reader on an object store (core/storage)
 # A live Tune driver rewrites experiment_state at least every checkpoint period (10 s, more on
 # a big run: 19 times what a write takes). A state older than this is a run that stopped, even
 # where it still says RUNNING (a driver killed by a signal never writes the final state).
@@ -31,7 +31,7 @@ RUNNING = "RUNNING"
 
 def looks_like_trial(path: str) -> bool:
     try:
-        names = os.listdir(path)
+        names = storage_for(path).listdir(path)
     except OSError:
         return False
     return RESULT in names or PARAMS in names or any(CHECKPOINT_RE.match(n) for n in names)
@@ -48,13 +48,25 @@ def iter_experiment(run: Run):
     """Read the experiment at ``run.root`` into ``run`` one trial at a time, yielding after
     each, so a caller can show the first trials while the rest are still being read."""
     root = run.root
-    statuses = _read_experiment_state(run)
-    run.statuses = statuses
+    fs = storage_for(root)
     try:
-        entries = sorted(os.scandir(root), key=lambda e: e.name)
+        entries = sorted(fs.scandir(root), key=lambda e: e.name)
+        error = None
     except OSError as exc:
-        run.warnings.append(f"{display_name(root)}: cannot list: {exc.strerror or exc}")
+        error = exc
         entries = []
+    statuses = _read_experiment_state(run, names=None if error is not None else [e.name for e in entries])
+    run.statuses = statuses
+    if error is not None:
+        run.warnings.append(f"{display_name(root)}: cannot list: {error.strerror or error}")
+    ahead: list = []
+    if not fs.local:  # list the trials while this one is parsed: first rows come early
+        ahead = [e.path for e in entries if e.is_dir() and not e.name.startswith(".") and not is_aside(e.name)]
+        if fs.stream(root, ahead):  # S3: one listing of the whole run, trial by trial
+            ahead = []
+        else:  # others: each trial listed on its own, PREFETCH_AHEAD ahead
+            fs.prefetch(ahead[:PREFETCH_AHEAD])
+    done = 0
     for entry in entries:
         if is_aside(entry.name):
             note_leftover(run, entry.path)
@@ -66,6 +78,9 @@ def iter_experiment(run: Run):
             continue
         if entry.name.startswith("."):
             continue
+        if ahead:
+            done += 1
+            fs.prefetch(ahead[done + PREFETCH_AHEAD - 1:done + PREFETCH_AHEAD])
         trial = read_trial(run, entry.path, entry.name)
         if not (trial.checkpoints or trial.report_count or trial.params) \
                 and not looks_like_trial(entry.path):
@@ -100,8 +115,9 @@ def reread(run: Run, changed: set[str]) -> list[str]:
         old_statuses = run.statuses
         statuses = _read_experiment_state(run)
         run.statuses = statuses
+        fs = storage_for(run.root)  # an object store: the listing the poll just made (2 s at most)
         try:
-            names = {e.name: e.path for e in os.scandir(run.root)}
+            names = {e.name: e.path for e in fs.scandir(run.root)}
         except OSError:
             names = {}
         for name, path in names.items():
@@ -111,12 +127,19 @@ def reread(run: Run, changed: set[str]) -> list[str]:
             if tid not in names:
                 del run.trials[tid]
         for name, path in sorted(names.items()):
-            if name not in run.trials and not name.startswith(".") and os.path.isdir(path) \
+            if name not in run.trials and not name.startswith(".") and storage_for(path).isdir(path) \
                     and looks_like_trial(path):
                 changed.add(name)
     for tid in sorted(t for t in changed if t):
         path = os.path.join(run.root, tid)
-        if not os.path.isdir(path):
+        fs = storage_for(path)
+        if not fs.local:  # one fresh listing of the trial, then the checks below cost nothing
+            try:
+                fs.forget(path)
+                fs.refresh(path)
+            except OSError:
+                pass
+        if not fs.isdir(path):
             run.trials.pop(tid, None)
             continue
         if tid not in run.trials and (tid.startswith(".") or not looks_like_trial(path)):
@@ -145,6 +168,12 @@ def reread(run: Run, changed: set[str]) -> list[str]:
 
 def read_trial(run: Run, path: str, trial_id: str) -> Trial:
     path = _absolute(path)
+    fs = storage_for(path)
+    if not fs.local:  # one recursive listing of the trial: its files and checkpoints come from it
+        try:
+            fs.refresh(path)
+        except OSError:
+            pass  # the calls below say what is wrong
     trial = Trial(id=trial_id, path=path)
     if not is_utf8(trial_id):
         trial.warnings.append(f"{display_name(path)}: directory name is not UTF-8")
@@ -368,7 +397,7 @@ def _read_results(trial: Trial, path: str) -> None:
     """Every report that carried a checkpoint, in order; warnings for what is malformed."""
     shown = display_name(path)
     try:
-        data = read_regular_file(path)
+        data = storage_for(path).read_file(path)
     except FileNotFoundError:
         return
     except IsADirectoryError:
@@ -553,16 +582,30 @@ class ExperimentState:
 _STATE_CACHE: dict = {}  # path -> (signature, ExperimentState, {hex: ManagerState})
 
 
-def read_experiment_state(directory: str) -> ExperimentState:
+def read_experiment_state(directory: str, names=None) -> ExperimentState:
     """The newest experiment state in ``directory``, parsed once per version of the file (a
-    manager pickle that did not change between two versions is not parsed again)."""
-    files = sorted(glob.glob(os.path.join(glob.escape(directory), "experiment_state-*.json")))
-    if not files:
+    manager pickle that did not change between two versions is not parsed again). ``names``:
+    the directory's listing when the caller has it (an object store is not asked again)."""
+    fs = storage_for(directory)
+    if names is None:
+        try:
+            names = fs.listdir(directory)
+        except OSError:
+            names = ()
+    newest = newest_experiment_state(names)
+    if newest is None:
         return ExperimentState()
-    path = files[-1]
+    return read_experiment_state_file(os.path.join(directory, newest), directory)
+
+
+def read_experiment_state_file(path: str, directory: Optional[str] = None) -> ExperimentState:
+    """One experiment_state-*.json parsed (the only parser of that format: the deletion's
+    checks use it too), cached per version of the file."""
+    directory = os.path.dirname(path) if directory is None else directory
+    fs = storage_for(path)
     try:
-        st = os.stat(path)
-        sig = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        st = fs.stat(path)
+        sig = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, getattr(st, "etag", None))
     except OSError:
         sig = None
     cached = _STATE_CACHE.get(path)
@@ -644,11 +687,11 @@ def read_experiment_state(directory: str) -> ExperimentState:
     return out
 
 
-def _read_experiment_state(run: Run, directory: Optional[str] = None, quiet: bool = False) -> dict:
+def _read_experiment_state(run: Run, directory: Optional[str] = None, quiet: bool = False, names=None) -> dict:
     """Trial statuses by trial dir name; sets the run's CheckpointConfig, each trial's checkpoint
     manager and the restore points from the newest ``experiment_state-*.json``."""
     directory = directory or run.root
-    state = read_experiment_state(directory)
+    state = read_experiment_state(directory, names)
     if state.path is None:
         if not quiet:
             run.warnings.append(

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 from ckpt_tui import __version__
 from ckpt_tui.core.config import CheckpointConfig, ConfigError, parse_num_to_keep
@@ -136,11 +137,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except BrokenPipeError:
         # `ckpt-tui --json | head`: the reader left; nothing to report.
         try:
-            sys.stdout = open(os.devnull, "w")
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - stays open until the process exits
         except OSError:
             pass
         return EXIT_OK
-    except Exception as exc:  # the last line of defence: one line, never a traceback
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, never a traceback
         print(terminal_safe(f"ckpt-tui: internal error: {type(exc).__name__}: {exc}"), file=sys.stderr)
         return EXIT_ERROR
 

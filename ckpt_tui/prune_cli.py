@@ -23,8 +23,8 @@ from ckpt_tui.core.deletion import (
     state_problem,
 )
 from ckpt_tui.core.readers import read_run
-from ckpt_tui.core.storage import is_url
 from ckpt_tui.core.retention import plan as make_plan
+from ckpt_tui.core.storage import is_url
 from ckpt_tui.core.text import terminal_safe
 from ckpt_tui.core.units import human_bytes
 from ckpt_tui.core.units import plural as _plural

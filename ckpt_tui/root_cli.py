@@ -9,7 +9,6 @@ the same safe deletion as ``--prune`` on one run. Exit codes as for one run.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from typing import Optional

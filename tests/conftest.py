@@ -118,6 +118,6 @@ def mark_running(root, trial_name: str) -> None:
 
 # The S3 server and buckets (tests/s3_fixtures.py): only the tests that ask for them start it.
 try:
-    from tests.s3_fixtures import s3, s3_endpoint  # noqa: F401,E402
-except BaseException:  # s3fs / moto not installed: the S3 tests skip themselves
+    from tests.s3_fixtures import s3, s3_endpoint  # noqa: F401
+except BaseException:  # noqa: BLE001 - s3fs / moto not installed: the S3 tests skip themselves
     pass

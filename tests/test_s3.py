@@ -120,5 +120,5 @@ def test_missing_gcs_extra_names_its_install_command(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "gcsfs", None)
     fsspec_store.reset_stores()
-    code, out, err = run_cli(["gs://bucket/run", "--json"])
+    code, _out, err = run_cli(["gs://bucket/run", "--json"])
     assert code == 1 and 'pip install "ckpt-tui[gcs]"' in err and err.count("\n") == 1

@@ -5,8 +5,6 @@ Train v2's snapshot rewritten only if unchanged, backup first. Against moto's se
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import pytest
 
@@ -148,6 +146,7 @@ def test_delete_that_fails_part_way_is_listed_as_partly_deleted(s3, tmp_path, mo
     left = s3.objects(victim.path[len(f"s3://{s3.name}/"):] + "/")
     assert not left
     code, out, err = run_cli([url, "--json", *K1])
+    assert code == 0, err
     assert not any("partly deleted" in w for w in json.loads(out)["warnings"])
 
 
@@ -206,10 +205,10 @@ def test_v2_snapshot_changed_while_deleting_is_not_rewritten(s3, tmp_path, monke
 
 def test_versioned_bucket_says_deleted_versions_still_cost(s3, tmp_path):
     url = s3.upload(fresh_copy(tmp_path, "keep_all"), "runs/keep_all")
-    code, out, err = run_cli([url, "--prune", "--dry-run", *K1])
+    code, _out, err = run_cli([url, "--prune", "--dry-run", *K1])
     assert code == 0 and "versioning" not in err
     s3.client.put_bucket_versioning(Bucket=s3.name, VersioningConfiguration={"Status": "Enabled"})
-    code, out, err = run_cli([url, "--prune", "--dry-run", *K1])
+    code, _out, err = run_cli([url, "--prune", "--dry-run", *K1])
     assert code == 0
     assert f"note: bucket {s3.name} has versioning enabled: deleted objects stay as noncurrent versions" in err
     assert "still cost" in err

@@ -30,7 +30,7 @@ def is_experiment_state(name: str) -> bool:
     return name.startswith(EXPERIMENT_STATE_PREFIX) and name.endswith(EXPERIMENT_STATE_SUFFIX)
 
 
-def newest_experiment_state(names) -> "str | None":
+def newest_experiment_state(names) -> str | None:
     """The newest experiment_state-*.json among ``names`` (Ray's date stamp: newest sorts last)."""
     files = sorted(n for n in names if is_experiment_state(n))
     return files[-1] if files else None

@@ -470,7 +470,7 @@ class CheckpointApp(ConfigActions, ViewActions, DeletionView, App[None]):
                 self._on_watch_batch,
                 poll_interval=self.poll_interval,
                 # an object store's poll interval adapts: show it as it changes
-                on_interval=lambda _s: self.post_message(WatchStatus("polling", None)),
+                on_interval=lambda _s: self._post_event(events.WatchState("polling", None)),
             )
             watcher.start()
         except Exception as exc:  # noqa: BLE001 - any failure to watch shows "watch off: why"; the app still works

@@ -10,7 +10,6 @@ experiment: today's main screen, plus escape / backspace back to the root, where
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from typing import Optional

@@ -3,8 +3,6 @@ experiments opened from it, and back, until the user quits."""
 
 from __future__ import annotations
 
-import os
-
 from ckpt_tui.cli import EXIT_OK, config_from_args
 from ckpt_tui.core.config import parse_num_to_keep
 from ckpt_tui.core.storage import is_url, storage_for

@@ -24,10 +24,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 from ckpt_tui.core.model import TUNE
-from ckpt_tui.core.ray_names import RESULT, SNAPSHOT, newest_experiment_state
+from ckpt_tui.core.ray_names import RESULT, newest_experiment_state
 from ckpt_tui.core.readers.tune import LIVE_SECONDS
 from ckpt_tui.core.storage import storage_for
 from ckpt_tui.watch.paths import RUN_LEVEL
@@ -46,11 +47,11 @@ class ObjectScanner:
         self.root = root
         self.layout = layout
         self.single_id = single_id
-        self.fs = storage_for(root)
+        self.fs: Any = storage_for(root)  # an FsspecStore: its *_fresh calls skip the listing cache
         self._state_etag: Optional[str] = None
         self._entries: dict[str, str] = {}  # trial id -> its raw trial_data entry
         self._statuses: dict[str, str] = {}
-        self._results: dict[str, tuple] = {}  # trial id -> result.json (size, etag)
+        self._results: dict[str, Optional[tuple]] = {}  # trial id -> result.json (size, etag)
         self._results_at = 0.0
         self._mtimes: dict[str, float] = {}
 
@@ -100,7 +101,7 @@ class ObjectScanner:
     def _read_state(self, path: str) -> None:
         try:  # its new ETag is in the listing just made: one GET, kept for the reader by ETag
             data = json.loads(self.fs.read_file(path))
-        except Exception:
+        except Exception:  # noqa: BLE001 - gone, unreadable or not JSON: the next poll looks again
             return
         entries: dict[str, str] = {}
         statuses: dict[str, str] = {}
@@ -108,7 +109,7 @@ class ObjectScanner:
             try:
                 info = json.loads(item[0])
                 rel = info["relative_logdir"]
-            except Exception:
+            except Exception:  # noqa: BLE001 - a malformed entry: the reader warns about it
                 continue
             if isinstance(rel, str):
                 entries[rel] = json.dumps(item, sort_keys=True)
@@ -174,7 +175,7 @@ class AdaptivePoller:
                 return
             try:
                 current = self.scanner.scan()
-            except Exception:  # keep polling: the store may answer next time
+            except Exception:  # noqa: BLE001 - keep polling: the store may answer next time
                 current = self._previous
             self.polls += 1
             changed = diff(self._previous, current)
@@ -188,5 +189,5 @@ class AdaptivePoller:
             if self.interval != before and self.on_interval is not None:
                 try:
                     self.on_interval(self.interval)
-                except Exception:
+                except Exception:  # noqa: BLE001 - a failing callback must not stop polling
                     pass

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Any, Optional
 
 from ckpt_tui.core.storage import is_url
 from ckpt_tui.core.storage_root import Experiment, find_experiments, layout_of
@@ -50,13 +51,13 @@ class RootPoller:
         self.interval = max(interval, OBJECT_STORE_INTERVAL) if self.object_store else interval
         self.watch_root_itself = watch_root_itself
         self._experiments: dict[str, Experiment] = {e.rel: e for e in (known or [])}
-        self._scanners: dict[str, signatures.Scanner] = {}
+        self._scanners: dict[str, Any] = {}  # rel -> signatures.Scanner, or object_poll.ObjectScanner
         self._scans: dict[str, tuple] = {}
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self.last_round_seconds = 0.0  # tests and benchmarks read it
 
-    def _scanner(self, exp: Experiment) -> signatures.Scanner:
+    def _scanner(self, exp: Experiment) -> Any:  # a Scanner or an ObjectScanner: the same scan()
         s = self._scanners.get(exp.rel)
         if s is None:
             single = PathMapper(exp.path, exp.layout).single_id

@@ -92,7 +92,7 @@ class Scanner:
         except OSError:
             self._listings.clear()
             return None, {}
-        run_items = []
+        run_items: list[tuple[str, bool, Optional[tuple[int, int]]]] = []
         trials: dict[str, Signature] = {}
         for entry in entries:
             try:

@@ -11,18 +11,26 @@ watchdog 7.1.
 
 from __future__ import annotations
 
+from typing import Any, Optional
+
 from watchdog.observers import Observer
 
+_InotifyFD: Optional[type]
 try:  # watchdog >= 7: every watch of one inotify observer shares a single inotify instance
     from watchdog.observers.inotify_c import InotifyFD as _InotifyFD
 except ImportError:  # older watchdog, or no inotify here
     _InotifyFD = None
 
 
+def observer_name() -> str:
+    """The class name of the platform's observer (``Observer`` is typed as a union of them)."""
+    return getattr(Observer, "__name__", type(Observer).__name__)
+
+
 def shares_one_inotify() -> bool:
     """Whether the observer watches with inotify and shares one inotify instance among all its
     watches (watchdog >= 7), so a watch per directory costs one inotify watch."""
-    return _InotifyFD is not None and Observer.__name__ == "InotifyObserver"
+    return _InotifyFD is not None and observer_name() == "InotifyObserver"
 
 
 def inotify_reader_alive(observer) -> bool:
@@ -40,25 +48,26 @@ def broken_assumptions() -> list[str]:
     if _InotifyFD is None:
         return ["watchdog.observers.inotify_c.InotifyFD is gone: the per-trial-dir watches "
                 "(watch/watcher.py, LEVELS) fall back to one recursive watch"]
-    if Observer.__name__ != "InotifyObserver":
-        return [f"watchdog's Observer is {Observer.__name__}, not InotifyObserver, on Linux"]
+    if observer_name() != "InotifyObserver":
+        return [f"watchdog's Observer is {observer_name()}, not InotifyObserver, on Linux"]
     observer = Observer()
-    reader = getattr(observer, "_inotify_fd", None)
+    reader: Any = getattr(observer, "_inotify_fd", None)
     if not isinstance(reader, _InotifyFD):
         broken.append("InotifyObserver._inotify_fd (the shared InotifyFD) is gone: a dead inotify "
                       "reader thread would go unnoticed (no fall back to polling)")
     elif not callable(getattr(reader, "is_alive", None)):
         broken.append("InotifyFD is no longer a thread (is_alive): its death cannot be seen")
     else:
+        thread: Any = reader  # an InotifyFD, a threading.Thread
         observer.start()
         try:
-            if not (reader.is_alive() and inotify_reader_alive(observer)):
+            if not (thread.is_alive() and inotify_reader_alive(observer)):
                 broken.append("InotifyFD does not run as a thread once the observer starts")
         finally:
             observer.stop()
             observer.join(5)
-        reader.join(5)
-        if reader.is_alive() or inotify_reader_alive(observer):
+        thread.join(5)
+        if thread.is_alive() or inotify_reader_alive(observer):
             broken.append("InotifyFD's thread outlives its observer's stop(): inotify_reader_alive "
                           "cannot tell a dead reader")
     return broken

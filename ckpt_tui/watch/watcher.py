@@ -36,7 +36,8 @@ import logging
 import os
 import threading
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 from watchdog.events import (
     DirCreatedEvent,
@@ -52,12 +53,13 @@ from watchdog.events import (
     FileSystemEventHandler,
 )
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver, EventEmitter
 
 from ckpt_tui.core.model import TUNE
 from ckpt_tui.core.storage import is_url, storage_for
 from ckpt_tui.watch import fs, signatures
-from ckpt_tui.watch.watchdog_compat import inotify_reader_alive, shares_one_inotify
 from ckpt_tui.watch.paths import RELEVANT_EVENT_TYPES, RUN_LEVEL, PathMapper
+from ckpt_tui.watch.watchdog_compat import inotify_reader_alive, observer_name, shares_one_inotify
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +77,7 @@ _EVENT_FILTER = [
 
 
 class _Handler(FileSystemEventHandler):
-    def __init__(self, watcher: "RunWatcher") -> None:
+    def __init__(self, watcher: RunWatcher) -> None:
         self._watcher = watcher
         self._mapper = watcher._mapper
 
@@ -140,7 +142,7 @@ class RunWatcher:
         self.root = storage_for(root).realpath(root) if self.is_object_store else os.path.realpath(root)
         self.layout = layout
         self.on_interval = on_interval  # called with the new interval when polling adapts it
-        self._object_poller = None
+        self._object_poller: Optional[Any] = None  # watch/object_poll.AdaptivePoller on an object store
         self.on_batch = on_batch
         self.debounce = debounce
         self.max_latency = max_latency if max_latency is not None else max(0.5, 2 * debounce)
@@ -155,7 +157,7 @@ class RunWatcher:
         self._first = 0.0
         self._last = 0.0
         self._stopping = threading.Event()
-        self._observer = None
+        self._observer: Optional[BaseObserver] = None
         self._batcher: Optional[threading.Thread] = None
         self._poller: Optional[threading.Thread] = None
         self._scanner: Optional[signatures.Scanner] = None
@@ -164,8 +166,8 @@ class RunWatcher:
         self._lock = threading.Lock()  # start/stop/mode switches
         self._handler = _Handler(self)
         self._strategy: Optional[str] = None  # LEVELS or RECURSIVE, in events mode
-        self._levels_observer = None  # the observer whose trial dir watches the handler keeps up
-        self._root_emitter = None
+        self._levels_observer: Optional[BaseObserver] = None  # the observer whose trial dir watches the handler keeps up
+        self._root_emitter: Optional[EventEmitter] = None
         self._trial_watches: dict[str, object] = {}  # trial dir path -> watchdog ObservedWatch
         self._watches_lock = threading.Lock()  # _trial_watches; never held while calling watchdog
         self._broken: Optional[str] = None  # set when a new trial dir could not be watched
@@ -212,7 +214,7 @@ class RunWatcher:
     def running(self) -> bool:
         return self._started and not self._stopped
 
-    def __enter__(self) -> "RunWatcher":
+    def __enter__(self) -> RunWatcher:
         self.start()
         return self
 
@@ -259,7 +261,7 @@ class RunWatcher:
             return _reason_for(exc)
         # watchdog skips sub-directories it cannot watch without telling: check that at least
         # the root and every trial dir got a watch (inotify only; elsewhere we can't tell).
-        if before is not None and needed and "inotify" in Observer.__name__.lower():
+        if before is not None and needed and "inotify" in observer_name().lower():
             after = fs.inotify_watch_count(stop_at=before + needed)
             if after is not None and after - before < needed:
                 self._abandon_observer(observer)
@@ -314,7 +316,7 @@ class RunWatcher:
             return
         try:
             observer.unschedule(watch)
-        except Exception:  # noqa: BLE001 - already gone (unscheduled, or the observer stopping)
+        except Exception:  # already gone (unscheduled, or the observer stopping)
             log.debug("unscheduling %s failed", path, exc_info=True)
 
     def _follow_trial_dirs(self, event: FileSystemEvent) -> set[str]:
@@ -354,7 +356,7 @@ class RunWatcher:
     def _watches_needed(self) -> int:
         """Recursive strategy: the watches without which changes would be missed, the root and
         each trial dir (watchdog adds the rest without telling us when it can't)."""
-        if "inotify" not in Observer.__name__.lower():
+        if "inotify" not in observer_name().lower():
             return 0
         if self.layout != TUNE:
             return 1
@@ -369,7 +371,7 @@ class RunWatcher:
             observer.stop()
             if observer.is_alive():
                 observer.join(timeout)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.debug("stopping the observer failed", exc_info=True)
 
     def _observer_alive(self) -> bool:
@@ -453,7 +455,7 @@ class RunWatcher:
         while not self._stopping.wait(interval):
             try:
                 current = scanner.scan()
-            except Exception:  # noqa: BLE001 - keep polling
+            except Exception:  # keep polling
                 log.exception("scanning %s failed", self.root)
                 continue
             changed = signatures.diff(previous, current)
@@ -494,7 +496,7 @@ class RunWatcher:
                 self.batches += 1
                 try:
                     self.on_batch(batch)
-                except Exception:  # noqa: BLE001 - a failing callback must not stop watching
+                except Exception:  # a failing callback must not stop watching
                     log.exception("on_batch failed for %s", sorted(batch))
             if self.mode == EVENTS and self._broken is not None:
                 self._fall_back_at_runtime(self._broken)

@@ -199,6 +199,8 @@ def walk_keys(term: Terminal) -> set[str]:
     press("show_log", "L")
     w("Log: this session")
     close_dialog(term)
+    press("refresh_now", "R")
+    w("looking for changes now")
     press("help", "?")
     w("replays Ray's checkpoint retention")
     term.press("End")
@@ -256,6 +258,7 @@ PALETTE_EXPECT = {
     "filter": "filter by trial or path",
     "show_warnings": "escape closes",
     "show_log": "Log: this session",
+    "refresh_now": "looking for changes now",
     "help": "replays Ray's checkpoint retention",
 }
 CLOSES_WITH_ESCAPE = {"type_num_to_keep", "choose_attribute", "choose_columns", "choose_sort", "filter",

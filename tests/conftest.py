@@ -14,15 +14,13 @@ import pytest
 RAY_RUNS = Path(__file__).parent / "ray_runs"
 
 
-@pytest.fixture
-def ray_run(tmp_path):
-    """Copy one of the real Ray runs into tmp_path (tests may change it) and return its path."""
-
-    def copy(name: str) -> Path:
-        dest = tmp_path / name
-        shutil.copytree(RAY_RUNS / name, dest, symlinks=True)
-        # As a finished run looks: an hour old (a fresh git clone would make every file brand
-        # new, and young checkpoints are protected by the grace period), and writable.
+def copy_ray_run(name: str, base: Path, aged: bool = False) -> Path:
+    """A copy of one of the real Ray runs (``tests/ray_runs/NAME``) at ``base/NAME``, which tests
+    may change. ``aged``: as a finished run looks, an hour old (a fresh git clone makes every
+    file brand new, and young checkpoints are protected by the grace period) and writable."""
+    dest = base / name
+    shutil.copytree(RAY_RUNS / name, dest, symlinks=True)
+    if aged:
         old = time.time() - 3600
         for root, dirs, files in os.walk(dest, topdown=False):
             for n in dirs + files:
@@ -31,7 +29,15 @@ def ray_run(tmp_path):
                 os.utime(path, (old, old))
         os.chmod(dest, 0o755)
         os.utime(dest, (old, old))
-        return dest
+    return dest
+
+
+@pytest.fixture
+def ray_run(tmp_path):
+    """Copy one of the real Ray runs into tmp_path, an hour old, and return its path."""
+
+    def copy(name: str) -> Path:
+        return copy_ray_run(name, tmp_path, aged=True)
 
     return copy
 

@@ -6,7 +6,6 @@ The assertions are on what the screen shows and on the exit status."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ import pytest
 
 from ckpt_tui.ui.commands import palette_label
 from ckpt_tui.ui.keys import ACTIONS, TABLE_KEYS
-from tests.conftest import RAY_RUNS
+from tests.conftest import copy_ray_run
 from tests.e2e.terminal import CKPT_TUI, TMUX, Terminal
 
 if TMUX is None:
@@ -48,9 +47,7 @@ def terminal(tmp_path):
 
 
 def copy_run(name: str, tmp_path: Path) -> Path:
-    dest = tmp_path / name
-    shutil.copytree(RAY_RUNS / name, dest)
-    return dest
+    return copy_ray_run(name, tmp_path)
 
 
 # A row of the checkpoint table: mark (8 wide), the "!" column, the name. (The detail pane's

@@ -11,7 +11,7 @@ from ckpt_tui.core.readers import read_run
 from ckpt_tui.core.retention import plan
 from ckpt_tui.session import planning as planning_module  # the plan slicing moved to the session
 from tests.conftest import write_tune_run
-from tests.test_ui_app import K3_MIN, SIZE, make_app, marks, wait_for
+from tests.ui.test_ui_app import K3_MIN, SIZE, make_app, marks, wait_for
 
 TRIALS = 60  # more than the trial pane shows: some are ranked only after the first frame
 

@@ -13,7 +13,7 @@ from ckpt_tui.ui import format as ui_format
 from ckpt_tui.ui.screens.confirm_delete import ConfirmDeleteScreen, fit_path, trials_line
 from ckpt_tui.ui.screens.help import HelpScreen
 from ckpt_tui.ui.screens.sort import SortScreen
-from tests.test_ui_app import K3_MIN, copy_run, make_app, wait_for
+from tests.ui.test_ui_app import K3_MIN, copy_run, make_app, wait_for
 
 SMALL = (80, 24)
 

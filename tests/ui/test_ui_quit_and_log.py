@@ -22,7 +22,7 @@ from ckpt_tui.ui.screens.confirm_delete import ConfirmDeleteScreen
 from ckpt_tui.ui.screens.quit_deleting import QuitWhileDeletingScreen
 from ckpt_tui.ui.screens.session_log import SessionLogScreen
 from tests.conftest import mark_running
-from tests.test_ui_app import K3_MIN, SIZE, _append_checkpoint, copy_run, make_app, wait_for
+from tests.ui.test_ui_app import K3_MIN, SIZE, _append_checkpoint, copy_run, make_app, wait_for
 
 # ---- the palette ---------------------------------------------------------------------------
 

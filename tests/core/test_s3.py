@@ -15,7 +15,7 @@ import pytest
 
 from ckpt_tui.cli import main
 
-RAY_RUNS = Path(__file__).parent / "ray_runs"
+RAY_RUNS = Path(__file__).parents[1] / "ray_runs"
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 

@@ -14,9 +14,9 @@ import pytest
 
 from ckpt_tui.cli import main
 from ckpt_tui.core.deletion import ASIDE_PREFIX
-from tests.test_deletion import tree_state
+from tests.core.test_deletion import tree_state
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 K3 = ["--num-to-keep", "3", "--score-attribute", "loss", "--score-order", "min"]
 
 

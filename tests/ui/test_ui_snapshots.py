@@ -29,7 +29,7 @@ from ckpt_tui.ui.screens.text_list import TextListScreen
 from tests.conftest import RAY_RUNS
 
 RUNS = RAY_RUNS
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SIZE = (120, 35)
 SMALL = (80, 24)
 WRITTEN = 1_795_825_000.0  # the checkpoints' mtime, in the run's own time (2026-11-28)

@@ -25,7 +25,7 @@ from ckpt_tui.core.readers import read_run
 from ckpt_tui.core.retention import plan
 from tests.conftest import write_tune_run, write_v2_run
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 
 CONFIGS = [

@@ -68,7 +68,7 @@ def test_json_mode_never_imports_textual(tmp_path):
 @pytest.mark.parametrize("args,code,message", [
     (["/no/such/run", "--json"], 1, "no such directory: /no/such/run"),
     # A dir with no run in it or below it (tests/ray_runs itself is now a storage root: issue 13).
-    ([str(RAY_RUNS.parent / "__snapshots__"), "--json"], 1, "is not a Ray run"),
+    ([str(RAY_RUNS.parent / "ui" / "__snapshots__"), "--json"], 1, "is not a Ray run"),
     ([str(RAY_RUNS / "keep_all"), "--num-to-keep", "0", "--json"], 2, "num_to_keep must be an integer >= 1"),
     ([str(RAY_RUNS / "keep_all"), "--num-to-keep", "three", "--json"], 2, "'three'"),
     ([str(RAY_RUNS / "keep_all"), "--score-order", "MAX", "--json"], 2, "must be 'max' or 'min', got 'MAX'"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from ckpt_tui.session.summary_state import SummaryState
-from tests.test_ui_app import K3_MIN, SIZE, copy_run, make_app, wait_for
+from tests.ui.test_ui_app import K3_MIN, SIZE, copy_run, make_app, wait_for
 
 
 async def test_the_summary_shows_the_state_the_app_sets_from_the_session(tmp_path):

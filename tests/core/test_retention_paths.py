@@ -20,7 +20,7 @@ from ckpt_tui.core.metrics import MISSING
 from ckpt_tui.core.model import TRAIN_V2, TUNE
 from ckpt_tui.core.retention import note_text, plan
 from ckpt_tui.core.retention.scores import classify, fast_path, metrics_list
-from tests.test_retention import in_memory_run
+from tests.core.test_retention import in_memory_run
 
 finite = st.floats(min_value=-5, max_value=5, allow_nan=False).map(lambda x: round(x, 1))
 plain = st.one_of(finite, finite, st.integers(-3, 3), st.just(float("nan")),

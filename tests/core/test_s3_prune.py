@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.test_s3 import RAY_RUNS, fresh_copy, run_cli
+from tests.core.test_s3 import RAY_RUNS, fresh_copy, run_cli
 
 K1 = ("--num-to-keep", "1")
 

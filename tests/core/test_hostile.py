@@ -13,8 +13,8 @@ from ckpt_tui.core.model import TUNE, Checkpoint, Report, Run, Trial
 from ckpt_tui.core.retention import plan, replay
 from ckpt_tui.ui.textual_compat import screen_strips
 from tests.conftest import mark_running
+from tests.core.test_deletion import record
 from tests.ray_reference import survivors
-from tests.test_deletion import record
 
 
 def one_trial(metrics_list) -> Run:
@@ -90,7 +90,7 @@ from pathlib import Path  # noqa: E402
 from ckpt_tui.cli import main  # noqa: E402
 from ckpt_tui.core.text import terminal_safe  # noqa: E402
 from tests.conftest import write_tune_trial  # noqa: E402
-from tests.test_deletion import age, bytes_lost, tree_state  # noqa: E402
+from tests.core.test_deletion import age, bytes_lost, tree_state  # noqa: E402
 
 EVIL_TRIAL = "trainable_\x1b[2J\x1b]0;pwned\x07_\r\u202eevil"  # clears, retitles, hides
 EVIL_KEY = "loss\x1b[8m"  # a metric key that would hide what follows
@@ -175,7 +175,7 @@ def test_json_stays_exact_and_non_utf8_paths_come_as_bytes(tmp_path):
 def test_readme_jq_pipeline_names_the_real_paths(tmp_path):
     """The README's pipeline, run by a shell: every path it prints exists, non-UTF-8 included."""
     root = evil_run(tmp_path / "run")
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     start = readme.index("ckpt-tui ./experiment --num-to-keep 3 --score-attribute loss --score-order min --json \\")
     block = readme[start:readme.index("```", start)]
     script = block.replace("ckpt-tui ./experiment --num-to-keep 3 --score-attribute loss --score-order min",
@@ -241,7 +241,7 @@ from tests.conftest import write_v2_run  # noqa: E402
 def json_subprocess(root: Path, *flags, timeout: float = 60) -> tuple[int, dict, str]:
     """--json in a child with a timeout: a hang fails the test instead of blocking the suite."""
     proc = subprocess.run([sys.executable, "-m", "ckpt_tui", str(root), "--json", *flags], capture_output=True,
-                          text=True, timeout=timeout, cwd=str(Path(__file__).resolve().parent.parent))
+                          text=True, timeout=timeout, cwd=str(Path(__file__).resolve().parents[2]))
     return proc.returncode, (json.loads(proc.stdout) if proc.stdout.strip() else {}), proc.stderr
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from ckpt_tui.ui.screens.choose_attribute import ChooseAttributeScreen
 from ckpt_tui.ui.screens.confirm_delete import ConfirmDeleteScreen
 from ckpt_tui.ui.screens.help import HelpScreen
 from ckpt_tui.ui.screens.number_input import NumberInputScreen
-from tests.conftest import RAY_RUNS, mark_running
+from tests.conftest import RAY_RUNS, copy_ray_run, mark_running
 
 RUNS = RAY_RUNS
 SIZE = (120, 35)
@@ -25,9 +24,7 @@ TIMEOUT = 20.0  # generous: a loaded 2-core machine must not make these flaky
 
 
 def copy_run(name: str, tmp_path: Path) -> Path:
-    dest = tmp_path / name
-    shutil.copytree(RUNS / name, dest)
-    return dest
+    return copy_ray_run(name, tmp_path)
 
 
 async def wait_for(pilot, condition, timeout: float = TIMEOUT, what: str = "condition") -> None:

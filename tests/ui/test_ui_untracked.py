@@ -7,7 +7,7 @@ from ckpt_tui.core.config import CheckpointConfig
 from ckpt_tui.core.readers import read_run
 from ckpt_tui.ui.app import CheckpointApp
 from ckpt_tui.ui.screens.confirm_delete import ConfirmDeleteScreen
-from tests.test_ui_app import SIZE, wait_for
+from tests.ui.test_ui_app import SIZE, wait_for
 
 
 def make_app(path, config=None) -> CheckpointApp:

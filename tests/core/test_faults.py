@@ -26,9 +26,9 @@ from ckpt_tui.core.deletion import ASIDE_PREFIX, CHANGED, clean_leftovers, execu
 from ckpt_tui.core.readers import read_run
 from ckpt_tui.core.retention import plan
 from tests.conftest import write_tune_trial
-from tests.test_deletion import age, bytes_lost, planned_paths, record, tree_state
+from tests.core.test_deletion import age, bytes_lost, planned_paths, record, tree_state
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 K1 = CheckpointConfig(num_to_keep=1, checkpoint_score_attribute="loss", checkpoint_score_order="min")
 K1_FLAGS = ["--num-to-keep", "1", "--score-attribute", "loss", "--score-order", "min"]
 

@@ -10,8 +10,8 @@ import time
 from ckpt_tui.cli import build_parser
 from ckpt_tui.ui.launch import build_app
 from ckpt_tui.ui.screens.confirm_delete import ConfirmDeleteScreen
-from tests.test_s3 import fresh_copy
-from tests.test_ui_app import SIZE, wait_for
+from tests.core.test_s3 import fresh_copy
+from tests.ui.test_ui_app import SIZE, wait_for
 
 
 def _app(url: str, *flags: str):
@@ -103,7 +103,7 @@ async def test_root_app_over_s3(s3, tmp_path, monkeypatch):
     from ckpt_tui.core.storage_root import find_experiments
     from ckpt_tui.ui.root_app import RootApp, RootState
     from tests.root_fixtures import ROOT_EXPERIMENTS, make_root
-    from tests.test_ui_root import rows, settled
+    from tests.ui.test_ui_root import rows, settled
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     local = make_root(tmp_path)
@@ -132,8 +132,8 @@ async def test_root_app_over_s3(s3, tmp_path, monkeypatch):
 
 
 def test_root_json_and_prune_on_s3(s3, tmp_path, monkeypatch):
+    from tests.core.test_s3 import comparable, run_cli
     from tests.root_fixtures import make_root
-    from tests.test_s3 import comparable, run_cli
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     local = make_root(tmp_path)

@@ -14,7 +14,7 @@ from ckpt_tui.core.retention import plan as make_plan
 from ckpt_tui.ui.app import CheckpointApp
 from ckpt_tui.ui.launch import start_reading
 from tests.conftest import RAY_RUNS
-from tests.test_ui_app import K3_MIN, SIZE, copy_run, marks, wait_for
+from tests.ui.test_ui_app import K3_MIN, SIZE, copy_run, marks, wait_for
 
 RUNS = RAY_RUNS
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
 import shutil
 import time
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
@@ -127,3 +129,13 @@ try:
     from tests.s3_fixtures import s3, s3_endpoint  # noqa: F401
 except BaseException:  # noqa: BLE001 - s3fs / moto not installed: the S3 tests skip themselves
     pass
+
+
+def run_cli(argv) -> tuple[int, str, str]:
+    """``ckpt-tui ARGV`` in this process (the CLI's own ``main``): exit code, stdout, stderr."""
+    from ckpt_tui.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main([str(a) for a in argv])
+    return code, out.getvalue(), err.getvalue()

@@ -6,7 +6,6 @@ Run with CKPT_TUI_FAULT_TABLE=/some/file to collect the closing-note table rows.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -15,17 +14,15 @@ import subprocess
 import sys
 import threading
 import time
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 
-from ckpt_tui.cli import main
 from ckpt_tui.core.config import CheckpointConfig
 from ckpt_tui.core.deletion import ASIDE_PREFIX, CHANGED, clean_leftovers, execute, find_leftovers, prepare
 from ckpt_tui.core.readers import read_run
 from ckpt_tui.core.retention import plan
-from tests.conftest import write_tune_trial
+from tests.conftest import run_cli, write_tune_trial
 from tests.core.test_deletion import age, bytes_lost, planned_paths, record, tree_state
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,13 +38,6 @@ def make_run(base: Path, trials: int = 2, reports: int = 5, trial_names=None) ->
         write_tune_trial(base / name, [{"loss": float(reports - i)} for i in range(reports)])
     age(base)
     return base
-
-
-def run_cli(argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
 
 
 def checkpoint(root: Path, trial: int, index: int) -> Path:

@@ -12,7 +12,7 @@ from ckpt_tui.core.config import CheckpointConfig
 from ckpt_tui.core.model import TUNE, Checkpoint, Report, Run, Trial
 from ckpt_tui.core.retention import plan, replay
 from ckpt_tui.ui.textual_compat import screen_strips
-from tests.conftest import mark_running
+from tests.conftest import mark_running, run_cli
 from tests.core.test_deletion import record
 from tests.ray_reference import survivors
 
@@ -78,29 +78,19 @@ def test_blocked_replay_matches_ray_on_random_sequences(monkeypatch, block):
 # --- 3. escape sequences never reach the terminal raw; --json stays exact and lossless ------
 
 import base64  # noqa: E402
-import io  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-from contextlib import redirect_stderr, redirect_stdout  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from ckpt_tui.cli import main  # noqa: E402
 from ckpt_tui.core.text import terminal_safe  # noqa: E402
 from tests.conftest import write_tune_trial  # noqa: E402
 from tests.core.test_deletion import age, bytes_lost, tree_state  # noqa: E402
 
 EVIL_TRIAL = "trainable_\x1b[2J\x1b]0;pwned\x07_\r\u202eevil"  # clears, retitles, hides
 EVIL_KEY = "loss\x1b[8m"  # a metric key that would hide what follows
-
-
-def run_cli(argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
 
 
 def evil_run(base: Path) -> Path:

@@ -3,27 +3,18 @@ real Ray runs: the same plan as on the local copy, readable errors, the missing-
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import shutil
 import sys
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 
-from ckpt_tui.cli import main
+from tests.conftest import run_cli
 
 RAY_RUNS = Path(__file__).parents[1] / "ray_runs"
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
-
-
-def run_cli(argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
 
 
 def _runs() -> list[str]:

@@ -54,8 +54,9 @@ def main() -> int:
         import s3fs
 
         sfs = s3fs.S3FileSystem(use_listings_cache=False, skip_instance_cache=True, endpoint_url=server.endpoint)
-        afs = pafs.S3FileSystem(endpoint_override=server.endpoint, scheme="http", region="us-east-1",
-                                access_key="bench", secret_key="bench")
+        afs = pafs.S3FileSystem(
+            endpoint_override=server.endpoint, scheme="http", region="us-east-1", access_key="bench", secret_key="bench"
+        )
         trials = sorted(i["name"] for i in sfs.ls(prefix, detail=True) if i["type"] == "directory")
 
         t, found = best(lambda: sfs.find(prefix, detail=True))
@@ -66,8 +67,9 @@ def main() -> int:
         with ThreadPoolExecutor(16) as pool:
             t, _ = best(lambda: list(pool.map(lambda d: sfs.find(d, detail=True), trials)))
             rows.append((f"s3fs: list each of {len(trials)} trials (16 threads)", t))
-            t, _ = best(lambda: list(pool.map(
-                lambda d: afs.get_file_info(pafs.FileSelector(d, recursive=True)), trials)))
+            t, _ = best(
+                lambda: list(pool.map(lambda d: afs.get_file_info(pafs.FileSelector(d, recursive=True)), trials))
+            )
             rows.append((f"pyarrow: list each of {len(trials)} trials (16 threads)", t))
             results = [f"{d}/result.json" for d in trials]
             t, _ = best(lambda: list(pool.map(sfs.cat_file, results)))
@@ -80,8 +82,10 @@ def main() -> int:
         print(f"{n} objects uploaded; {len(trials)} trials")
         for label, t in rows:
             print(f"{label:60s} {t * 1000:8.0f} ms")
-        print(f"s3fs listing entry has ETag: {'ETag' in one}; pyarrow FileInfo fields: size, mtime "
-              f"(ETag: {hasattr(info, 'etag')})")
+        print(
+            f"s3fs listing entry has ETag: {'ETag' in one}; pyarrow FileInfo fields: size, mtime "
+            f"(ETag: {hasattr(info, 'etag')})"
+        )
     finally:
         server.stop()
     return 0

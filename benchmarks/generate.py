@@ -55,8 +55,7 @@ CHECKPOINT_CONFIG_HEX = (
 # Other pickled bits of trial_data, as Ray writes them ("80054e2e" is pickled None).
 PICKLED_NONE = "80054e2e"
 STOPPER_HEX = (
-    "8005952c000000000000008c157261792e74756e652e73746f707065722e6e6f6f70948c0b4e6f6f7053746f70"
-    "7065729493942981942e"
+    "8005952c000000000000008c157261792e74756e652e73746f707065722e6e6f6f70948c0b4e6f6f7053746f707065729493942981942e"
 )
 PGF_HEX = (
     "800595aa000000000000008c237261792e74756e652e657865637574696f6e2e706c6163656d656e745f67726f"
@@ -67,13 +66,26 @@ PGF_HEX = (
 )
 # Stand-in for a trial's pickled _CheckpointManager: an opaque hex blob of the size Ray writes
 # for a trial with a handful of checkpoints (~10 kB). Nothing reads it.
-CHECKPOINT_MANAGER_BLOB = ("800595e5140000000000008c267261792e747261696e2e5f696e7465726e616c2e"
-                           + "94" * 5300 + "2e")
+CHECKPOINT_MANAGER_BLOB = "800595e5140000000000008c267261792e747261696e2e5f696e7465726e616c2e" + "94" * 5300 + "2e"
 
 PROGRESS_COLUMNS = [
-    "loss", "acc", "timestamp", "checkpoint_dir_name", "should_checkpoint", "done",
-    "training_iteration", "trial_id", "date", "time_this_iter_s", "time_total_s", "pid",
-    "hostname", "node_ip", "time_since_restore", "iterations_since_restore", "nested/val",
+    "loss",
+    "acc",
+    "timestamp",
+    "checkpoint_dir_name",
+    "should_checkpoint",
+    "done",
+    "training_iteration",
+    "trial_id",
+    "date",
+    "time_this_iter_s",
+    "time_total_s",
+    "pid",
+    "hostname",
+    "node_ip",
+    "time_since_restore",
+    "iterations_since_restore",
+    "nested/val",
 ]
 
 
@@ -108,23 +120,25 @@ def report(t: int, c: int, checkpoints: int, rng: random.Random, elapsed: float)
     if it % 4 != 3:
         obj["acc"] = acc
     obj["nested"] = {"val": val}
-    obj.update({
-        "timestamp": START_TS + c,
-        "checkpoint_dir_name": f"checkpoint_{c:06d}",
-        "should_checkpoint": True,
-        "done": it == checkpoints,
-        "training_iteration": it,
-        "trial_id": f"{EXP_ID}_{t:05d}",
-        "date": DATE,
-        "time_this_iter_s": step,
-        "time_total_s": elapsed,
-        "pid": 4000 + t,
-        "hostname": HOSTNAME,
-        "node_ip": NODE_IP,
-        "config": {"seed": t + 1, "iters": checkpoints, "missing": True},
-        "time_since_restore": elapsed,
-        "iterations_since_restore": it,
-    })
+    obj.update(
+        {
+            "timestamp": START_TS + c,
+            "checkpoint_dir_name": f"checkpoint_{c:06d}",
+            "should_checkpoint": True,
+            "done": it == checkpoints,
+            "training_iteration": it,
+            "trial_id": f"{EXP_ID}_{t:05d}",
+            "date": DATE,
+            "time_this_iter_s": step,
+            "time_total_s": elapsed,
+            "pid": 4000 + t,
+            "hostname": HOSTNAME,
+            "node_ip": NODE_IP,
+            "config": {"seed": t + 1, "iters": checkpoints, "missing": True},
+            "time_since_restore": elapsed,
+            "iterations_since_restore": it,
+        }
+    )
     return obj
 
 
@@ -290,21 +304,20 @@ def set_dirty(out: str, dirty: bool) -> None:
     write_marker(out, marker)
 
 
-def generate(trials: int = 1000, checkpoints: int = 100, out: Optional[str] = None,
-             force: bool = False, quiet: bool = False) -> str:
+def generate(
+    trials: int = 1000, checkpoints: int = 100, out: Optional[str] = None, force: bool = False, quiet: bool = False
+) -> str:
     """The path of a run with these parameters: reused when its marker matches, else written."""
     out = os.path.abspath(out or default_out(trials, checkpoints))
     wanted = params_for(trials, checkpoints)
     marker = read_marker(out)
-    if not force and marker is not None and not marker.get("dirty") \
-            and {k: marker.get(k) for k in wanted} == wanted:
+    if not force and marker is not None and not marker.get("dirty") and {k: marker.get(k) for k in wanted} == wanted:
         if not quiet:
             print(f"reusing {out} ({trials} trials x {checkpoints} checkpoints)", file=sys.stderr)
         return out
     if os.path.exists(out):
         if marker is None and os.listdir(out):
-            raise SystemExit(f"{out} exists and was not written by this script (no {MARKER}): "
-                             "give another --out")
+            raise SystemExit(f"{out} exists and was not written by this script (no {MARKER}): give another --out")
         shutil.rmtree(out)  # ours (the marker says so): stale parameters or left dirty
     os.makedirs(out)
     write_marker(out, dict(wanted, complete=False, dirty=True))
@@ -321,11 +334,12 @@ def generate(trials: int = 1000, checkpoints: int = 100, out: Optional[str] = No
     with open(os.path.join(out, "tuner.pkl"), "wb") as f:
         f.write(bytes.fromhex(PICKLED_NONE))
     open(os.path.join(out, ".validate_storage_marker"), "w").close()
-    write_marker(out, dict(wanted, complete=True, dirty=False,
-                           seconds=round(time.perf_counter() - started, 1)))
+    write_marker(out, dict(wanted, complete=True, dirty=False, seconds=round(time.perf_counter() - started, 1)))
     if not quiet:
-        print(f"generated {out} ({trials} trials x {checkpoints} checkpoints) in "
-              f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
+        print(
+            f"generated {out} ({trials} trials x {checkpoints} checkpoints) in {time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+        )
     return out
 
 

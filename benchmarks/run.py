@@ -126,8 +126,13 @@ def spawn(cmd: list[str], env=None) -> dict:
     elapsed = time.perf_counter() - t0
     stderr = proc.stderr.read() if proc.stderr else ""
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return {"lines": lines, "elapsed": elapsed, "rc": proc.returncode, "stderr": stderr,
-            "maxrss_mb": usage.ru_maxrss / 1024}
+    return {
+        "lines": lines,
+        "elapsed": elapsed,
+        "rc": proc.returncode,
+        "stderr": stderr,
+        "maxrss_mb": usage.ru_maxrss / 1024,
+    }
 
 
 def child_cmd(*args: str) -> list[str]:
@@ -244,8 +249,13 @@ def app_child(mode: str, root: str, opts: dict) -> None:
             # Let start-up settle: every trial read, sizes summed (and, when watching, the watch
             # in place).
             await wait_until(lambda: not getattr(app, "reading", False), 600)
-            await wait_until(lambda: not app.activity.startswith("sizing")
-                             and all(c.size_bytes is not None for c in app.run_model.checkpoints()), 600)
+            await wait_until(
+                lambda: (
+                    not app.activity.startswith("sizing")
+                    and all(c.size_bytes is not None for c in app.run_model.checkpoints())
+                ),
+                600,
+            )
             if watch:
                 await wait_until(lambda: app.watcher is not None or app.watch_text == "not watching", 600)
             await asyncio.sleep(0.3)
@@ -295,8 +305,7 @@ async def replan_steps(app, frames: Frames, quiet: bool = False) -> None:
         press(app, key)
         t1 = await frames.wait(shown)
         await wait_until(lambda: bool(totals), 60, 0.002)
-        steps.append({"step": label, "ms": round(1000 * (t1 - t0), 1),
-                      "totals_ms": round(1000 * (totals[0] - t0), 1)})
+        steps.append({"step": label, "ms": round(1000 * (t1 - t0), 1), "totals_ms": round(1000 * (totals[0] - t0), 1)})
         await asyncio.sleep(0.1)
 
     async def choose(attr):
@@ -304,15 +313,19 @@ async def replan_steps(app, frames: Frames, quiet: bool = False) -> None:
         press(app, "s")
         from textual.widgets import OptionList
 
-        await wait_until(lambda: type(app.screen).__name__ == "ChooseAttributeScreen"
-                         and isinstance(app.focused, OptionList), 10, 0.005)
+        await wait_until(
+            lambda: type(app.screen).__name__ == "ChooseAttributeScreen" and isinstance(app.focused, OptionList),
+            10,
+            0.005,
+        )
         await asyncio.sleep(0.1)
         ol = app.focused
         ol.highlighted = ol.get_option_index(attr)
         await wait_until(lambda: ol.highlighted == ol.get_option_index(attr), 10, 0.005)
         await asyncio.sleep(0.1)
-        await step(f"attribute -> {attr} (s, enter)", "enter",
-                   lambda a=attr: app.config.checkpoint_score_attribute == a)
+        await step(
+            f"attribute -> {attr} (s, enter)", "enter", lambda a=attr: app.config.checkpoint_score_attribute == a
+        )
 
     def order_is(o):
         return lambda: app.config.checkpoint_score_order == o
@@ -349,18 +362,30 @@ async def page_down(app, frames: Frames, max_keys=None, quiet: bool = False) -> 
         times.append(await key_to_frame(app, frames, "pagedown", lambda w=want: table.cursor == w))
     if not quiet:
         times.sort()
-        emit({"event": "page-down", "keys": len(times), "rows": table.row_count,
-              "page_rows": table.page_rows,
-              "mean_ms": round(1000 * sum(times) / max(1, len(times)), 2),
-              "p95_ms": round(1000 * times[int(0.95 * (len(times) - 1))], 2) if times else None,
-              "max_ms": round(1000 * times[-1], 2) if times else None})
+        emit(
+            {
+                "event": "page-down",
+                "keys": len(times),
+                "rows": table.row_count,
+                "page_rows": table.page_rows,
+                "mean_ms": round(1000 * sum(times) / max(1, len(times)), 2),
+                "p95_ms": round(1000 * times[int(0.95 * (len(times) - 1))], 2) if times else None,
+                "max_ms": round(1000 * times[-1], 2) if times else None,
+            }
+        )
 
 
 async def live(app, frames: Frames, reads: dict, opts: dict) -> None:
     import asyncio
 
-    emit({"event": "watch", "mode": getattr(app.watcher, "mode", None), "text": app.watch_text,
-          "reason": getattr(app.watcher, "fallback_reason", None)})
+    emit(
+        {
+            "event": "watch",
+            "mode": getattr(app.watcher, "mode", None),
+            "text": app.watch_text,
+            "reason": getattr(app.watcher, "fallback_reason", None),
+        }
+    )
     trial_dir, name, line = opts["trial_dir"], opts["name"], opts["line"]
     table = app.table
     before_rows = table.row_count
@@ -376,17 +401,30 @@ async def live(app, frames: Frames, reads: dict, opts: dict) -> None:
         f.write(line + "\n")
     written = time.perf_counter() - t0
     try:
-        t1 = await frames.wait(lambda: table.row_count == before_rows + 1
-                               and any(c.name == name and c.report is not None
-                                       for c in app.run_model.trials[os.path.basename(trial_dir)].checkpoints),
-                               timeout=20)
+        t1 = await frames.wait(
+            lambda: (
+                table.row_count == before_rows + 1
+                and any(
+                    c.name == name and c.report is not None
+                    for c in app.run_model.trials[os.path.basename(trial_dir)].checkpoints
+                )
+            ),
+            timeout=20,
+        )
         elapsed = t1 - t0
     except TimeoutError:
         elapsed = None
     await asyncio.sleep(1.0)  # let any further batch land, to count every re-read
-    emit({"event": "live", "seconds": round(elapsed, 3) if elapsed is not None else None,
-          "write_ms": round(1000 * written, 1), "trials_reread": reads["n"],
-          "reread_ids": sorted(set(reads["ids"]))[:5], "rows": table.row_count})
+    emit(
+        {
+            "event": "live",
+            "seconds": round(elapsed, 3) if elapsed is not None else None,
+            "write_ms": round(1000 * written, 1),
+            "trials_reread": reads["n"],
+            "reread_ids": sorted(set(reads["ids"]))[:5],
+            "rows": table.row_count,
+        }
+    )
 
 
 def vm_hwm_mb():
@@ -405,8 +443,15 @@ def vm_hwm_mb():
 # target, pass (True / False / None for information), and notes.
 # ---------------------------------------------------------------------------------------------
 def row(benchmark, subject, baseline="—", ratio="—", target="—", ok=None, note=""):
-    return {"benchmark": benchmark, "subject": subject, "baseline": baseline, "ratio": ratio,
-            "target": target, "pass": ok, "note": note}
+    return {
+        "benchmark": benchmark,
+        "subject": subject,
+        "baseline": baseline,
+        "ratio": ratio,
+        "target": target,
+        "pass": ok,
+        "note": note,
+    }
 
 
 def fmt_s(seconds: float) -> str:
@@ -430,12 +475,36 @@ def bench_json(root: str, repeat: int, results: dict) -> list:
     ratio = subj / base
     # Correctness, untimed: the subject's JSON counts what the minimal reader counts.
     check = check_json(root, base_out)
-    results["json"] = {"subject_s": subj_times, "baseline_s": base_times, "ratio": ratio,
-                       "subject_rss_mb": max(subj_rss), "baseline_rss_mb": max(base_rss), "check": check}
-    rows = [row("json", fmt_s(subj), fmt_s(base), f"{ratio:.2f}x", "<= 1.5x", ratio <= 1.5,
-                f"best of {repeat}, alternated; check: {check['text']}")]
-    rows.append(row("json peak RSS (info)", f"{max(subj_rss):.0f} MB", f"{max(base_rss):.0f} MB",
-                    f"{max(subj_rss) / max(base_rss):.2f}x", "—", None, "ru_maxrss of the --json process"))
+    results["json"] = {
+        "subject_s": subj_times,
+        "baseline_s": base_times,
+        "ratio": ratio,
+        "subject_rss_mb": max(subj_rss),
+        "baseline_rss_mb": max(base_rss),
+        "check": check,
+    }
+    rows = [
+        row(
+            "json",
+            fmt_s(subj),
+            fmt_s(base),
+            f"{ratio:.2f}x",
+            "<= 1.5x",
+            ratio <= 1.5,
+            f"best of {repeat}, alternated; check: {check['text']}",
+        )
+    ]
+    rows.append(
+        row(
+            "json peak RSS (info)",
+            f"{max(subj_rss):.0f} MB",
+            f"{max(base_rss):.0f} MB",
+            f"{max(subj_rss) / max(base_rss):.2f}x",
+            "—",
+            None,
+            "ru_maxrss of the --json process",
+        )
+    )
     return rows
 
 
@@ -458,18 +527,26 @@ def check_json(root: str, base: dict) -> dict:
     ckpts = doc["checkpoints"]
     count = len(ckpts)
     total = sum(c["size_bytes"] or 0 for c in ckpts)
-    ok = count == base["checkpoints"] and total == base["bytes"] \
-        and doc["summary"]["checkpoints"] == count
-    text = (f"{'OK' if ok else 'MISMATCH'}: --json lists {count} checkpoints, {total} bytes; "
-            f"minimal reader {base['checkpoints']}, {base['bytes']} bytes")
-    return {"ok": ok, "subject_checkpoints": count, "subject_bytes": total,
-            "baseline_checkpoints": base["checkpoints"], "baseline_bytes": base["bytes"], "text": text}
+    ok = count == base["checkpoints"] and total == base["bytes"] and doc["summary"]["checkpoints"] == count
+    text = (
+        f"{'OK' if ok else 'MISMATCH'}: --json lists {count} checkpoints, {total} bytes; "
+        f"minimal reader {base['checkpoints']}, {base['bytes']} bytes"
+    )
+    return {
+        "ok": ok,
+        "subject_checkpoints": count,
+        "subject_bytes": total,
+        "baseline_checkpoints": base["checkpoints"],
+        "baseline_bytes": base["bytes"],
+        "text": text,
+    }
 
 
 def ui_available() -> tuple[bool, str]:
     try:
-        out = subprocess.run([sys.executable, "-c", "import ckpt_tui.ui.app"], capture_output=True,
-                             text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-c", "import ckpt_tui.ui.app"], capture_output=True, text=True, timeout=120
+        )
     except subprocess.TimeoutExpired:
         return False, "importing ckpt_tui.ui.app timed out"
     if out.returncode != 0:
@@ -483,8 +560,13 @@ def app_run(mode: str, root: str, opts: dict | None = None) -> dict:
     events = {line.get("event"): line for line in result["lines"]}
     if "skip" in events:
         raise Skip(events["skip"]["reason"])
-    wanted = {"first-rows": "rows", "replan": "replan-ui", "page-down": "page-down",
-              "live": "live", "memory": "memory"}[mode]
+    wanted = {
+        "first-rows": "rows",
+        "replan": "replan-ui",
+        "page-down": "page-down",
+        "live": "live",
+        "memory": "memory",
+    }[mode]
     if wanted not in events:
         tail = result["stderr"].strip().splitlines()[-3:]
         raise RuntimeError(f"app child ({mode}) exited {result['rc']} without its figures: {' | '.join(tail)}")
@@ -508,9 +590,18 @@ def bench_first_rows(root: str, repeat: int, results: dict) -> list:
     base, subj = min(base_times), min(subj_times)
     ratio = subj / base
     results["first-rows"] = {"subject_s": subj_times, "baseline_s": base_times, "ratio": ratio}
-    return [row("first-rows", fmt_s(subj), fmt_s(base), f"{ratio:.2f}x", "<= 1.5x", ratio <= 1.5,
-                f"spawn -> first frame with rows (watch on, sizes after) vs minimal reader without "
-                f"sizes; best of {repeat}, alternated")]
+    return [
+        row(
+            "first-rows",
+            fmt_s(subj),
+            fmt_s(base),
+            f"{ratio:.2f}x",
+            "<= 1.5x",
+            ratio <= 1.5,
+            f"spawn -> first frame with rows (watch on, sizes after) vs minimal reader without "
+            f"sizes; best of {repeat}, alternated",
+        )
+    ]
 
 
 REPLAN_STEPS = [
@@ -554,8 +645,7 @@ def replan_core(root: str) -> dict:
             _ = p.delete_count  # totals the table shows
             ms = 1000 * (time.perf_counter() - t0)
             steps.append({"step": label + (" (again)" if again else ""), "ms": round(ms, 1)})
-    return {"first_plan_ms": round(1000 * first, 1), "steps": steps,
-            "checkpoints": run.checkpoint_count}
+    return {"first_plan_ms": round(1000 * first, 1), "steps": steps, "checkpoints": run.checkpoint_count}
 
 
 def replay_case(reports: int, keep: int) -> tuple[float, int]:
@@ -576,8 +666,9 @@ def replay_case(reports: int, keep: int) -> tuple[float, int]:
             metrics["acc"] = rnd.random()
         report = Report(i, f"checkpoint_{i:06d}", metrics, i + 1, i + 1)
         trial.reports.append(report)
-        trial.checkpoints.append(Checkpoint("t", report.checkpoint_name, "/bench/t/" + report.checkpoint_name,
-                                            1, 0.0, report))
+        trial.checkpoints.append(
+            Checkpoint("t", report.checkpoint_name, "/bench/t/" + report.checkpoint_name, 1, 0.0, report)
+        )
     run = Run(root="/bench", layout=TUNE, trials={"t": trial})
     config = CheckpointConfig(num_to_keep=keep, checkpoint_score_attribute="acc", checkpoint_score_order="max")
     import gc
@@ -603,8 +694,16 @@ def bench_replay(repeat: int, results: dict, reports: int) -> list:
         times[(n, k)] = best
     ratio = times[big] / times[small] if times[small] else float("inf")
     results["replay"] = {f"{n}/{k}": round(t, 3) for (n, k), t in times.items()}
-    return [row(f"replay: one trial of {big[0]:,} reports, keep {big[1]:,} (baseline {small[0]:,} / {small[1]:,})",
-                fmt_s(times[big]), fmt_s(times[small]), f"{ratio:.1f}x", "<= 12x", ratio <= 12)]
+    return [
+        row(
+            f"replay: one trial of {big[0]:,} reports, keep {big[1]:,} (baseline {small[0]:,} / {small[1]:,})",
+            fmt_s(times[big]),
+            fmt_s(times[small]),
+            f"{ratio:.1f}x",
+            "<= 12x",
+            ratio <= 12,
+        )
+    ]
 
 
 def bench_replan(root: str, repeat: int, results: dict, ui_ok: bool, ui_why: str) -> list:
@@ -627,9 +726,16 @@ def bench_replan(root: str, repeat: int, results: dict, ui_ok: bool, ui_why: str
     detail = ", ".join(f"{k}: {v:.0f}" for k, v in best.items() if "(again)" not in k)
     # Information, not the target: ranking all 100,000 checkpoints at once, as --json and
     # --prune do. The app ranks what is on screen first and the rest between frames.
-    rows = [row("replan: whole-run plan() (info)", f"{worst:.0f} ms", note=(
-        f"worst step ({worst_label}); ms per step, in order: {detail}; first plan at start-up "
-        f"{first_ms:.0f} ms; best of {len(runs)} fresh processes"))]
+    rows = [
+        row(
+            "replan: whole-run plan() (info)",
+            f"{worst:.0f} ms",
+            note=(
+                f"worst step ({worst_label}); ms per step, in order: {detail}; first plan at start-up "
+                f"{first_ms:.0f} ms; best of {len(runs)} fresh processes"
+            ),
+        )
+    ]
     if not ui_ok:
         rows.append(row("replan: key -> frame", "SKIPPED", note=ui_why))
         return rows
@@ -644,14 +750,30 @@ def bench_replan(root: str, repeat: int, results: dict, ui_ok: bool, ui_why: str
     w = ui_best[label]
     results["replan"]["ui_steps_ms"] = ui_best
     results["replan"]["ui_totals_ms"] = totals_best
-    rows.append(row("replan: key -> frame", f"{w:.0f} ms", "—", f"{w / 100:.2f} of target", "<= 100 ms",
-                    w <= 100, f"the table shows the new plan; worst step ({label}); "
-                    + ", ".join(f"{k}: {v:.0f}" for k, v in ui_best.items())
-                    + f"; best of {len(ui_runs)} app processes"))
+    rows.append(
+        row(
+            "replan: key -> frame",
+            f"{w:.0f} ms",
+            "—",
+            f"{w / 100:.2f} of target",
+            "<= 100 ms",
+            w <= 100,
+            f"the table shows the new plan; worst step ({label}); "
+            + ", ".join(f"{k}: {v:.0f}" for k, v in ui_best.items())
+            + f"; best of {len(ui_runs)} app processes",
+        )
+    )
     t_label = max(totals_best, key=totals_best.get)
-    rows.append(row("replan: key -> totals (info)", f"{totals_best[t_label]:.0f} ms", note=(
-        f"the summary shows the new plan's counts (every trial ranked); worst step ({t_label}); "
-        + ", ".join(f"{k}: {v:.0f}" for k, v in totals_best.items()))))
+    rows.append(
+        row(
+            "replan: key -> totals (info)",
+            f"{totals_best[t_label]:.0f} ms",
+            note=(
+                f"the summary shows the new plan's counts (every trial ranked); worst step ({t_label}); "
+                + ", ".join(f"{k}: {v:.0f}" for k, v in totals_best.items())
+            ),
+        )
+    )
     return rows
 
 
@@ -668,8 +790,14 @@ def bench_live(root: str, repeat: int, results: dict) -> list:
     existing = sorted(n for n in os.listdir(trial_dir) if n.startswith("checkpoint_"))
     index = int(existing[-1].split("_")[1]) + 1 if existing else 0
     name = f"checkpoint_{index:06d}"
-    last.update({"checkpoint_dir_name": name, "training_iteration": index + 1,
-                 "iterations_since_restore": index + 1, "done": False})
+    last.update(
+        {
+            "checkpoint_dir_name": name,
+            "training_iteration": index + 1,
+            "iterations_since_restore": index + 1,
+            "done": False,
+        }
+    )
     ckpt = os.path.join(trial_dir, name)
     marker = generate.read_marker(root)
     if marker is not None:
@@ -694,10 +822,26 @@ def bench_live(root: str, repeat: int, results: dict) -> list:
     if watch_ev.get("reason"):
         note += f" ({watch_ev['reason']})"
     ok = secs is not None and secs <= 1.0
-    rows = [row("live: new checkpoint on screen", f"{secs:.2f} s" if secs is not None else "not shown in 20 s",
-                "—", f"{secs / 1.0:.2f} of target" if secs is not None else "—", "<= 1 s", ok, note),
-            row("live: trials re-read", str(n), "—", "—", "== 1", n == 1,
-                f"re-read: {', '.join(live_ev.get('reread_ids') or []) or '-'}")]
+    rows = [
+        row(
+            "live: new checkpoint on screen",
+            f"{secs:.2f} s" if secs is not None else "not shown in 20 s",
+            "—",
+            f"{secs / 1.0:.2f} of target" if secs is not None else "—",
+            "<= 1 s",
+            ok,
+            note,
+        ),
+        row(
+            "live: trials re-read",
+            str(n),
+            "—",
+            "—",
+            "== 1",
+            n == 1,
+            f"re-read: {', '.join(live_ev.get('reread_ids') or []) or '-'}",
+        ),
+    ]
     return rows
 
 
@@ -706,9 +850,18 @@ def bench_page_down(root: str, repeat: int, results: dict, max_keys) -> list:
     ev = r["events"]["page-down"]
     results["page-down"] = ev
     mean = ev["mean_ms"]
-    return [row("page-down", f"{mean:.1f} ms/key", "—", f"{mean / 50:.2f} of target", "<= 50 ms",
-                mean <= 50, f"{ev['keys']} keys through {ev['rows']} rows ({ev['page_rows']} per page), "
-                            f"key -> frame; p95 {ev['p95_ms']} ms, max {ev['max_ms']} ms")]
+    return [
+        row(
+            "page-down",
+            f"{mean:.1f} ms/key",
+            "—",
+            f"{mean / 50:.2f} of target",
+            "<= 50 ms",
+            mean <= 50,
+            f"{ev['keys']} keys through {ev['rows']} rows ({ev['page_rows']} per page), "
+            f"key -> frame; p95 {ev['p95_ms']} ms, max {ev['max_ms']} ms",
+        )
+    ]
 
 
 def bench_memory(root: str, repeat: int, results: dict) -> list:
@@ -716,12 +869,25 @@ def bench_memory(root: str, repeat: int, results: dict) -> list:
     rss = r["maxrss_mb"]
     hwm = r["events"].get("memory", {}).get("vmhwm_mb")
     results["memory"] = {"app_maxrss_mb": rss, "app_vmhwm_mb": hwm}
-    rows = [row("memory: app peak RSS", f"{rss:.0f} MB", "—", f"{rss / 350:.2f} of target", "<= 350 MB",
-                rss <= 350, f"ru_maxrss of the app process (VmHWM {hwm} MB) after rows, sizes, "
-                            "watch, re-plans and paging")]
+    rows = [
+        row(
+            "memory: app peak RSS",
+            f"{rss:.0f} MB",
+            "—",
+            f"{rss / 350:.2f} of target",
+            "<= 350 MB",
+            rss <= 350,
+            f"ru_maxrss of the app process (VmHWM {hwm} MB) after rows, sizes, watch, re-plans and paging",
+        )
+    ]
     if "json" in results:
-        rows.append(row("memory: --json peak RSS (info)", f"{results['json']['subject_rss_mb']:.0f} MB",
-                        note="from the json benchmark"))
+        rows.append(
+            row(
+                "memory: --json peak RSS (info)",
+                f"{results['json']['subject_rss_mb']:.0f} MB",
+                note="from the json benchmark",
+            )
+        )
     else:
         s = spawn_to_devnull(subject_json_cmd(root))
         rows.append(row("memory: --json peak RSS (info)", f"{s['maxrss_mb']:.0f} MB"))
@@ -795,22 +961,37 @@ def root_app_child(root: str, mode: str) -> None:
                     o.set_changes(**changes)
                 first = await frames.wait(lambda: state.changes != before, timeout=60)
                 done = await frames.wait(settled, timeout=120)
-                steps.append({"step": label, "key_frame_ms": round(1000 * (first - t0), 1),
-                              "all_rows_ms": round(1000 * (done - t0), 1)})
+                steps.append(
+                    {
+                        "step": label,
+                        "key_frame_ms": round(1000 * (first - t0), 1),
+                        "all_rows_ms": round(1000 * (done - t0), 1),
+                    }
+                )
                 await asyncio.sleep(0.2)
             poller = RootPoller(root, lambda c: None, known=found)
             poller.baseline()
             poller.poll_once()
-            emit({"event": "replan-root", "steps": steps, "poll_ms": round(1000 * poller.last_round_seconds, 1),
-                  "vmhwm_mb": vm_hwm_mb()})
+            emit(
+                {
+                    "event": "replan-root",
+                    "steps": steps,
+                    "poll_ms": round(1000 * poller.last_round_seconds, 1),
+                    "vmhwm_mb": vm_hwm_mb(),
+                }
+            )
 
     asyncio.run(main())
 
 
 def bench_root(args, generate) -> list:
     root = generate_root(generate, args.experiments, args.root_trials, args.root_checkpoints, args.root_data)
-    print(f"root benchmark: {args.experiments} experiments x {args.root_trials} trials x "
-          f"{args.root_checkpoints} checkpoints in {root}", file=sys.stderr, flush=True)
+    print(
+        f"root benchmark: {args.experiments} experiments x {args.root_trials} trials x "
+        f"{args.root_checkpoints} checkpoints in {root}",
+        file=sys.stderr,
+        flush=True,
+    )
     base_times, subj_times = [], []
     for _ in range(args.repeat):
         b = spawn(child_cmd("minimal-root", root))
@@ -824,13 +1005,30 @@ def bench_root(args, generate) -> list:
     check = subprocess.run(subject_json_cmd(root), capture_output=True, check=True).stdout
     doc = json.loads(check)
     counted = spawn(child_cmd("minimal-root", root))["lines"][-1]["checkpoints"]
-    rows = [row("root: --json lists every checkpoint (check)", f"{len(doc['checkpoints'])}", f"{counted}", "—", "equal",
-                len(doc["checkpoints"]) == counted == doc["summary"]["checkpoints"]
-                and doc["summary"]["experiments"] == args.experiments,
-                f"{doc['summary']['experiments']} experiments in the root document")]
-    rows += [row("root: first rows", fmt_s(subj), fmt_s(base), f"{subj / base:.2f}x", "<= 1.5x", subj / base <= 1.5,
-                "spawn -> first overview frame with an experiment's figures vs the minimal reader without "
-                f"sizes over every experiment; best of {args.repeat}, alternated")]
+    rows = [
+        row(
+            "root: --json lists every checkpoint (check)",
+            f"{len(doc['checkpoints'])}",
+            f"{counted}",
+            "—",
+            "equal",
+            len(doc["checkpoints"]) == counted == doc["summary"]["checkpoints"]
+            and doc["summary"]["experiments"] == args.experiments,
+            f"{doc['summary']['experiments']} experiments in the root document",
+        )
+    ]
+    rows += [
+        row(
+            "root: first rows",
+            fmt_s(subj),
+            fmt_s(base),
+            f"{subj / base:.2f}x",
+            "<= 1.5x",
+            subj / base <= 1.5,
+            "spawn -> first overview frame with an experiment's figures vs the minimal reader without "
+            f"sizes over every experiment; best of {args.repeat}, alternated",
+        )
+    ]
     r = spawn(child_cmd("root-app", root, "replan"))
     ev = [line for line in r["lines"] if line.get("event") == "replan-root"]
     if not ev:
@@ -838,14 +1036,43 @@ def bench_root(args, generate) -> list:
     steps = ev[0]["steps"]
     worst_key = max(s["key_frame_ms"] for s in steps)
     worst_all = max(s["all_rows_ms"] for s in steps)
-    rows.append(row("root: key -> frame with the new config", f"{worst_key:.0f} ms", "—", "—", "<= 100 ms",
-                    worst_key <= 100, "worst of " + "; ".join(f"{s['step']} {s['key_frame_ms']:.0f}" for s in steps)))
-    rows.append(row("root: key -> every row re-planned (info)", f"{worst_all:.0f} ms", "—", "—", "—", None,
-                    "; ".join(f"{s['step']} {s['all_rows_ms']:.0f}" for s in steps)))
+    rows.append(
+        row(
+            "root: key -> frame with the new config",
+            f"{worst_key:.0f} ms",
+            "—",
+            "—",
+            "<= 100 ms",
+            worst_key <= 100,
+            "worst of " + "; ".join(f"{s['step']} {s['key_frame_ms']:.0f}" for s in steps),
+        )
+    )
+    rows.append(
+        row(
+            "root: key -> every row re-planned (info)",
+            f"{worst_all:.0f} ms",
+            "—",
+            "—",
+            "—",
+            None,
+            "; ".join(f"{s['step']} {s['all_rows_ms']:.0f}" for s in steps),
+        )
+    )
     rss = r["maxrss_mb"]
-    rows.append(row("root: app peak RSS", f"{rss:.0f} MB", "—", f"{rss / 350:.2f} of target", "<= 350 MB",
-                    rss <= 350, "ru_maxrss of the overview process after reading, sizes and the re-plans"))
-    rows.append(row("root: one poll of the whole root (info)", f"{ev[0]['poll_ms']:.0f} ms", note="RootPoller.poll_once"))
+    rows.append(
+        row(
+            "root: app peak RSS",
+            f"{rss:.0f} MB",
+            "—",
+            f"{rss / 350:.2f} of target",
+            "<= 350 MB",
+            rss <= 350,
+            "ru_maxrss of the overview process after reading, sizes and the re-plans",
+        )
+    )
+    rows.append(
+        row("root: one poll of the whole root (info)", f"{ev[0]['poll_ms']:.0f} ms", note="RootPoller.poll_once")
+    )
     return rows
 
 
@@ -880,23 +1107,38 @@ def main(argv=None) -> int:
     p.add_argument("--trials", type=int, default=1000)
     p.add_argument("--checkpoints", type=int, default=100)
     p.add_argument("--data", help="run directory to generate or reuse (default: bench-data/tune-TxC)")
-    p.add_argument("--only", action="append", default=[],
-                   help=f"comma-separated benchmarks to run: {', '.join(BENCHMARKS)}")
+    p.add_argument(
+        "--only", action="append", default=[], help=f"comma-separated benchmarks to run: {', '.join(BENCHMARKS)}"
+    )
     p.add_argument("--repeat", type=int, default=3, help="repetitions for best-of timings (default 3)")
-    p.add_argument("--page-keys", type=int, default=None,
-                   help="stop page-down after this many keys (default: the whole table)")
-    p.add_argument("--replay-reports", type=int, default=40000,
-                   help="reports of the replay benchmark's smaller trial (default 40000)")
+    p.add_argument(
+        "--page-keys", type=int, default=None, help="stop page-down after this many keys (default: the whole table)"
+    )
+    p.add_argument(
+        "--replay-reports",
+        type=int,
+        default=40000,
+        help="reports of the replay benchmark's smaller trial (default 40000)",
+    )
     p.add_argument("--results-json", help="also write the figures as JSON to this file")
     p.add_argument("--experiments", type=int, default=50, help="root benchmark: experiments (default 50)")
     p.add_argument("--root-trials", type=int, default=20, help="root benchmark: trials per experiment")
     p.add_argument("--root-checkpoints", type=int, default=100, help="root benchmark: checkpoints per trial")
-    p.add_argument("--root-data", help="root benchmark: storage root to generate or reuse "
-                                       "(default: bench-data/root-ExTxC)")
-    p.add_argument("--s3-minutes", type=float, default=3.0,
-                   help="s3: minutes of watching for each requests/min figure (0: skip them)")
-    p.add_argument("--s3-period", type=float, default=10.0,
-                   help="s3: seconds between two checkpoints of a RUNNING trial in the running figure")
+    p.add_argument(
+        "--root-data", help="root benchmark: storage root to generate or reuse (default: bench-data/root-ExTxC)"
+    )
+    p.add_argument(
+        "--s3-minutes",
+        type=float,
+        default=3.0,
+        help="s3: minutes of watching for each requests/min figure (0: skip them)",
+    )
+    p.add_argument(
+        "--s3-period",
+        type=float,
+        default=10.0,
+        help="s3: seconds between two checkpoints of a RUNNING trial in the running figure",
+    )
     args = p.parse_args(argv)
     only = [n.strip() for item in args.only for n in item.split(",") if n.strip()] or BENCHMARKS
     unknown = [n for n in only if n not in BENCHMARKS]
@@ -913,9 +1155,11 @@ def main(argv=None) -> int:
         return 0
     # The replay benchmark runs in memory: no run directory to generate for it alone.
     root = generate.generate(args.trials, args.checkpoints, args.data) if set(only) - {"replay"} else "(none)"
-    print(f"ckpt-tui benchmarks: {args.trials} trials x {args.checkpoints} checkpoints in {root}; "
-          f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; load {os.getloadavg()[0]:.2f}",
-          flush=True)
+    print(
+        f"ckpt-tui benchmarks: {args.trials} trials x {args.checkpoints} checkpoints in {root}; "
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; load {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
     ui_ok, ui_why = (True, "") if set(only) <= {"json", "replay"} else ui_available()
     if "s3" in only and not ui_ok:
         only = [n for n in only if n != "s3"]
@@ -945,8 +1189,9 @@ def main(argv=None) -> int:
             elif name == "s3":
                 import s3bench
 
-                rows += s3bench.bench_s3(sys.modules[__name__], root, args.repeat, results,
-                                         args.s3_period, args.s3_minutes)
+                rows += s3bench.bench_s3(
+                    sys.modules[__name__], root, args.repeat, results, args.s3_period, args.s3_minutes
+                )
         except Skip as exc:
             rows.append(row(name, "SKIPPED", note=str(exc)))
         except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the others' figures

@@ -61,9 +61,14 @@ class Server:
         line = self.proc.stdout.readline()
         self.port = json.loads(line)["port"]
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.env = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
-                        AWS_DEFAULT_REGION="us-east-1", AWS_ENDPOINT_URL=self.endpoint,
-                        NO_PROXY="127.0.0.1,localhost")
+        self.env = dict(
+            os.environ,
+            AWS_ACCESS_KEY_ID="bench",
+            AWS_SECRET_ACCESS_KEY="bench",
+            AWS_DEFAULT_REGION="us-east-1",
+            AWS_ENDPOINT_URL=self.endpoint,
+            NO_PROXY="127.0.0.1,localhost",
+        )
 
     def count(self) -> int:
         with urllib.request.urlopen(f"{self.endpoint}/__count", timeout=10) as r:
@@ -72,8 +77,13 @@ class Server:
     def client(self):
         import boto3
 
-        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id="bench", aws_secret_access_key="bench")
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+        )
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -108,13 +118,13 @@ def minimal_lister(url: str, endpoint: str) -> dict:
     import boto3
 
     client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-    bucket, _, prefix = url[len("s3://"):].partition("/")
+    bucket, _, prefix = url[len("s3://") :].partition("/")
     prefix = prefix.rstrip("/") + "/"
     checkpoints: dict = {}
     results = []
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for o in page.get("Contents", []):
-            parts = o["Key"][len(prefix):].split("/")
+            parts = o["Key"][len(prefix) :].split("/")
             if len(parts) >= 3 and parts[1].startswith("checkpoint_"):
                 k = (parts[0], parts[1])
                 checkpoints[k] = checkpoints.get(k, 0) + o["Size"]
@@ -163,16 +173,39 @@ def bench_s3(run_mod, root: str, repeat: int, results: dict, period: float, minu
             count = len(doc["checkpoints"])
             total = sum(c["size_bytes"] or 0 for c in doc["checkpoints"])
             ok = count == base_out["checkpoints"] and total == base_out["bytes"]
-            check = (f"{'OK' if ok else 'MISMATCH'}: --json lists {count} checkpoints, {total} bytes; "
-                     f"lister {base_out['checkpoints']}, {base_out['bytes']} bytes")
+            check = (
+                f"{'OK' if ok else 'MISMATCH'}: --json lists {count} checkpoints, {total} bytes; "
+                f"lister {base_out['checkpoints']}, {base_out['bytes']} bytes"
+            )
             base, subj, first = min(base_t), min(subj_t), min(rows_t)
-            results["s3"] = {"objects": n, "upload_s": upload_s, "json_s": subj_t, "lister_s": base_t,
-                             "first_rows_s": rows_t, "json_requests": json_requests, "check": check}
+            results["s3"] = {
+                "objects": n,
+                "upload_s": upload_s,
+                "json_s": subj_t,
+                "lister_s": base_t,
+                "first_rows_s": rows_t,
+                "json_requests": json_requests,
+                "check": check,
+            }
             out_rows = [
-                row("s3 json", fmt_s(subj), fmt_s(base), f"{subj / base:.2f}x", "<= 1.5x", subj / base <= 1.5,
-                    f"best of {repeat}; {json_requests} requests; {check}"),
-                row("s3 first-rows", fmt_s(first), fmt_s(base), f"{first / base:.2f}x", "<= 1.5x",
-                    first / base <= 1.5, "spawn -> first frame with rows vs the whole minimal lister"),
+                row(
+                    "s3 json",
+                    fmt_s(subj),
+                    fmt_s(base),
+                    f"{subj / base:.2f}x",
+                    "<= 1.5x",
+                    subj / base <= 1.5,
+                    f"best of {repeat}; {json_requests} requests; {check}",
+                ),
+                row(
+                    "s3 first-rows",
+                    fmt_s(first),
+                    fmt_s(base),
+                    f"{first / base:.2f}x",
+                    "<= 1.5x",
+                    first / base <= 1.5,
+                    "spawn -> first frame with rows vs the whole minimal lister",
+                ),
             ]
             if minutes > 0:
                 out_rows += requests_per_minute(server, url, period, minutes, results, row)
@@ -228,13 +261,25 @@ def requests_per_minute(server: Server, url: str, period: float, minutes: float,
     finally:
         watcher.stop()
     results["s3_requests_per_minute"] = figures
-    return [row("s3 requests/min idle", f"{figures['idle']:.1f}", note=(
+    return [
+        row(
+            "s3 requests/min idle",
+            f"{figures['idle']:.1f}",
+            note=(
                 f"nothing changing, over {minutes:g} min once the interval reached "
                 f"{figures['idle_interval']:g} s ({figures['idle_settle_requests']} requests in the "
-                f"{figures['idle_settle_s']:.0f} s before)")),
-            row("s3 requests/min running", f"{figures['running']:.1f}", note=(
+                f"{figures['idle_settle_s']:.0f} s before)"
+            ),
+        ),
+        row(
+            "s3 requests/min running",
+            f"{figures['running']:.1f}",
+            note=(
                 f"{RUNNING_TRIALS} RUNNING trials adding a checkpoint every {period:g} s, the driver "
-                f"rewriting experiment_state as often; the writer's own requests not counted"))]
+                f"rewriting experiment_state as often; the writer's own requests not counted"
+            ),
+        ),
+    ]
 
 
 RUNNING_TRIALS = 8
@@ -245,9 +290,12 @@ def _play_running(server: Server, url: str, period: float, stop: threading.Event
     """A running experiment: RUNNING_TRIALS trials (marked RUNNING in the state) each upload a
     checkpoint and append a result line, then the driver uploads the experiment state."""
     client = server.client()
-    bucket, _, prefix = url[len("s3://"):].partition("/")
-    keys = [o["Key"] for page in client.get_paginator("list_objects_v2").paginate(
-        Bucket=bucket, Prefix=prefix + "/", Delimiter="/") for o in page.get("Contents", [])]
+    bucket, _, prefix = url[len("s3://") :].partition("/")
+    keys = [
+        o["Key"]
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/", Delimiter="/")
+        for o in page.get("Contents", [])
+    ]
     state_key = sorted(k for k in keys if "/experiment_state-" in k)[-1]
     state = json.loads(client.get_object(Bucket=bucket, Key=state_key)["Body"].read())
     _writes["n"] += 2
@@ -264,8 +312,15 @@ def _play_running(server: Server, url: str, period: float, stop: threading.Event
             body = client.get_object(Bucket=bucket, Key=rkey)["Body"].read()
             name = f"checkpoint_{step:06d}"
             client.put_object(Bucket=bucket, Key=f"{prefix}/{tid}/{name}/model.bin", Body=b"m" * 640)
-            line = json.dumps({"loss": 1.0 / step, "training_iteration": step + 1, "checkpoint_dir_name": name,
-                               "timestamp": int(time.time()), "trial_id": tid})
+            line = json.dumps(
+                {
+                    "loss": 1.0 / step,
+                    "training_iteration": step + 1,
+                    "checkpoint_dir_name": name,
+                    "timestamp": int(time.time()),
+                    "trial_id": tid,
+                }
+            )
             client.put_object(Bucket=bucket, Key=rkey, Body=body + line.encode() + b"\n")
             _writes["n"] += 3
         for item in state["trial_data"][:RUNNING_TRIALS]:  # as Ray's driver: the trial's entry moves

@@ -44,18 +44,31 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--num-to-keep", metavar="N|none", help="checkpoints to keep per trial, or 'none' to keep all")
     g.add_argument("--score-attribute", metavar="KEY", help="metric to rank by ('a/b' for nested); 'none' for recency")
     g.add_argument("--score-order", metavar="max|min", help="whether higher (max) or lower (min) is better")
-    g.add_argument("--delete-untracked", action="store_true",
-                   help="also delete checkpoints Ray does not track (Ray never deletes them); never a restore "
-                        "point or a trial's newest")
+    g.add_argument(
+        "--delete-untracked",
+        action="store_true",
+        help="also delete checkpoints Ray does not track (Ray never deletes them); never a restore "
+        "point or a trial's newest",
+    )
     m = p.add_argument_group("modes")
     m.add_argument("--json", action="store_true", help="print the plan as JSON and exit (no UI)")
     m.add_argument("--prune", action="store_true", help="delete what the plan marks, after confirming (no UI)")
     m.add_argument("--yes", action="store_true", help="with --prune: do not ask (needed without a terminal)")
     m.add_argument("--dry-run", action="store_true", help="with --prune: print what would be deleted, touch nothing")
-    m.add_argument("--grace", metavar="SECONDS", type=_non_negative_float, default=60.0,
-                   help="never delete a RUNNING trial's checkpoint younger than this (default 60)")
-    m.add_argument("--poll", metavar="SECONDS", type=_positive_float, default=None,
-                   help="watch by polling every SECONDS instead of filesystem events")
+    m.add_argument(
+        "--grace",
+        metavar="SECONDS",
+        type=_non_negative_float,
+        default=60.0,
+        help="never delete a RUNNING trial's checkpoint younger than this (default 60)",
+    )
+    m.add_argument(
+        "--poll",
+        metavar="SECONDS",
+        type=_positive_float,
+        default=None,
+        help="watch by polling every SECONDS instead of filesystem events",
+    )
     m.add_argument("--demo", action="store_true", help="open the app on a live demo run it writes itself")
     return p
 

@@ -64,8 +64,9 @@ class _Trial:
 class DemoRun:
     """Write a Tune run to ``root`` (a new temp dir when None) and keep adding checkpoints."""
 
-    def __init__(self, root: Optional[str] = None, trials: int = 4, seed: int = 0,
-                 start_time: Optional[float] = None) -> None:
+    def __init__(
+        self, root: Optional[str] = None, trials: int = 4, seed: int = 0, start_time: Optional[float] = None
+    ) -> None:
         if trials < 1:
             raise ValueError("trials must be >= 1")
         self.root = os.path.abspath(root) if root is not None else None
@@ -118,17 +119,19 @@ class DemoRun:
             batch = rng.choice([16, 32, 64, 128])
             trial_id = f"{experiment}_{i:05d}"
             tag = f"{i}_batch_size={batch},lr={lr:.4f}"
-            self.trials.append(_Trial(
-                index=i,
-                trial_id=trial_id,
-                dirname=f"{TRAINABLE}_{trial_id}_{tag}_{self.date}",
-                config={"lr": lr, "batch_size": batch},
-                status="TERMINATED" if i < finished else "RUNNING",
-                flaky=i == flaky,
-                model_bytes=1024 * (2 + 3 * i) + rng.randrange(512),
-                rng=random.Random(f"ckpt-tui-demo-{self.seed}-trial-{i}"),
-                pid=10_000 + rng.randrange(50_000),
-            ))
+            self.trials.append(
+                _Trial(
+                    index=i,
+                    trial_id=trial_id,
+                    dirname=f"{TRAINABLE}_{trial_id}_{tag}_{self.date}",
+                    config={"lr": lr, "batch_size": batch},
+                    status="TERMINATED" if i < finished else "RUNNING",
+                    flaky=i == flaky,
+                    model_bytes=1024 * (2 + 3 * i) + rng.randrange(512),
+                    rng=random.Random(f"ckpt-tui-demo-{self.seed}-trial-{i}"),
+                    pid=10_000 + rng.randrange(50_000),
+                )
+            )
         for trial, count in zip(self.trials, counts):
             tdir = os.path.join(path, trial.dirname)
             os.makedirs(tdir)
@@ -205,7 +208,7 @@ class DemoRun:
                 "config": dict(t.config),
                 "_Trial__unresolved_config": dict(t.config),
                 "evaluated_params": dict(t.config),
-                "experiment_tag": t.dirname[len(TRAINABLE) + len(t.trial_id) + 2:-len(self.date) - 1],
+                "experiment_tag": t.dirname[len(TRAINABLE) + len(t.trial_id) + 2 : -len(self.date) - 1],
                 "stopping_criterion": {},
                 "max_failures": 0,
                 "export_formats": [],
@@ -249,8 +252,7 @@ class DemoRun:
             json.dump(state, f, indent=2)
         os.replace(tmp, final)
         with open(os.path.join(self._dir, f"basic-variant-state-{self.date}.json"), "w") as f:
-            json.dump({"_variant_generator": [], "_trial_generator": [], "_iter": self.n_trials,
-                       "_finished": True}, f)
+            json.dump({"_variant_generator": [], "_trial_generator": [], "_iter": self.n_trials, "_finished": True}, f)
 
     # ---- growing -----------------------------------------------------------------------------
     def step(self) -> Optional[tuple[str, str]]:
@@ -279,8 +281,7 @@ class DemoRun:
         if self._thread is not None:
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, args=(interval,), name="ckpt-tui-demo",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._loop, args=(interval,), name="ckpt-tui-demo", daemon=True)
         self._thread.start()
 
     def _loop(self, interval: float) -> None:
@@ -319,6 +320,7 @@ class DemoRun:
 # module and name (STACK_GLOBAL), an object made with no arguments (NEWOBJ), then its __dict__
 # (BUILD). Written by hand because importing Ray is out of the question here.
 
+
 def _str(value: str) -> bytes:
     data = value.encode("utf-8")
     if len(data) < 256:
@@ -336,7 +338,7 @@ def _value(value) -> bytes:
     if isinstance(value, int):
         if 0 <= value < 256:
             return b"K" + bytes([value])
-        if -2**31 <= value < 2**31:
+        if -(2**31) <= value < 2**31:
             return b"J" + struct.pack("<i", value)
         raise ValueError(f"int out of range for this writer: {value}")
     if isinstance(value, float):
@@ -346,8 +348,7 @@ def _value(value) -> bytes:
     raise TypeError(f"cannot write {type(value).__name__}")
 
 
-def checkpoint_config_pickle(fields: dict, module: str = "ray.tune",
-                             name: str = "CheckpointConfig") -> bytes:
+def checkpoint_config_pickle(fields: dict, module: str = "ray.tune", name: str = "CheckpointConfig") -> bytes:
     body = bytearray()
     body += _str(module) + _str(name) + b"\x93\x94"  # STACK_GLOBAL, MEMOIZE
     body += b")\x81\x94"  # EMPTY_TUPLE, NEWOBJ, MEMOIZE

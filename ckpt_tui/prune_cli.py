@@ -105,26 +105,33 @@ def prune_mode(args) -> int:
     if len(warnings) > WARN_LIMIT:
         _err(f"warning: ... and {len(warnings) - WARN_LIMIT:,} more (see --json)")
 
-    print(f"Run {terminal_safe(run.root)} ({run.layout}), {config.to_python()}: "
-          f"{_plural(plan.checkpoint_count, 'checkpoint')}, {len(todo):,} to delete "
-          f"({human_bytes(reclaim)})", file=out)
+    print(
+        f"Run {terminal_safe(run.root)} ({run.layout}), {config.to_python()}: "
+        f"{_plural(plan.checkpoint_count, 'checkpoint')}, {len(todo):,} to delete "
+        f"({human_bytes(reclaim)})",
+        file=out,
+    )
     untracked = plan.untracked_count
     if untracked and not plan.delete_untracked:
-        print(f"{_plural(untracked, 'checkpoint')} not tracked by Ray ({human_bytes(plan.untracked_bytes)}): "
-              "Ray will never delete them; kept (--delete-untracked deletes them)", file=out)
+        print(
+            f"{_plural(untracked, 'checkpoint')} not tracked by Ray ({human_bytes(plan.untracked_bytes)}): "
+            "Ray will never delete them; kept (--delete-untracked deletes them)",
+            file=out,
+        )
     for c, why in list(refused.items())[:LIST_LIMIT]:
         print(f"kept {terminal_safe(c.path)}: the plan deletes it, but {why}", file=out)
     if len(refused) > LIST_LIMIT:
-        print(f"kept ... and {len(refused) - LIST_LIMIT:,} more the plan deletes but a deletion never would "
-              "(see --json)", file=out)
+        print(
+            f"kept ... and {len(refused) - LIST_LIMIT:,} more the plan deletes but a deletion never would (see --json)",
+            file=out,
+        )
 
     problems = 0
     # Leftovers of an interrupted deletion: the user confirmed those deletions already once.
     if leftovers:
         sizes = {p: leftover_size(p) for p in leftovers}
         total = sum(sizes.values())
-        print(f"{_plural(len(leftovers), 'leftover')} of an interrupted deletion ({human_bytes(total)}):",
-              file=out)
+        print(f"{_plural(len(leftovers), 'leftover')} of an interrupted deletion ({human_bytes(total)}):", file=out)
         for p in leftovers:
             print(f"  {terminal_safe(p)}  {human_bytes(sizes[p])}", file=out)
         if dry:
@@ -146,8 +153,10 @@ def prune_mode(args) -> int:
     if dry:
         for c in todo:
             print(f"would delete {terminal_safe(c.path)}  {human_bytes(c.size_bytes)}  ({plan.reason(c)})", file=out)
-        print(f"Would delete {_plural(len(todo), 'checkpoint')} ({human_bytes(reclaim)}). "
-              "Dry run: nothing was touched.", file=out)
+        print(
+            f"Would delete {_plural(len(todo), 'checkpoint')} ({human_bytes(reclaim)}). Dry run: nothing was touched.",
+            file=out,
+        )
         return EXIT_OK
 
     request = prepare(plan, todo, grace_seconds=grace)  # what the user sees is what gets checked
@@ -174,8 +183,10 @@ def prune_mode(args) -> int:
             _err(f"skipped {terminal_safe(o.path)}: {o.reason}")
         out.flush()
     skipped = n - deleted
-    print(f"Deleted {_plural(deleted, 'checkpoint')} ({human_bytes(freed)})"
-          + (f"; {skipped:,} skipped or failed (see above)" if skipped else "")
-          + f". Log: {terminal_safe(request.log_path)}", file=out)
+    print(
+        f"Deleted {_plural(deleted, 'checkpoint')} ({human_bytes(freed)})"
+        + (f"; {skipped:,} skipped or failed (see above)" if skipped else "")
+        + f". Log: {terminal_safe(request.log_path)}",
+        file=out,
+    )
     return EXIT_PARTIAL if problems else EXIT_OK
-

@@ -56,8 +56,15 @@ def _plans(args, experiments: list[Experiment]) -> Iterator[tuple[Experiment, Op
         except RunError as exc:  # vanished or unreadable since it was found: the rest still goes
             yield exp, None, str(exc)
             continue
-        yield exp, make_plan(run, config_from_args(args, run.run_config),
-                             delete_untracked=bool(getattr(args, "delete_untracked", False))), None
+        yield (
+            exp,
+            make_plan(
+                run,
+                config_from_args(args, run.run_config),
+                delete_untracked=bool(getattr(args, "delete_untracked", False)),
+            ),
+            None,
+        )
 
 
 def root_json_mode(args, experiments: list[Experiment]) -> int:
@@ -118,11 +125,13 @@ def root_prune_mode(args, experiments: list[Experiment]) -> int:
             _err(f"note: {note}")
     print(f"Storage root {terminal_safe(root)}: {_plural(len(planned), 'experiment')}", file=out)
     for exp, plan, todo, leftovers in planned:
-        print(f"  {terminal_safe(exp.rel)} ({plan.run.layout}), {plan.config.to_python()}: "
-              f"{_plural(plan.checkpoint_count, 'checkpoint')}, {len(todo):,} to delete "
-              f"({human_bytes(sum(c.size_bytes or 0 for c in todo))})"
-              + (f", {_plural(len(leftovers), 'leftover')} of an interrupted deletion" if leftovers else ""),
-              file=out)
+        print(
+            f"  {terminal_safe(exp.rel)} ({plan.run.layout}), {plan.config.to_python()}: "
+            f"{_plural(plan.checkpoint_count, 'checkpoint')}, {len(todo):,} to delete "
+            f"({human_bytes(sum(c.size_bytes or 0 for c in todo))})"
+            + (f", {_plural(len(leftovers), 'leftover')} of an interrupted deletion" if leftovers else ""),
+            file=out,
+        )
 
     if not todo_total and not leftovers_total:
         print("Nothing to delete under these configs.", file=out)
@@ -133,12 +142,17 @@ def root_prune_mode(args, experiments: list[Experiment]) -> int:
             for p in leftovers:
                 print(f"would remove leftover {terminal_safe(p)}", file=out)
             for c in todo:
-                print(f"would delete {terminal_safe(c.path)}  {human_bytes(c.size_bytes)}  ({plan.reason(c)})", file=out)
-        print(f"Would delete {_plural(todo_total, 'checkpoint')} "
-              f"({human_bytes(sum(c.size_bytes or 0 for _, _, t, _ in planned for c in t))}) in "
-              f"{_plural(sum(1 for *_, t, _l in planned if t), 'experiment')}"
-              + (f" and remove {_plural(leftovers_total, 'leftover')}" if leftovers_total else "")
-              + ". Dry run: nothing was touched.", file=out)
+                print(
+                    f"would delete {terminal_safe(c.path)}  {human_bytes(c.size_bytes)}  ({plan.reason(c)})", file=out
+                )
+        print(
+            f"Would delete {_plural(todo_total, 'checkpoint')} "
+            f"({human_bytes(sum(c.size_bytes or 0 for _, _, t, _ in planned for c in t))}) in "
+            f"{_plural(sum(1 for *_, t, _l in planned if t), 'experiment')}"
+            + (f" and remove {_plural(leftovers_total, 'leftover')}" if leftovers_total else "")
+            + ". Dry run: nothing was touched.",
+            file=out,
+        )
         return EXIT_OK
 
     # What the user sees is what gets checked: every request is prepared before asking.
@@ -155,10 +169,13 @@ def root_prune_mode(args, experiments: list[Experiment]) -> int:
             if (request is None or not request.items) and not leftovers:
                 continue
             count = len(request.items) if request is not None else 0
-            print(f"{terminal_safe(exp.rel)}: {_plural(count, 'checkpoint')}"
-                  + (f" ({human_bytes(request.total_bytes)})" if request is not None else "")
-                  + (f", {_plural(len(leftovers), 'leftover')}" if leftovers else ""), file=out)
-            for item in (request.items if request is not None else []):
+            print(
+                f"{terminal_safe(exp.rel)}: {_plural(count, 'checkpoint')}"
+                + (f" ({human_bytes(request.total_bytes)})" if request is not None else "")
+                + (f", {_plural(len(leftovers), 'leftover')}" if leftovers else ""),
+                file=out,
+            )
+            for item in request.items if request is not None else []:
                 if shown < LIST_LIMIT:
                     print(f"  {terminal_safe(item.path)}  {human_bytes(item.bytes)}  ({item.reason})", file=out)
                 shown += 1
@@ -166,9 +183,11 @@ def root_prune_mode(args, experiments: list[Experiment]) -> int:
             print(f"  ... and {shown - LIST_LIMIT:,} more", file=out)
         out.flush()
         experiments_hit = sum(1 for _, _, r, ls in requests if (r is not None and r.items) or ls)
-        question = (f"Delete {_plural(n, 'checkpoint')}"
-                    + (f" and {_plural(leftovers_total, 'leftover')}" if leftovers_total else "")
-                    + f" ({human_bytes(size)}) in {_plural(experiments_hit, 'experiment')}?")
+        question = (
+            f"Delete {_plural(n, 'checkpoint')}"
+            + (f" and {_plural(leftovers_total, 'leftover')}" if leftovers_total else "")
+            + f" ({human_bytes(size)}) in {_plural(experiments_hit, 'experiment')}?"
+        )
         if not _ask(question):
             print("Nothing deleted.", file=out)
             return EXIT_PARTIAL if problems else EXIT_OK
@@ -194,7 +213,10 @@ def root_prune_mode(args, experiments: list[Experiment]) -> int:
                 _err(f"skipped {terminal_safe(o.path)}: {o.reason}")
             out.flush()
     skipped = n - deleted
-    print(f"Deleted {_plural(deleted, 'checkpoint')} ({human_bytes(freed)})"
-          + (f"; {skipped:,} skipped or failed (see above)" if skipped else "")
-          + ". Logs: .ckpt-tui/deletions.jsonl in each experiment", file=out)
+    print(
+        f"Deleted {_plural(deleted, 'checkpoint')} ({human_bytes(freed)})"
+        + (f"; {skipped:,} skipped or failed (see above)" if skipped else "")
+        + ". Logs: .ckpt-tui/deletions.jsonl in each experiment",
+        file=out,
+    )
     return EXIT_PARTIAL if problems else EXIT_OK

@@ -37,8 +37,13 @@ AGE = 5 * 3600.0
 
 # What a user presses to go from the run's own config (keep everything) to keep 3 by loss, min.
 KEEP_3_BY_LOSS_MIN = [
-    ("n", NumberInputScreen), "ctrl+u", "3", "enter",
-    ("s", ChooseAttributeScreen), "down", "enter",  # the first metric after "(none)": loss
+    ("n", NumberInputScreen),
+    "ctrl+u",
+    "3",
+    "enter",
+    ("s", ChooseAttributeScreen),
+    "down",
+    "enter",  # the first metric after "(none)": loss
     "o",
 ]
 
@@ -78,12 +83,14 @@ async def _until(pilot, what: str, condition, timeout: float = 30.0) -> None:
         await pilot.pause(0.05)
 
 
-async def shoot(name: str, root: Path, size: tuple[int, int], keys: list, argv: tuple = (),
-                wait_for=None) -> None:
+async def shoot(name: str, root: Path, size: tuple[int, int], keys: list, argv: tuple = (), wait_for=None) -> None:
     app = build_app(build_parser().parse_args([str(root), *argv]), str(root))
     async with app.run_test(size=size) as pilot:
-        await _until(pilot, "the whole run, sized and watched",
-                     lambda: not app.reading and app._sizes_settled and app.watch_text.startswith("live"))
+        await _until(
+            pilot,
+            "the whole run, sized and watched",
+            lambda: not app.reading and app._sizes_settled and app.watch_text.startswith("live"),
+        )
         for key in keys:
             if isinstance(key, tuple):
                 key, screen = key
@@ -137,16 +144,30 @@ async def main() -> None:
     run = keep_all_copy()
     await shoot("main", run, (120, 35), [*KEEP_3_BY_LOSS_MIN, "j", "j", "j"])
     await shoot("main-80x24", run, (80, 24), KEEP_3_BY_LOSS_MIN)
-    await shoot("one-trial", run, (120, 35),
-                [*KEEP_3_BY_LOSS_MIN, "right_square_bracket", "m", "space", "down", "space", "enter"])
-    await shoot("confirm-delete", run, (120, 35), [*KEEP_3_BY_LOSS_MIN, "d"],
-                wait_for=lambda app: isinstance(app.screen, ConfirmDeleteScreen))
+    await shoot(
+        "one-trial",
+        run,
+        (120, 35),
+        [*KEEP_3_BY_LOSS_MIN, "right_square_bracket", "m", "space", "down", "space", "enter"],
+    )
+    await shoot(
+        "confirm-delete",
+        run,
+        (120, 35),
+        [*KEEP_3_BY_LOSS_MIN, "d"],
+        wait_for=lambda app: isinstance(app.screen, ConfirmDeleteScreen),
+    )
     await shoot("help", run, (120, 35), [("question_mark", HelpScreen)])
     big = sweep()
     await shoot("big-run", big, (120, 35), [], argv=("--num-to-keep", "3", "--score-attribute", "acc"))
-    await shoot("confirm-delete-80x24-big", big, (80, 24), ["d"],
-                argv=("--num-to-keep", "3", "--score-attribute", "acc"),
-                wait_for=lambda app: isinstance(app.screen, ConfirmDeleteScreen))
+    await shoot(
+        "confirm-delete-80x24-big",
+        big,
+        (80, 24),
+        ["d"],
+        argv=("--num-to-keep", "3", "--score-attribute", "acc"),
+        wait_for=lambda app: isinstance(app.screen, ConfirmDeleteScreen),
+    )
     with tempfile.TemporaryDirectory() as tmp:
         await shoot_overview(Path(tmp))
     for name in ("keep_all", "sweep"):  # leave nothing behind

@@ -74,7 +74,7 @@ class Manager:
         else:
             self.kept.append(i)
         if self.num_to_keep is not None:
-            worst = set(self.kept[:-self.num_to_keep]) - {self.latest}
+            worst = set(self.kept[: -self.num_to_keep]) - {self.latest}
             self.kept = [x for x in self.kept if x not in worst]
             self.deleted.extend(sorted(worst))
 
@@ -84,8 +84,9 @@ class Manager:
         return [i for i in range(len(self.reports)) if i not in gone]
 
 
-def survivors(reports: list[dict], num_to_keep, attr, order="max", train_v2=False,
-              registered: Optional[list[bool]] = None) -> list[int]:
+def survivors(
+    reports: list[dict], num_to_keep, attr, order="max", train_v2=False, registered: Optional[list[bool]] = None
+) -> list[int]:
     """Indices of the reports whose checkpoints Ray leaves on disk, reporting each in order and
     registering those ``registered`` marks (all of them by default)."""
     m = Manager(num_to_keep, attr, order, train_v2)

@@ -17,8 +17,13 @@ moto_server = pytest.importorskip("moto.moto_server.threaded_moto_server")
 boto3 = pytest.importorskip("boto3")
 pytest.importorskip("s3fs")
 
-ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-       "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
+ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
 
 
 @pytest.fixture(scope="session")
@@ -33,8 +38,13 @@ def s3_endpoint():
 class Bucket:
     def __init__(self, endpoint: str) -> None:
         self.name = "ckpt-" + uuid.uuid4().hex[:12]
-        self.client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                                   aws_access_key_id="testing", aws_secret_access_key="testing")
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
         self.client.create_bucket(Bucket=self.name)
 
     def url(self, prefix: str = "") -> str:

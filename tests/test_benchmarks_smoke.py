@@ -16,9 +16,26 @@ def test_benchmark_json_smoke(tmp_path):
     data = tmp_path / "run"
     results = tmp_path / "results.json"
     proc = subprocess.run(
-        [sys.executable, RUN_PY, "--trials", "3", "--checkpoints", "4", "--only", "json",
-         "--repeat", "1", "--data", str(data), "--results-json", str(results)],
-        capture_output=True, text=True, timeout=300, cwd=REPO,
+        [
+            sys.executable,
+            RUN_PY,
+            "--trials",
+            "3",
+            "--checkpoints",
+            "4",
+            "--only",
+            "json",
+            "--repeat",
+            "1",
+            "--data",
+            str(data),
+            "--results-json",
+            str(results),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
     )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
@@ -38,9 +55,26 @@ def test_benchmark_root_smoke(tmp_path):
     checkpoint the minimal reader counts. No timing is asserted."""
     data = tmp_path / "root"
     proc = subprocess.run(
-        [sys.executable, RUN_PY, "--only", "root", "--experiments", "3", "--root-trials", "2",
-         "--root-checkpoints", "3", "--repeat", "1", "--root-data", str(data)],
-        capture_output=True, text=True, timeout=300, cwd=REPO,
+        [
+            sys.executable,
+            RUN_PY,
+            "--only",
+            "root",
+            "--experiments",
+            "3",
+            "--root-trials",
+            "2",
+            "--root-checkpoints",
+            "3",
+            "--repeat",
+            "1",
+            "--root-data",
+            str(data),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
     )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout

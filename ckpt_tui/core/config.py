@@ -27,9 +27,7 @@ class CheckpointConfig:
         if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
             raise ConfigError(f"num_to_keep must be None or an integer >= 1, got {n!r}")
         if self.checkpoint_score_order not in (MAX, MIN):
-            raise ConfigError(
-                f"checkpoint_score_order must be 'max' or 'min', got {self.checkpoint_score_order!r}"
-            )
+            raise ConfigError(f"checkpoint_score_order must be 'max' or 'min', got {self.checkpoint_score_order!r}")
         attr = self.checkpoint_score_attribute
         if attr is not None and not isinstance(attr, str):
             raise ConfigError(f"checkpoint_score_attribute must be a string or None, got {attr!r}")
@@ -84,7 +82,11 @@ def parse_num_to_keep(text: str) -> Optional[int]:
     try:
         n = int(t)
     except ValueError:
-        raise ConfigError(f"num_to_keep must be an integer >= 1, or 'all' (or 'none') to keep every checkpoint, got {text!r}") from None
+        raise ConfigError(
+            f"num_to_keep must be an integer >= 1, or 'all' (or 'none') to keep every checkpoint, got {text!r}"
+        ) from None
     if n < 1:
-        raise ConfigError(f"num_to_keep must be an integer >= 1, or 'all' (or 'none') to keep every checkpoint, got {text!r}")
+        raise ConfigError(
+            f"num_to_keep must be an integer >= 1, or 'all' (or 'none') to keep every checkpoint, got {text!r}"
+        )
     return n

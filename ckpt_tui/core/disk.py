@@ -84,8 +84,9 @@ class FileTooLarge(OSError):
     """The file is larger than what one Ray file may take: not read."""
 
 
-def read_regular_file(path: str, limit: Optional[int] = None, follow_symlinks: bool = True,
-                      dir_fd: Optional[int] = None) -> bytes:
+def read_regular_file(
+    path: str, limit: Optional[int] = None, follow_symlinks: bool = True, dir_fd: Optional[int] = None
+) -> bytes:
     """The bytes of the regular file at ``path``, never blocking and never more than ``limit``
     (default MAX_FILE_BYTES). Opened with O_NONBLOCK, so a FIFO planted in place of a file
     returns at once; then fstat on the open file (no race with a swap): anything but a regular
@@ -105,8 +106,9 @@ def read_regular_file(path: str, limit: Optional[int] = None, follow_symlinks: b
         if not stat.S_ISREG(st.st_mode):
             raise NotRegularFile(errno.EINVAL, f"not a regular file (a {_kind_word(st.st_mode)}): not read", path)
         if st.st_size > limit:
-            raise FileTooLarge(errno.EFBIG, f"{st.st_size} bytes, over the {limit}-byte limit for one file: "
-                               "not read", path)
+            raise FileTooLarge(
+                errno.EFBIG, f"{st.st_size} bytes, over the {limit}-byte limit for one file: not read", path
+            )
         chunks = []
         total = 0
         while True:

@@ -44,6 +44,3 @@ def lookup(metrics: dict, attr: str):
 def is_number(value) -> bool:
     """What Ray accepts as a score: ``order * value`` gives a ``numbers.Number``."""
     return isinstance(value, numbers.Number) and not isinstance(value, complex)
-
-
-

@@ -95,7 +95,7 @@ def _read_plain_fast(data: bytes) -> Any:
         pos += 1
         if op == 0x8C:  # SHORT_BINUNICODE
             n = data[pos]
-            append(str(data[pos + 1:pos + 1 + n], "utf-8", "surrogatepass"))
+            append(str(data[pos + 1 : pos + 1 + n], "utf-8", "surrogatepass"))
             if pos + 1 + n > end:
                 raise IndexError
             pos += 1 + n
@@ -189,19 +189,19 @@ def _read_plain_fast(data: bytes) -> Any:
             n = _U4(data, pos)[0]
             if pos + 4 + n > end:
                 raise IndexError
-            append(str(data[pos + 4:pos + 4 + n], "utf-8", "surrogatepass"))
+            append(str(data[pos + 4 : pos + 4 + n], "utf-8", "surrogatepass"))
             pos += 4 + n
         elif op == 0x43:  # SHORT_BINBYTES C
             n = data[pos]
             if pos + 1 + n > end:
                 raise IndexError
-            append(bytes(data[pos + 1:pos + 1 + n]))
+            append(bytes(data[pos + 1 : pos + 1 + n]))
             pos += 1 + n
         elif op == 0x8A:  # LONG1
             n = data[pos]
             if pos + 1 + n > end:
                 raise IndexError
-            append(int.from_bytes(data[pos + 1:pos + 1 + n], "little", signed=True))
+            append(int.from_bytes(data[pos + 1 : pos + 1 + n], "little", signed=True))
             pos += 1 + n
         elif op == 0x80:  # PROTO
             pos += 1
@@ -234,10 +234,26 @@ def _read_plain_genops(data: bytes) -> Any:
         name = op.name
         if name in ("PROTO", "FRAME"):
             continue
-        if name in ("SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE",
-                    "BININT", "BININT1", "BININT2", "LONG1", "LONG4", "INT", "LONG",
-                    "BINFLOAT", "FLOAT", "SHORT_BINBYTES", "BINBYTES", "BINBYTES8",
-                    "SHORT_BINSTRING", "BINSTRING"):
+        if name in (
+            "SHORT_BINUNICODE",
+            "BINUNICODE",
+            "BINUNICODE8",
+            "UNICODE",
+            "BININT",
+            "BININT1",
+            "BININT2",
+            "LONG1",
+            "LONG4",
+            "INT",
+            "LONG",
+            "BINFLOAT",
+            "FLOAT",
+            "SHORT_BINBYTES",
+            "BINBYTES",
+            "BINBYTES8",
+            "SHORT_BINSTRING",
+            "BINSTRING",
+        ):
             stack.append(arg)
         elif name == "NONE":
             stack.append(None)
@@ -376,8 +392,11 @@ def _plain_value(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain_value(v) for v in value]
     if isinstance(value, _Object):
-        if (value.cls.module, value.cls.name) in _NUMPY_SCALAR and len(value.args) == 2 \
-                and isinstance(value.args[1], (bytes, str)):
+        if (
+            (value.cls.module, value.cls.name) in _NUMPY_SCALAR
+            and len(value.args) == 2
+            and isinstance(value.args[1], (bytes, str))
+        ):
             decoded = _numpy_scalar(value.args[0], value.args[1])
             if decoded is not None:
                 return decoded
@@ -396,8 +415,20 @@ def _numpy_scalar(dtype: Any, raw: Any) -> Any:
     endian = ">" if isinstance(dtype.state, tuple) and len(dtype.state) > 1 and dtype.state[1] == ">" else "<"
     if isinstance(raw, str):
         raw = raw.encode("latin-1")
-    fmt = {"f8": "d", "f4": "f", "f2": "e", "i8": "q", "i4": "i", "i2": "h", "i1": "b",
-           "u8": "Q", "u4": "I", "u2": "H", "u1": "B", "b1": "?"}.get(code)
+    fmt = {
+        "f8": "d",
+        "f4": "f",
+        "f2": "e",
+        "i8": "q",
+        "i4": "i",
+        "i2": "h",
+        "i1": "b",
+        "u8": "Q",
+        "u4": "I",
+        "u2": "H",
+        "u1": "B",
+        "b1": "?",
+    }.get(code)
     if fmt is None:
         return None
     try:
@@ -453,8 +484,9 @@ def _read_checkpoint_manager(data: bytes) -> Optional[ManagerState]:
     config = None
     cfg = state.get("_checkpoint_config")
     if isinstance(cfg, _Object) and (cfg.cls.module, cfg.cls.name) in _CONFIG_GLOBALS:
-        cstate = cfg.state[0] if isinstance(cfg.state, tuple) and cfg.state and isinstance(cfg.state[0], dict) \
-            else cfg.state
+        cstate = (
+            cfg.state[0] if isinstance(cfg.state, tuple) and cfg.state and isinstance(cfg.state[0], dict) else cfg.state
+        )
         if isinstance(cstate, dict):
             try:
                 config = CheckpointConfig.from_dict(cstate)

@@ -47,9 +47,26 @@ def plan_to_dict(plan: Plan, with_checkpoints: bool = True, refused: Optional[di
     return doc
 
 
-CHECKPOINT_FIELDS = ("trial", "trial_status", "name", "path", "index", "iteration", "score", "rank",
-                     "of", "keep", "reason", "warning", "size_bytes", "mtime", "symlink", "tracked",
-                     "restore_point_of", "path_b64")
+CHECKPOINT_FIELDS = (
+    "trial",
+    "trial_status",
+    "name",
+    "path",
+    "index",
+    "iteration",
+    "score",
+    "rank",
+    "of",
+    "keep",
+    "reason",
+    "warning",
+    "size_bytes",
+    "mtime",
+    "symlink",
+    "tracked",
+    "restore_point_of",
+    "path_b64",
+)
 
 
 def path_b64(path: str):
@@ -79,8 +96,17 @@ def _rows(plan: Plan, refused: dict):
         trial_id = ckpt.trial_id
         report = ckpt.report
         why_failing = failing.get(trial_id)
-        key = (d.code, d.rank if d.code == DELETE_BELOW else None, d.of, d.note, d.deleted_by, d.rank_then,
-               why_failing, type(d.value) if d.note == NOTE_NOT_NUMERIC else None, d.restore_of)
+        key = (
+            d.code,
+            d.rank if d.code == DELETE_BELOW else None,
+            d.of,
+            d.note,
+            d.deleted_by,
+            d.rank_then,
+            why_failing,
+            type(d.value) if d.note == NOTE_NOT_NUMERIC else None,
+            d.restore_of,
+        )
         texts = reasons.get(key)
         if texts is None:
             texts = reasons[key] = (explain(d, config, layout, why_failing), note_text(d, config, layout))
@@ -91,11 +117,26 @@ def _rows(plan: Plan, refused: dict):
             keep, reason = True, refused[ckpt]
         logged = report if report is not None else ckpt.logged
         restore_of = [t or trial_id for t in d.restore_of] if d.restore_of else []
-        yield (trial_id, trials[trial_id].status, ckpt.name, ckpt.path,
-               report.index if report is not None else None,
-               logged.iteration if logged is not None else None,
-               score, d.rank, d.of, keep, reason, texts[1],
-               ckpt.size_bytes, ckpt.mtime, ckpt.is_symlink, ckpt.tracked, restore_of, path_b64(ckpt.path))
+        yield (
+            trial_id,
+            trials[trial_id].status,
+            ckpt.name,
+            ckpt.path,
+            report.index if report is not None else None,
+            logged.iteration if logged is not None else None,
+            score,
+            d.rank,
+            d.of,
+            keep,
+            reason,
+            texts[1],
+            ckpt.size_bytes,
+            ckpt.mtime,
+            ckpt.is_symlink,
+            ckpt.tracked,
+            restore_of,
+            path_b64(ckpt.path),
+        )
 
 
 def dump(plan: Plan, out: IO[str]) -> None:
@@ -111,8 +152,26 @@ def dump(plan: Plan, out: IO[str]) -> None:
         enc = encode_basestring_ascii
         chunk: list[str] = []
         first = True
-        for (trial_id, status, name, path, index, iteration, score, rank, of, keep, reason, warning,
-             size, mtime, symlink, tracked, restore_of, raw_path) in _rows(plan, refused):
+        for (
+            trial_id,
+            status,
+            name,
+            path,
+            index,
+            iteration,
+            score,
+            rank,
+            of,
+            keep,
+            reason,
+            warning,
+            size,
+            mtime,
+            symlink,
+            tracked,
+            restore_of,
+            raw_path,
+        ) in _rows(plan, refused):
             chunk.append(
                 # ints format as JSON ints; repr() of a finite float is what json.dumps writes
                 f'{{"trial":{enc(trial_id)},"trial_status":{"null" if status is None else enc(status)},'

@@ -34,7 +34,7 @@ def experiment_part(plan: Plan) -> tuple[dict, str]:
     text = buf.getvalue()
     cut = text.index(_CHECKPOINTS)
     head = json.loads(text[:cut] + "}")
-    body = text[cut + len(_CHECKPOINTS):text.rindex("]}")]
+    body = text[cut + len(_CHECKPOINTS) : text.rindex("]}")]
     return head, body
 
 
@@ -53,8 +53,10 @@ def _tag(body: str, rel: str, count: int) -> str:
 def dump_root(root: str, plans: Iterable[tuple[Experiment, Optional[Plan], Optional[str]]], out: IO[str]) -> dict:
     """Write the root document for ``plans``: (experiment, its plan or None, why it could not be
     read or None), in the order given. Returns the root summary."""
-    out.write(f'{{"schema": {SCHEMA_VERSION:d}, "root": {json.dumps(root)}, "layout": {json.dumps(ROOT_LAYOUT)}, '
-              '"checkpoints": [')
+    out.write(
+        f'{{"schema": {SCHEMA_VERSION:d}, "root": {json.dumps(root)}, "layout": {json.dumps(ROOT_LAYOUT)}, '
+        '"checkpoints": ['
+    )
     headers: list[dict] = []
     errors: list[dict] = []
     totals = dict.fromkeys(_SUMMARY_KEYS, 0)

@@ -26,8 +26,10 @@ MAX_DEPTH = 4  # levels below the root searched for runs: root/a/b/c/run
 ROOT_LAYOUT = "storage-root"  # the `layout` of a root's --json document
 
 # What a directory that holds no run yet is waiting for: the files by which a run is recognised.
-WAITING_FOR = ("experiment_state-*.json or trial dirs with result.json (Ray Tune), "
-               "checkpoint_manager_snapshot.json or checkpoint_<date> dirs (Ray Train v2)")
+WAITING_FOR = (
+    "experiment_state-*.json or trial dirs with result.json (Ray Tune), "
+    "checkpoint_manager_snapshot.json or checkpoint_<date> dirs (Ray Train v2)"
+)
 
 
 @dataclass(frozen=True)

@@ -58,8 +58,14 @@ def same_checkpoint(plan: Plan, ckpt: Checkpoint) -> Optional[Checkpoint]:
     return next((c for c in trial.checkpoints if c.path == ckpt.path), None)
 
 
-def view_rows(plan: Plan, names: NameIndex, trial_filter: Optional[str], text_filter: str,
-              current: Optional[Checkpoint], keep_path: Optional[str]) -> tuple[Sequence[Checkpoint], Optional[int]]:
+def view_rows(
+    plan: Plan,
+    names: NameIndex,
+    trial_filter: Optional[str],
+    text_filter: str,
+    current: Optional[Checkpoint],
+    keep_path: Optional[str],
+) -> tuple[Sequence[Checkpoint], Optional[int]]:
     """The rows the view shows, in the plan's order, and the row of the checkpoint the cursor
     was on (None: unknown; the table finds it by ``keep_path``)."""
     needle = text_filter.strip().lower()

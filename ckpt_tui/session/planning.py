@@ -48,8 +48,9 @@ class Planner:
         self.sizes_settled = False  # every size known (set by the sizes pass)
         self._reclaim_cache: dict[tuple, int] = {}  # (config, pinned, untracked) -> bytes, for this run state
 
-    def build(self, run: Run, lock: AbstractContextManager, config: CheckpointConfig, pinned: set[str],
-              delete_untracked: bool) -> Plan:
+    def build(
+        self, run: Run, lock: AbstractContextManager, config: CheckpointConfig, pinned: set[str], delete_untracked: bool
+    ) -> Plan:
         """A new lazy plan, ranked for PLAN_FIRST_SLICE_SECONDS (enough for a config whose
         rankings are cached). Its totals are not taken: see ``take_totals``."""
         with lock:  # the plan copies the trial dict; readers replace Trials, never edit them

@@ -39,9 +39,14 @@ class ProgressiveRead:
     def __init__(self, reader_run: Run, rest: Iterator[Run]) -> None:
         self.reader_run = reader_run
         self.rest = rest
-        self.app_run = Run(root=reader_run.root, layout=reader_run.layout, trials=dict(reader_run.trials),
-                           run_config=reader_run.run_config, warnings=list(reader_run.warnings),
-                           leftovers=list(reader_run.leftovers))
+        self.app_run = Run(
+            root=reader_run.root,
+            layout=reader_run.layout,
+            trials=dict(reader_run.trials),
+            run_config=reader_run.run_config,
+            warnings=list(reader_run.warnings),
+            leftovers=list(reader_run.leftovers),
+        )
         self.lock = threading.Lock()
         self._queue: list[ReadBatch] = []
         self._dirs: Optional[int] = None

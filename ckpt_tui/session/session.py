@@ -107,8 +107,11 @@ class Session:
                     fresh = True
                 if batch.run_level is not None:
                     level = batch.run_level
-                    run.warnings, run.leftovers, run.run_config = (list(level.warnings), list(level.leftovers),
-                                                                    level.run_config)
+                    run.warnings, run.leftovers, run.run_config = (
+                        list(level.warnings),
+                        list(level.leftovers),
+                        level.run_config,
+                    )
                 done = done or batch.finished
                 error = error or batch.error
         n = len(run.trials)
@@ -134,7 +137,7 @@ class Session:
             # makes the app thread wait for the GIL on every switch (the convoy effect).
             while time.monotonic() < self.ui_busy_until:
                 time.sleep(0.02)
-            fill_sizes(self.run, todo[start:start + SIZES_CHUNK])
+            fill_sizes(self.run, todo[start : start + SIZES_CHUNK])
             emit(SizesProgressed(min(start + SIZES_CHUNK, total), total))
         emit(SizesFilled())
 
@@ -197,8 +200,9 @@ class Session:
             self.trial_filter = None
         return plan
 
-    def view_rows(self, current: Optional[Checkpoint], keep_path: Optional[str]
-                  ) -> tuple[Sequence[Checkpoint], Optional[int]]:
+    def view_rows(
+        self, current: Optional[Checkpoint], keep_path: Optional[str]
+    ) -> tuple[Sequence[Checkpoint], Optional[int]]:
         plan = self.planner.plan
         assert plan is not None
         return view_rows(plan, self.names, self.trial_filter, self.text_filter, current, keep_path)

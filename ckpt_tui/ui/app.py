@@ -89,8 +89,14 @@ class CheckpointApp(ConfigActions, ViewActions, DeletionView, App[None]):
         others as they are read. Without it, ``run`` is complete."""
         super().__init__()
         self._trial_stats = TrialStats()  # per-trial bytes and best scores, across plans
-        self.session = Session(run, config, grace_seconds=grace_seconds, reading=reading,
-                               sizes=self._trial_stats, is_bookkeeping=is_bookkeeping)
+        self.session = Session(
+            run,
+            config,
+            grace_seconds=grace_seconds,
+            reading=reading,
+            sizes=self._trial_stats,
+            is_bookkeeping=is_bookkeeping,
+        )
         self._read_timer: Optional[Timer] = None
         self.crash_message: Optional[str] = None
         self.poll_interval = poll_interval
@@ -271,8 +277,12 @@ class CheckpointApp(ConfigActions, ViewActions, DeletionView, App[None]):
                 self._read_timer.stop()
             self.activity = ""
             if applied.error:
-                self.notify(terminal_safe(f"reading the run stopped after {plural(n, 'trial')}: {applied.error}"),
-                            severity="error", timeout=15, markup=False)
+                self.notify(
+                    terminal_safe(f"reading the run stopped after {plural(n, 'trial')}: {applied.error}"),
+                    severity="error",
+                    timeout=15,
+                    markup=False,
+                )
         else:
             total = f"/{max(dirs, n):,}" if dirs else ""
             self.activity = f"reading {n:,}{total} trials"
@@ -497,8 +507,7 @@ class CheckpointApp(ConfigActions, ViewActions, DeletionView, App[None]):
         else:
             self.watch_text = "not watching"
             if reason:
-                self.notify(terminal_safe(f"not watching for changes: {reason}"), severity="warning",
-                            markup=False)
+                self.notify(terminal_safe(f"not watching for changes: {reason}"), severity="warning", markup=False)
         self._update_summary()
 
     def action_refresh_now(self) -> None:

@@ -109,7 +109,9 @@ class ConfigActions(_Base):
         self.session.delete_untracked = not self.session.delete_untracked
         self.replan()
         if self.delete_untracked:
-            self.notify("deleting checkpoints Ray does not track (never a restore point or a trial's newest); "
-                        "u again to keep them")
+            self.notify(
+                "deleting checkpoints Ray does not track (never a restore point or a trial's newest); "
+                "u again to keep them"
+            )
         else:
             self.notify("keeping checkpoints Ray does not track, as Ray does")

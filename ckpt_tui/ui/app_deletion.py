@@ -64,8 +64,11 @@ class DeletionView(_Base):
             return
         if self.reading:
             n, dirs = self.read_progress
-            self.notify(f"still reading the run ({n:,}{f'/{dirs:,}' if dirs else ''} trials): "
-                        "delete once every trial is ranked", severity="warning")
+            self.notify(
+                f"still reading the run ({n:,}{f'/{dirs:,}' if dirs else ''} trials): "
+                "delete once every trial is ranked",
+                severity="warning",
+            )
             return
         plan = self.plan
         filtered = self.trial_filter is not None or self.text_filter.strip()
@@ -78,8 +81,7 @@ class DeletionView(_Base):
         self._update_summary()
         # A daemon thread, not a Textual worker: preparing only reads (12 s of checks on
         # 96,000 checkpoints), and quitting meanwhile must not wait for it to finish.
-        threading.Thread(target=self._prepare_worker, args=(plan, doomed), name="ckpt-tui-prepare",
-                         daemon=True).start()
+        threading.Thread(target=self._prepare_worker, args=(plan, doomed), name="ckpt-tui-prepare", daemon=True).start()
 
     def _prepare_worker(self, plan: Plan, doomed: list[Checkpoint]) -> None:
         session = self.session
@@ -100,7 +102,8 @@ class DeletionView(_Base):
         count = len(request.items)
         scope = "Everything marked ✗ delete in the table" + (
             f" ({count:,} of {all_doomed:,} marked in the run: the view is filtered)."
-            if count != all_doomed else ", in every trial."
+            if count != all_doomed
+            else ", in every trial."
         )
         stale = [i for i in request.items if i.stale]
         if stale:
@@ -123,8 +126,14 @@ class DeletionView(_Base):
                 self.notify("deletion cancelled: nothing was deleted")
 
         self.push_screen(
-            ConfirmDeleteScreen(count=count, size=human_bytes(request.total_bytes), trials=trials, paths=paths, scope=scope,
-                                root=self.shown_root),
+            ConfirmDeleteScreen(
+                count=count,
+                size=human_bytes(request.total_bytes),
+                trials=trials,
+                paths=paths,
+                scope=scope,
+                root=self.shown_root,
+            ),
             done,
         )
 
@@ -157,8 +166,12 @@ class DeletionView(_Base):
         elif event.failed:
             first_path, first_reason = event.failed[0]
             name = os.path.basename(first_path)
-            self.notify(terminal_safe(f"{result} (first: {name}: {first_reason}); every reason: L"), severity="warning",
-                        timeout=15, markup=False)
+            self.notify(
+                terminal_safe(f"{result} (first: {name}: {first_reason}); every reason: L"),
+                severity="warning",
+                timeout=15,
+                markup=False,
+            )
         else:
             self.notify(result, markup=False)
         # The watcher will see the directories go too; re-reading now makes the table follow

@@ -48,45 +48,60 @@ class AppHost(App[None]):
 
     # ---- the session's state, as CheckpointApp's properties give it -------------------------
     @property
-    def run_model(self) -> Run: raise NotImplementedError
+    def run_model(self) -> Run:
+        raise NotImplementedError
 
     @property
-    def config(self) -> CheckpointConfig: raise NotImplementedError
+    def config(self) -> CheckpointConfig:
+        raise NotImplementedError
 
     @config.setter
-    def config(self, value: CheckpointConfig) -> None: raise NotImplementedError
+    def config(self, value: CheckpointConfig) -> None:
+        raise NotImplementedError
 
     @property
-    def plan(self) -> Optional[Plan]: raise NotImplementedError
+    def plan(self) -> Optional[Plan]:
+        raise NotImplementedError
 
     @property
-    def totals_plan(self) -> Optional[Plan]: raise NotImplementedError
+    def totals_plan(self) -> Optional[Plan]:
+        raise NotImplementedError
 
     @property
-    def pinned(self) -> set[str]: raise NotImplementedError
+    def pinned(self) -> set[str]:
+        raise NotImplementedError
 
     @property
-    def delete_untracked(self) -> bool: raise NotImplementedError
+    def delete_untracked(self) -> bool:
+        raise NotImplementedError
 
     @property
-    def trial_filter(self) -> Optional[str]: raise NotImplementedError
+    def trial_filter(self) -> Optional[str]:
+        raise NotImplementedError
 
     @property
-    def text_filter(self) -> str: raise NotImplementedError
+    def text_filter(self) -> str:
+        raise NotImplementedError
 
     @property
-    def reading(self) -> bool: raise NotImplementedError
+    def reading(self) -> bool:
+        raise NotImplementedError
 
     @property
-    def read_progress(self) -> tuple[int, Optional[int]]: raise NotImplementedError
+    def read_progress(self) -> tuple[int, Optional[int]]:
+        raise NotImplementedError
 
     # ---- CheckpointApp's methods the mixins call ----------------------------------------------
     def _post_event(self, event: object) -> None: ...
-    def _current_path(self) -> Optional[str]: raise NotImplementedError
+    def _current_path(self) -> Optional[str]:
+        raise NotImplementedError
+
     def _show_rows(self, keep_path: Optional[str]) -> None: ...
     def _update_summary(self) -> None: ...
     def _apply_size_classes(self, size: Optional[Size] = None) -> None: ...
-    def _warnings(self) -> list[str]: raise NotImplementedError
+    def _warnings(self) -> list[str]:
+        raise NotImplementedError
+
     def _take_totals(self, plan: Plan) -> None: ...
     def _log_line(self, line: str) -> None: ...
     def _leave(self) -> None: ...

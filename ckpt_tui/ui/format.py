@@ -104,7 +104,7 @@ def _relative_path(path: str, root: str, shown_root: str) -> str:
 def home_short(path: str) -> str:
     home = os.path.expanduser("~")
     if home and home != "/" and (path == home or path.startswith(home + os.sep)):
-        return "~" + path[len(home):]
+        return "~" + path[len(home) :]
     return path
 
 

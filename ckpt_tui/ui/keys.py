@@ -26,13 +26,27 @@ ACTIONS: list[Action] = [
     Action("s", "s", "choose_attribute", "Score", "choose the score attribute from the run's metrics", True),
     Action("o", "o", "toggle_order", "Max/min", "toggle checkpoint_score_order between max and min", True),
     Action("r", "r", "reset_config", "Reset", "reset to the run's own CheckpointConfig"),
-    Action("c", "c", "copy_config", "Copy", "copy the CheckpointConfig(...) line (the current one is printed on exit)", True),
-    Action("u", "u", "toggle_untracked", "Untracked",
-           "delete / keep checkpoints Ray does not track (Ray never deletes them; off by default)"),
+    Action(
+        "c",
+        "c",
+        "copy_config",
+        "Copy",
+        "copy the CheckpointConfig(...) line (the current one is printed on exit)",
+        True,
+    ),
+    Action(
+        "u",
+        "u",
+        "toggle_untracked",
+        "Untracked",
+        "delete / keep checkpoints Ray does not track (Ray never deletes them; off by default)",
+    ),
     Action("p", "p", "toggle_pin", "Pin", "pin / unpin the highlighted checkpoint: no plan deletes it", True),
     Action("d", "d", "delete", "Delete", "delete what the table marks ✗ delete, after confirming", True),
     Action("m", "m", "choose_columns", "Columns", "add / remove metric columns"),
-    Action("S", "S", "choose_sort", "Sort", "sort the table by score, iteration, size, age or trial (again: reverse)", True),
+    Action(
+        "S", "S", "choose_sort", "Sort", "sort the table by score, iteration, size, age or trial (again: reverse)", True
+    ),
     Action("slash", "/", "filter", "Filter", "filter the table by trial or path", True),
     Action("escape", "escape", "clear_filter", "Clear filter", "clear the filter (again: back to every trial)"),
     Action("t", "t", "toggle_trials", "Trials", "show / hide the trial pane"),
@@ -43,8 +57,14 @@ ACTIONS: list[Action] = [
     Action("L", "L", "show_log", "Log", "this session's deletions: what was deleted, skipped or failed, and why"),
     Action("R", "R", "refresh_now", "Refresh", "look for changes now (a run on S3/GCS is polled: this polls at once)"),
     Action("question_mark", "?", "help", "Help", "this help", True),
-    Action("q", "q / ctrl+c", "quit", "Quit",
-           "quit, printing the current CheckpointConfig line (during a deletion: asks first)", True),
+    Action(
+        "q",
+        "q / ctrl+c",
+        "quit",
+        "Quit",
+        "quit, printing the current CheckpointConfig line (during a deletion: asks first)",
+        True,
+    ),
 ]
 
 # Keys handled by the tables themselves; listed on the help screen only.

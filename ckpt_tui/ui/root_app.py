@@ -28,8 +28,9 @@ BACK = "back"
 
 
 class RootState:
-    def __init__(self, root: str, found: list[Experiment], changes: Optional[dict] = None,
-                 watch_text: str = "not watching") -> None:
+    def __init__(
+        self, root: str, found: list[Experiment], changes: Optional[dict] = None, watch_text: str = "not watching"
+    ) -> None:
         self.root = storage_for(root).realpath(root)
         self.shown_root = home_short(self.root)
         self.found: list[Experiment] = list(found)
@@ -83,7 +84,9 @@ class RootApp(App):
     BINDINGS = [Binding("ctrl+c", "quit", "Quit", show=False, priority=True)]
     CSS_PATH = "app.tcss"  # the dialogs it shares with the main app (confirm, number, attribute)
 
-    def __init__(self, state: RootState, *, grace_seconds: float = 60.0, now: Optional[Callable[[], float]] = None) -> None:
+    def __init__(
+        self, state: RootState, *, grace_seconds: float = 60.0, now: Optional[Callable[[], float]] = None
+    ) -> None:
         super().__init__()
         self.state = state
         self.grace_seconds = grace_seconds
@@ -106,8 +109,9 @@ class ExperimentApp(CheckpointApp):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.notify(terminal_safe(f"escape or backspace: back to the storage root {self.root_label}"), timeout=4,
-                    markup=False)
+        self.notify(
+            terminal_safe(f"escape or backspace: back to the storage root {self.root_label}"), timeout=4, markup=False
+        )
 
     def action_back_to_root(self) -> None:
         if len(self.screen_stack) > 1:  # a dialog without its own escape: close it first

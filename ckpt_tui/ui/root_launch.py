@@ -60,8 +60,13 @@ def run_root_app(args, path: str) -> int:
                 from ckpt_tui.ui.launch import start_reading
 
                 run, reading = start_reading(root)
-                main = CheckpointApp(run, config_from_args(args, run.run_config), grace_seconds=args.grace,
-                                     poll_interval=args.poll, reading=reading)
+                main = CheckpointApp(
+                    run,
+                    config_from_args(args, run.run_config),
+                    grace_seconds=args.grace,
+                    poll_interval=args.poll,
+                    reading=reading,
+                )
                 _route_sigint(main)
                 main.run()
                 main.stop_watching()
@@ -75,8 +80,13 @@ def run_root_app(args, path: str) -> int:
                 continue
             with state.lock:
                 run = entry.run
-            exp_app = ExperimentApp(run, config_for(run.run_config, state.changes), grace_seconds=args.grace,
-                                    poll_interval=args.poll, root_label=state.shown_root)
+            exp_app = ExperimentApp(
+                run,
+                config_for(run.run_config, state.changes),
+                grace_seconds=args.grace,
+                poll_interval=args.poll,
+                root_label=state.shown_root,
+            )
             _route_sigint(exp_app)
             exp_app.run()
             exp_app.stop_watching()

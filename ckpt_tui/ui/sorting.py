@@ -31,7 +31,7 @@ COLUMN_SORTS = {column: key for key, (_title, _letter, column) in SORTS.items()}
 
 def sort_title(key: str) -> str:
     if key.startswith("metric:"):
-        return key[len("metric:"):]
+        return key[len("metric:") :]
     return key
 
 
@@ -62,7 +62,7 @@ def sort_rows(rows: Sequence[Checkpoint], plan: Plan, key: Optional[str], revers
         return list(rows)[::-1]
     listed = list(rows)  # a PlanRows ranks every trial here: a sort needs them all
     if key == "score" or key.startswith("metric:"):
-        attr = plan.config.checkpoint_score_attribute if key == "score" else key[len("metric:"):]
+        attr = plan.config.checkpoint_score_attribute if key == "score" else key[len("metric:") :]
         if not attr:
             return listed[::-1] if reverse else listed
         sign = 1.0 if (key != "score" or plan.config.checkpoint_score_order == "max") else -1.0

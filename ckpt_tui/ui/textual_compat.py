@@ -107,42 +107,64 @@ def broken_assumptions() -> list[str]:
             broken.append(what)
 
     hook = getattr(App, FATAL_ERROR_HOOK, None)
-    check(callable(hook) and list(inspect.signature(hook).parameters) == ["self"],
-          f"App.{FATAL_ERROR_HOOK}(self) is gone or takes arguments: CheckpointApp's crash line "
-          "(ui/app.py) overrides it")
-    check(FATAL_ERROR_HOOK in inspect.getsource(App._handle_exception),
-          f"App._handle_exception no longer calls {FATAL_ERROR_HOOK}(): the one-line crash message "
-          "would never be shown")
+    check(
+        callable(hook) and list(inspect.signature(hook).parameters) == ["self"],
+        f"App.{FATAL_ERROR_HOOK}(self) is gone or takes arguments: CheckpointApp's crash line (ui/app.py) overrides it",
+    )
+    check(
+        FATAL_ERROR_HOOK in inspect.getsource(App._handle_exception),
+        f"App._handle_exception no longer calls {FATAL_ERROR_HOOK}(): the one-line crash message would never be shown",
+    )
     handle = getattr(App, HANDLE_EXCEPTION_HOOK, None)
-    check(callable(handle) and list(inspect.signature(handle).parameters) == ["self", "error"],
-          f"App.{HANDLE_EXCEPTION_HOOK}(self, error) is gone or takes other arguments: "
-          "every unhandled exception would no longer end as one line")
+    check(
+        callable(handle) and list(inspect.signature(handle).parameters) == ["self", "error"],
+        f"App.{HANDLE_EXCEPTION_HOOK}(self, error) is gone or takes other arguments: "
+        "every unhandled exception would no longer end as one line",
+    )
     if callable(handle):
         source = inspect.getsource(handle)
-        check(all(name in source for name in ("_return_code", "_exception", "_exception_event")),
-              f"App.{HANDLE_EXCEPTION_HOOK} no longer records _return_code / _exception / "
-              "_exception_event: record_unhandled no longer does what Textual does")
+        check(
+            all(name in source for name in ("_return_code", "_exception", "_exception_event")),
+            f"App.{HANDLE_EXCEPTION_HOOK} no longer records _return_code / _exception / "
+            "_exception_event: record_unhandled no longer does what Textual does",
+        )
     app: App[None] = App()
     check(hasattr(app, "_exception"), "App._exception (the unhandled exception) is gone")
-    check(hasattr(app, "_return_code") and app.return_code == app._return_code,
-          "App._return_code (behind App.return_code) is gone")
-    check(callable(getattr(getattr(type(app), "_exception_event", None), "__get__", None))
-          or hasattr(app, "_exception_event"), "App._exception_event is gone")
-    check(isinstance(getattr(app, "_exit_renderables", None), list),
-          "App._exit_renderables (printed after exit) is gone or not a list")
-    check(callable(getattr(app, "_close_messages_no_wait", None)),
-          "MessagePump._close_messages_no_wait() is gone")
-    check(getattr(app, "_loop", 0) is None and "app._loop = None" in inspect.getsource(App.run_async),
-          "App._loop (the running loop, None once the app has left) is gone or no longer reset")
+    check(
+        hasattr(app, "_return_code") and app.return_code == app._return_code,
+        "App._return_code (behind App.return_code) is gone",
+    )
+    check(
+        callable(getattr(getattr(type(app), "_exception_event", None), "__get__", None))
+        or hasattr(app, "_exception_event"),
+        "App._exception_event is gone",
+    )
+    check(
+        isinstance(getattr(app, "_exit_renderables", None), list),
+        "App._exit_renderables (printed after exit) is gone or not a list",
+    )
+    check(callable(getattr(app, "_close_messages_no_wait", None)), "MessagePump._close_messages_no_wait() is gone")
+    check(
+        getattr(app, "_loop", 0) is None and "app._loop = None" in inspect.getsource(App.run_async),
+        "App._loop (the running loop, None once the app has left) is gone or no longer reset",
+    )
     check(getattr(app, "_closing", None) is False, "MessagePump._closing (a bool, False until closing) is gone")
-    check("self._closing" in inspect.getsource(MessagePump._close_messages)
-          and "self._closing" in inspect.getsource(MessagePump.post_message),
-          "MessagePump._closing no longer marks a closing pump (checked by _close_messages / post_message)")
-    check("_bindings_ready" in vars(Footer) and "_bindings_ready" in inspect.getsource(Footer.bindings_changed),
-          "Footer._bindings_ready (the reactive Footer.bindings_changed sets) is gone")
+    check(
+        "self._closing" in inspect.getsource(MessagePump._close_messages)
+        and "self._closing" in inspect.getsource(MessagePump.post_message),
+        "MessagePump._closing no longer marks a closing pump (checked by _close_messages / post_message)",
+    )
+    check(
+        "_bindings_ready" in vars(Footer) and "_bindings_ready" in inspect.getsource(Footer.bindings_changed),
+        "Footer._bindings_ready (the reactive Footer.bindings_changed sets) is gone",
+    )
     selection: SelectionList = SelectionList(("a", 1), ("b", 2, True))
-    check(isinstance(getattr(selection, "_selected", None), dict) and list(selection._selected) == [2],
-          "SelectionList._selected (a dict of the selected values) is gone or holds something else")
-    check(hasattr(Screen, "_compositor") or "_compositor" in inspect.getsource(Screen.__init__),
-          "Screen._compositor (render_strips) is gone")
+    check(
+        isinstance(getattr(selection, "_selected", None), dict) and list(selection._selected) == [2],
+        "SelectionList._selected (a dict of the selected values) is gone or holds something else",
+    )
+    check(
+        hasattr(Screen, "_compositor") or "_compositor" in inspect.getsource(Screen.__init__),
+        "Screen._compositor (render_strips) is gone",
+    )
     return broken

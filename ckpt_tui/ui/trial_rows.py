@@ -110,8 +110,7 @@ class TrialRows(Sequence[TrialRow]):
         total_bytes, known = self.stats.run_size(plan)
         count = sum(map(plan.trial_size, self.ids))
         kept = plan.keep_count if plan.complete else None
-        return TrialRow(None, "all trials", self._all_status(), kept, count, "",
-                        total_bytes if known else None)
+        return TrialRow(None, "all trials", self._all_status(), kept, count, "", total_bytes if known else None)
 
     def _trial_row(self, trial_id: str) -> TrialRow:
         plan = self.plan

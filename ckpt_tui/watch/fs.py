@@ -7,10 +7,28 @@ from typing import Optional
 
 # Filesystems where changes made by another machine (the training nodes) raise no inotify
 # events on this one.
-NETWORK_FS = frozenset({
-    "nfs", "nfs4", "cifs", "smb3", "smbfs", "ncpfs", "afs", "9p", "virtiofs", "ceph",
-    "glusterfs", "lustre", "gpfs", "beegfs", "orangefs", "pvfs2", "davfs", "fuse.sshfs",
-})
+NETWORK_FS = frozenset(
+    {
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb3",
+        "smbfs",
+        "ncpfs",
+        "afs",
+        "9p",
+        "virtiofs",
+        "ceph",
+        "glusterfs",
+        "lustre",
+        "gpfs",
+        "beegfs",
+        "orangefs",
+        "pvfs2",
+        "davfs",
+        "fuse.sshfs",
+    }
+)
 # FUSE filesystems that are local and deliver events (rootless containers, NTFS disks).
 LOCAL_FUSE = frozenset({"fuse.fuse-overlayfs", "fuseblk", "fuse.lxcfs"})
 
@@ -20,8 +38,8 @@ def _unescape(field: str) -> str:
     out = []
     i = 0
     while i < len(field):
-        if field[i] == "\\" and i + 3 < len(field) and field[i + 1:i + 4].isdigit():
-            out.append(chr(int(field[i + 1:i + 4], 8)))
+        if field[i] == "\\" and i + 3 < len(field) and field[i + 1 : i + 4].isdigit():
+            out.append(chr(int(field[i + 1 : i + 4], 8)))
             i += 4
         else:
             out.append(field[i])

@@ -93,8 +93,9 @@ class ObjectScanner:
                     except OSError:
                         pass
                     self._results[tid] = (st.st_size, st.etag) if st is not None else None
-        run_sig = frozenset((n, d, None if d else (s, t)) for n, (d, s, t) in names.items()
-                            if not d or n.startswith("."))
+        run_sig = frozenset(
+            (n, d, None if d else (s, t)) for n, (d, s, t) in names.items() if not d or n.startswith(".")
+        )
         trials = {tid: (self._entries.get(tid), self._results.get(tid)) for tid in trial_ids}
         return (run_sig, frozenset(trial_ids)), trials
 
@@ -137,9 +138,14 @@ def diff(old, new) -> set[str]:
 class AdaptivePoller:
     """Polls ``scanner`` on its own thread with the adaptive interval; ``on_change(ids)``."""
 
-    def __init__(self, scanner: ObjectScanner, on_change: Callable[[set], None],
-                 on_interval: Optional[Callable[[float], None]] = None,
-                 min_interval: float = MIN_INTERVAL, max_interval: float = MAX_INTERVAL) -> None:
+    def __init__(
+        self,
+        scanner: ObjectScanner,
+        on_change: Callable[[set], None],
+        on_interval: Optional[Callable[[float], None]] = None,
+        min_interval: float = MIN_INTERVAL,
+        max_interval: float = MAX_INTERVAL,
+    ) -> None:
         self.scanner = scanner
         self.on_change = on_change
         self.on_interval = on_interval

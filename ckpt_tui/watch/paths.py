@@ -42,7 +42,7 @@ class PathMapper:
         always None for the one-trial layouts, whose checkpoints sit in the root itself."""
         if self.layout != TUNE or not path.startswith(self.prefix):
             return None
-        name = path[len(self.prefix):]
+        name = path[len(self.prefix) :]
         if not name or os.sep in name or name.startswith("."):
             return None
         return name
@@ -53,7 +53,7 @@ class PathMapper:
             if path == self.root and event_type in ("deleted", "moved"):
                 return RUN_LEVEL if self.layout == TUNE else self.single_id
             return None
-        rel = path[len(self.prefix):]
+        rel = path[len(self.prefix) :]
         if ASIDE_PREFIX in rel:
             parts = rel.split(os.sep)
             # inside an aside dir (not the aside entry itself): our own removal in progress

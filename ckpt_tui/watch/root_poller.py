@@ -43,8 +43,14 @@ class RootChange:
 
 
 class RootPoller:
-    def __init__(self, root: str, on_change: Callable[[RootChange], None], interval: float = DEFAULT_INTERVAL,
-                 known: Optional[list[Experiment]] = None, watch_root_itself: bool = False) -> None:
+    def __init__(
+        self,
+        root: str,
+        on_change: Callable[[RootChange], None],
+        interval: float = DEFAULT_INTERVAL,
+        known: Optional[list[Experiment]] = None,
+        watch_root_itself: bool = False,
+    ) -> None:
         self.root = root
         self.on_change = on_change
         self.object_store = is_url(root)

@@ -46,15 +46,19 @@ def broken_assumptions() -> list[str]:
     hold. Starts and stops one observer on no path (Linux only: elsewhere there is no inotify)."""
     broken: list[str] = []
     if _InotifyFD is None:
-        return ["watchdog.observers.inotify_c.InotifyFD is gone: the per-trial-dir watches "
-                "(watch/watcher.py, LEVELS) fall back to one recursive watch"]
+        return [
+            "watchdog.observers.inotify_c.InotifyFD is gone: the per-trial-dir watches "
+            "(watch/watcher.py, LEVELS) fall back to one recursive watch"
+        ]
     if observer_name() != "InotifyObserver":
         return [f"watchdog's Observer is {observer_name()}, not InotifyObserver, on Linux"]
     observer = Observer()
     reader: Any = getattr(observer, "_inotify_fd", None)
     if not isinstance(reader, _InotifyFD):
-        broken.append("InotifyObserver._inotify_fd (the shared InotifyFD) is gone: a dead inotify "
-                      "reader thread would go unnoticed (no fall back to polling)")
+        broken.append(
+            "InotifyObserver._inotify_fd (the shared InotifyFD) is gone: a dead inotify "
+            "reader thread would go unnoticed (no fall back to polling)"
+        )
     elif not callable(getattr(reader, "is_alive", None)):
         broken.append("InotifyFD is no longer a thread (is_alive): its death cannot be seen")
     else:
@@ -68,6 +72,7 @@ def broken_assumptions() -> list[str]:
             observer.join(5)
         thread.join(5)
         if thread.is_alive() or inotify_reader_alive(observer):
-            broken.append("InotifyFD's thread outlives its observer's stop(): inotify_reader_alive "
-                          "cannot tell a dead reader")
+            broken.append(
+                "InotifyFD's thread outlives its observer's stop(): inotify_reader_alive cannot tell a dead reader"
+            )
     return broken

@@ -71,8 +71,15 @@ DEFAULT_FALLBACK_POLL = 2.0
 _HEALTH_EVERY = 1.0
 _DIR_CHANGES = frozenset({"created", "deleted", "moved"})
 _EVENT_FILTER = [
-    FileCreatedEvent, FileDeletedEvent, FileModifiedEvent, FileMovedEvent, FileClosedEvent,
-    DirCreatedEvent, DirDeletedEvent, DirModifiedEvent, DirMovedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileClosedEvent,
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirModifiedEvent,
+    DirMovedEvent,
 ]
 
 
@@ -166,7 +173,9 @@ class RunWatcher:
         self._lock = threading.Lock()  # start/stop/mode switches
         self._handler = _Handler(self)
         self._strategy: Optional[str] = None  # LEVELS or RECURSIVE, in events mode
-        self._levels_observer: Optional[BaseObserver] = None  # the observer whose trial dir watches the handler keeps up
+        self._levels_observer: Optional[BaseObserver] = (
+            None  # the observer whose trial dir watches the handler keeps up
+        )
         self._root_emitter: Optional[EventEmitter] = None
         self._trial_watches: dict[str, object] = {}  # trial dir path -> watchdog ObservedWatch
         self._watches_lock = threading.Lock()  # _trial_watches; never held while calling watchdog
@@ -225,8 +234,10 @@ class RunWatcher:
     def _network_reason(self) -> Optional[str]:
         fstype = fs.filesystem_type(self.root)
         if fs.is_network_fs(fstype):
-            return (f"the run is on a network filesystem ({fstype}): changes made on other "
-                    f"machines raise no events here; polling every {DEFAULT_FALLBACK_POLL:g} s")
+            return (
+                f"the run is on a network filesystem ({fstype}): changes made on other "
+                f"machines raise no events here; polling every {DEFAULT_FALLBACK_POLL:g} s"
+            )
         return None
 
     def _start_observer(self) -> Optional[str]:
@@ -397,9 +408,11 @@ class RunWatcher:
                 return
             observer, self._observer = self._observer, None
             self._levels_observer = None
-            self._start_polling(DEFAULT_FALLBACK_POLL, reason or (
-                "file events stopped (the watchdog observer ended); "
-                f"polling every {DEFAULT_FALLBACK_POLL:g} s"))
+            self._start_polling(
+                DEFAULT_FALLBACK_POLL,
+                reason
+                or (f"file events stopped (the watchdog observer ended); polling every {DEFAULT_FALLBACK_POLL:g} s"),
+            )
         if observer is not None:
             self._stop_observer(observer, 1.0)
         with self._watches_lock:
@@ -425,16 +438,23 @@ class RunWatcher:
 
         self.mode = POLLING
         low = self.poll_interval or MIN_INTERVAL
-        self.fallback_reason = (f"the run is on an object store: polling every {low:g}-{max(low, 60):g} s "
-                                "(longer while nothing changes; R polls now)")
+        self.fallback_reason = (
+            f"the run is on an object store: polling every {low:g}-{max(low, 60):g} s "
+            "(longer while nothing changes; R polls now)"
+        )
 
         def changed(interval: float) -> None:
             self.poll_interval = interval
             if self.on_interval is not None:
                 self.on_interval(interval)
 
-        poller = AdaptivePoller(ObjectScanner(self.root, self.layout, self._mapper.single_id),
-                                self._add, changed, min_interval=low, max_interval=max(low, 60.0))
+        poller = AdaptivePoller(
+            ObjectScanner(self.root, self.layout, self._mapper.single_id),
+            self._add,
+            changed,
+            min_interval=low,
+            max_interval=max(low, 60.0),
+        )
         self.poll_interval = poller.interval
         self._object_poller = poller
         poller.start()
@@ -447,8 +467,9 @@ class RunWatcher:
         scanner = signatures.Scanner(self.root, self.layout, self._mapper.single_id)
         self._scanner = scanner
         baseline = scanner.scan()
-        self._poller = threading.Thread(target=self._run_poller, args=(scanner, interval, baseline),
-                                        name="ckpt-tui-poller", daemon=True)
+        self._poller = threading.Thread(
+            target=self._run_poller, args=(scanner, interval, baseline), name="ckpt-tui-poller", daemon=True
+        )
         self._poller.start()
 
     def _run_poller(self, scanner: signatures.Scanner, interval: float, previous: tuple) -> None:
@@ -522,9 +543,11 @@ def _levels_supported() -> bool:
 
 def _limit_reason() -> str:
     limit = fs.max_user_watches()
-    return ("inotify watch limit reached ("
-            + (f"fs.inotify.max_user_watches = {limit}" if limit else "fs.inotify.max_user_watches")
-            + f"); polling every {DEFAULT_FALLBACK_POLL:g} s")
+    return (
+        "inotify watch limit reached ("
+        + (f"fs.inotify.max_user_watches = {limit}" if limit else "fs.inotify.max_user_watches")
+        + f"); polling every {DEFAULT_FALLBACK_POLL:g} s"
+    )
 
 
 def _reason_for(exc: BaseException) -> str:

@@ -12,8 +12,19 @@ import pytest
 from ckpt_tui.cli import main
 from tests.conftest import RAY_RUNS
 
-CHECKPOINT_FIELDS = {"trial", "name", "path", "index", "iteration", "score", "rank", "keep", "reason",
-                     "size_bytes", "mtime"}
+CHECKPOINT_FIELDS = {
+    "trial",
+    "name",
+    "path",
+    "index",
+    "iteration",
+    "score",
+    "rank",
+    "keep",
+    "reason",
+    "size_bytes",
+    "mtime",
+}
 
 
 def run_cli(*args: str):
@@ -22,14 +33,20 @@ def run_cli(*args: str):
 
 
 def test_json_schema_on_real_run():
-    code, out, err = run_cli(str(RAY_RUNS / "keep_all"), "--num-to-keep", "3", "--score-attribute", "loss",
-                             "--score-order", "min", "--json")
+    code, out, err = run_cli(
+        str(RAY_RUNS / "keep_all"), "--num-to-keep", "3", "--score-attribute", "loss", "--score-order", "min", "--json"
+    )
     assert code == 0, err
     doc = json.loads(out)
     assert set(doc) >= {"root", "layout", "config", "run_config", "warnings", "summary", "checkpoints"}
     assert doc["layout"] == "tune" and doc["root"] == os.path.realpath(RAY_RUNS / "keep_all")
-    assert doc["config"] == {"num_to_keep": 3, "checkpoint_score_attribute": "loss", "checkpoint_score_order": "min",
-                             "checkpoint_frequency": 0, "checkpoint_at_end": False}
+    assert doc["config"] == {
+        "num_to_keep": 3,
+        "checkpoint_score_attribute": "loss",
+        "checkpoint_score_order": "min",
+        "checkpoint_frequency": 0,
+        "checkpoint_at_end": False,
+    }
     assert doc["run_config"]["num_to_keep"] is None
     s = doc["summary"]
     assert (s["checkpoints"], s["keep"], s["delete"]) == (24, 11, 13)
@@ -41,6 +58,7 @@ def test_json_schema_on_real_run():
         assert c["score"] is None or isinstance(c["score"], float)
     nan_rows = [c for c in doc["checkpoints"] if c["warning"] == "NaN ranks last"]
     assert nan_rows and all(c["score"] is None for c in nan_rows)
+
     def reject(token):
         raise AssertionError(f"non-standard JSON literal {token}")
 
@@ -65,17 +83,20 @@ def test_json_mode_never_imports_textual(tmp_path):
     assert out.strip() == "0 []"
 
 
-@pytest.mark.parametrize("args,code,message", [
-    (["/no/such/run", "--json"], 1, "no such directory: /no/such/run"),
-    # A dir with no run in it or below it (tests/ray_runs itself is now a storage root: issue 13).
-    ([str(RAY_RUNS.parent / "ui" / "__snapshots__"), "--json"], 1, "is not a Ray run"),
-    ([str(RAY_RUNS / "keep_all"), "--num-to-keep", "0", "--json"], 2, "num_to_keep must be an integer >= 1"),
-    ([str(RAY_RUNS / "keep_all"), "--num-to-keep", "three", "--json"], 2, "'three'"),
-    ([str(RAY_RUNS / "keep_all"), "--score-order", "MAX", "--json"], 2, "must be 'max' or 'min', got 'MAX'"),
-    ([str(RAY_RUNS / "keep_all"), "--frobnicate"], 2, "unrecognized arguments: --frobnicate"),
-    ([str(RAY_RUNS / "keep_all"), "--poll", "-1"], 2, "--poll"),
-    (["--json"], 2, "give a run directory"),
-])
+@pytest.mark.parametrize(
+    "args,code,message",
+    [
+        (["/no/such/run", "--json"], 1, "no such directory: /no/such/run"),
+        # A dir with no run in it or below it (tests/ray_runs itself is now a storage root: issue 13).
+        ([str(RAY_RUNS.parent / "ui" / "__snapshots__"), "--json"], 1, "is not a Ray run"),
+        ([str(RAY_RUNS / "keep_all"), "--num-to-keep", "0", "--json"], 2, "num_to_keep must be an integer >= 1"),
+        ([str(RAY_RUNS / "keep_all"), "--num-to-keep", "three", "--json"], 2, "'three'"),
+        ([str(RAY_RUNS / "keep_all"), "--score-order", "MAX", "--json"], 2, "must be 'max' or 'min', got 'MAX'"),
+        ([str(RAY_RUNS / "keep_all"), "--frobnicate"], 2, "unrecognized arguments: --frobnicate"),
+        ([str(RAY_RUNS / "keep_all"), "--poll", "-1"], 2, "--poll"),
+        (["--json"], 2, "give a run directory"),
+    ],
+)
 def test_errors_are_one_line_without_traceback(args, code, message):
     rc, out, err = run_cli(*args)
     assert rc == code
@@ -97,8 +118,10 @@ def test_version():
 
 
 def test_main_in_process(capsys):
-    assert main([str(RAY_RUNS / "train_v2_k2_score_max"), "--num-to-keep", "1", "--score-attribute", "score",
-                 "--json"]) == 0
+    assert (
+        main([str(RAY_RUNS / "train_v2_k2_score_max"), "--num-to-keep", "1", "--score-attribute", "score", "--json"])
+        == 0
+    )
     doc = json.loads(capsys.readouterr().out)
     assert doc["layout"] == "train-v2"
     # best first: 3.0 (top 1), 2.0 (goes), 0.5 (the latest, kept)
@@ -122,9 +145,11 @@ def test_streamed_document_equals_the_reference_dict(tmp_path):
     with open(os.path.join(trial, b"result.json"), "w") as f:
         for i, loss in enumerate([0.5, float("nan"), "bad"]):
             f.write(json.dumps({"loss": loss, "checkpoint_dir_name": f"checkpoint_{i:06d}"}) + "\n")
-    for run_dir, config in [(str(root), CheckpointConfig(1, "loss", "min")),
-                            (str(RAY_RUNS / "keep_all"), CheckpointConfig(2, "acc")),
-                            (str(RAY_RUNS / "train_v2_k2_score_max"), CheckpointConfig(1, "score"))]:
+    for run_dir, config in [
+        (str(root), CheckpointConfig(1, "loss", "min")),
+        (str(RAY_RUNS / "keep_all"), CheckpointConfig(2, "acc")),
+        (str(RAY_RUNS / "train_v2_k2_score_max"), CheckpointConfig(1, "score")),
+    ]:
         p = plan(read_run(run_dir), config)
         out = io.StringIO()
         dump(p, out)

@@ -31,8 +31,13 @@ class Pipe(io.StringIO):
 
 
 def ckpt_names(root: Path) -> list[str]:
-    return sorted(f"{t.name}/{c.name}" for t in root.iterdir() if t.name.startswith("trainable_")
-                  for c in t.iterdir() if c.name.startswith("checkpoint_"))
+    return sorted(
+        f"{t.name}/{c.name}"
+        for t in root.iterdir()
+        if t.name.startswith("trainable_")
+        for c in t.iterdir()
+        if c.name.startswith("checkpoint_")
+    )
 
 
 def test_dry_run_touches_nothing(ray_run, tmp_path, capsys):
@@ -156,8 +161,9 @@ def test_train_v2_prune(ray_run, capsys):
     root = ray_run("train_v2_k2_score_max")
     assert main([str(root), "--num-to-keep", "1", "--prune", "--yes"]) == 0
     snap = json.loads((root / "checkpoint_manager_snapshot.json").read_text())
-    assert [r["checkpoint_dir_name"] for r in snap["checkpoint_results"]] == \
-        [n for n in sorted(os.listdir(root)) if n.startswith("checkpoint_2")]
+    assert [r["checkpoint_dir_name"] for r in snap["checkpoint_results"]] == [
+        n for n in sorted(os.listdir(root)) if n.startswith("checkpoint_2")
+    ]
 
 
 def test_subprocess_never_imports_textual(ray_run):
@@ -167,9 +173,16 @@ def test_subprocess_never_imports_textual(ray_run):
         f"rc = main([{str(root)!r}, '--num-to-keep', '3', '--prune', '--yes']); "
         "assert 'textual' not in sys.modules, 'textual imported'; sys.exit(rc)"
     )
-    res = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
-                         stdin=subprocess.DEVNULL, timeout=120)
+    res = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120
+    )
     assert res.returncode == 0, res.stderr
-    res = subprocess.run([sys.executable, "-m", "ckpt_tui", str(root), "--num-to-keep", "1", "--prune"],
-                         cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+    res = subprocess.run(
+        [sys.executable, "-m", "ckpt_tui", str(root), "--num-to-keep", "1", "--prune"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
     assert res.returncode == 2 and "needs --yes" in res.stderr

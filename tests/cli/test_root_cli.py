@@ -94,8 +94,10 @@ def test_root_json_flags_apply_to_every_experiment(tmp_path, capsys):
 @pytest.mark.parametrize("mode", [["--json"], ["--prune", "--dry-run", "--num-to-keep", "1"]])
 def test_root_headless_modes_without_textual(tmp_path, mode):
     root = make_root(tmp_path)
-    code = ("import sys; from ckpt_tui.cli import main; rc = main(sys.argv[1:]); "
-            "print('RC', rc, 'TEXTUAL', any(m.startswith('textual') for m in sys.modules), file=sys.stderr)")
+    code = (
+        "import sys; from ckpt_tui.cli import main; rc = main(sys.argv[1:]); "
+        "print('RC', rc, 'TEXTUAL', any(m.startswith('textual') for m in sys.modules), file=sys.stderr)"
+    )
     proc = subprocess.run([sys.executable, "-c", code, str(root), *mode], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "RC 0 TEXTUAL False" in proc.stderr
     if mode == ["--json"]:
@@ -159,9 +161,14 @@ def test_root_prune_without_flags_uses_each_experiments_own_config(tmp_path, cap
 def test_empty_dir_keeps_exit_1_with_the_message(tmp_path, mode):
     empty = tmp_path / "experiment"
     empty.mkdir()
-    proc = subprocess.run([sys.executable, "-m", "ckpt_tui", str(empty), mode, "--yes"] if mode == "--prune"
-                          else [sys.executable, "-m", "ckpt_tui", str(empty), mode],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ckpt_tui", str(empty), mode, "--yes"]
+        if mode == "--prune"
+        else [sys.executable, "-m", "ckpt_tui", str(empty), mode],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "is not a Ray run" in proc.stderr and "Traceback" not in proc.stderr
 

@@ -37,8 +37,21 @@ class Terminal:
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in (env or {}).items())
         command = shlex.join([str(CKPT_TUI), *args])
         script = f"{'export ' + exports + '; ' if exports else ''}{command}; echo EXIT=$?; sleep 300"
-        self._tmux("new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height),
-                   "-c", str(cwd), "sh", "-c", script)
+        self._tmux(
+            "new-session",
+            "-d",
+            "-s",
+            self.name,
+            "-x",
+            str(width),
+            "-y",
+            str(height),
+            "-c",
+            str(cwd),
+            "sh",
+            "-c",
+            script,
+        )
         self.socket_path = self._tmux("display-message", "-p", "#{socket_path}").strip()
 
     def _tmux(self, *args: str) -> str:
@@ -59,8 +72,9 @@ class Terminal:
     def type(self, text: str) -> None:
         self._tmux("send-keys", "-t", self.name, "-l", text)
 
-    def wait_for(self, what: Union[str, Callable[[str], bool]], timeout: float = TIMEOUT,
-                 describe: Optional[str] = None) -> str:
+    def wait_for(
+        self, what: Union[str, Callable[[str], bool]], timeout: float = TIMEOUT, describe: Optional[str] = None
+    ) -> str:
         """Poll the screen until it shows ``what`` (a string) or ``what(screen)`` holds; the
         screen then. Fails at once on a traceback, and with the screen after ``timeout``."""
         check = (lambda s: what in s) if isinstance(what, str) else what
@@ -84,8 +98,7 @@ class Terminal:
 
     def exit_status(self, timeout: float = TIMEOUT) -> tuple[int, str]:
         """Wait for the program to end: its exit status and the screen it left."""
-        self.wait_for(lambda s: re.search(r"^EXIT=\d+", s, re.M) is not None, timeout,
-                      describe="the program to exit")
+        self.wait_for(lambda s: re.search(r"^EXIT=\d+", s, re.M) is not None, timeout, describe="the program to exit")
         screen = self.screen(joined=True)
         return int(re.search(r"^EXIT=(\d+)", screen, re.M).group(1)), screen
 

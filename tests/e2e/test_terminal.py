@@ -19,11 +19,14 @@ from tests.conftest import copy_ray_run
 from tests.e2e.terminal import CKPT_TUI, TMUX, Terminal
 
 if TMUX is None:
-    pytest.skip("tmux is not installed: the end-to-end terminal tests need it (apt-get install tmux)",
-                allow_module_level=True)
+    pytest.skip(
+        "tmux is not installed: the end-to-end terminal tests need it (apt-get install tmux)", allow_module_level=True
+    )
 if not CKPT_TUI.exists():
-    pytest.skip(f"the ckpt-tui console script is not installed next to {sys.executable} "
-                "(pip install -e . first)", allow_module_level=True)
+    pytest.skip(
+        f"the ckpt-tui console script is not installed next to {sys.executable} (pip install -e . first)",
+        allow_module_level=True,
+    )
 
 REPO = Path(__file__).resolve().parents[2]
 SIZES = [(80, 24), (160, 45)]
@@ -62,7 +65,7 @@ def table_rows(screen: str, width: int) -> list[str]:
     for line in screen.splitlines():
         m = ROW.search(line)
         if m and m.start() < width // 2:
-            out.append(line[m.start():width // 2])
+            out.append(line[m.start() : width // 2])
     return out
 
 
@@ -114,10 +117,11 @@ def detail_head(screen: str, width: int) -> list[str]:
     edge = max((i for i, line in enumerate(lines) if "▔▔▔▔▔▔▔▔" in line), default=None)
     if edge is None:
         return []
-    return [line[:width // 2] for line in lines[edge + 1:edge + 3]]
+    return [line[: width // 2] for line in lines[edge + 1 : edge + 3]]
 
 
 # ---- every key of the help table --------------------------------------------------------------
+
 
 def walk_keys(term: Terminal) -> set[str]:
     """Press every key of the help table, checking what each does on the screen; the keys used."""
@@ -135,7 +139,10 @@ def walk_keys(term: Terminal) -> set[str]:
     w("num_to_keep=3")
     screen = term.screen()
     press("toggle_order", "o")
-    w(lambda s: first_row(s, width) != first_row(screen, width), describe="the best checkpoint to change with the order")
+    w(
+        lambda s: first_row(s, width) != first_row(screen, width),
+        describe="the best checkpoint to change with the order",
+    )
     term.press("o")
     w(lambda s: first_row(s, width) == first_row(screen, width), describe="the order back")
     press("toggle_pin", "p")
@@ -209,8 +216,23 @@ def walk_keys(term: Terminal) -> set[str]:
     w(lambda s: detail_head(s, width) != top, describe="G to the last row")
     term.press("g")
     w(lambda s: detail_head(s, width) == top, describe="g to the first row")
-    for key in ["j", "k", "Down", "Up", "Space", "PageDown", "PageUp", "End", "Home",
-                "l", "h", "Right", "Left", "Tab", "Tab"]:
+    for key in [
+        "j",
+        "k",
+        "Down",
+        "Up",
+        "Space",
+        "PageDown",
+        "PageUp",
+        "End",
+        "Home",
+        "l",
+        "h",
+        "Right",
+        "Left",
+        "Tab",
+        "Tab",
+    ]:
         term.press(key)
     w(lambda s: detail_head(s, width) == top, describe="Home to the first row")
     open_palette(term)
@@ -233,7 +255,7 @@ def test_every_key_of_the_help_table(terminal, tmp_path, run, size):
     assert used == {a.action for a in ACTIONS}  # the walk covers the whole help table
     assert {k for k, _ in TABLE_KEYS}  # (and the table keys, pressed above)
     # On quit: the current config (not a copied one, which was the run's own).
-    printed = screen[:screen.index("EXIT=")].strip().splitlines()[-1]
+    printed = screen[: screen.index("EXIT=")].strip().splitlines()[-1]
     assert printed.startswith("CheckpointConfig(") and "num_to_keep" not in printed
 
 
@@ -258,8 +280,16 @@ PALETTE_EXPECT = {
     "refresh_now": "looking for changes now",
     "help": "replays Ray's checkpoint retention",
 }
-CLOSES_WITH_ESCAPE = {"type_num_to_keep", "choose_attribute", "choose_columns", "choose_sort", "filter",
-                      "show_warnings", "show_log", "help"}
+CLOSES_WITH_ESCAPE = {
+    "type_num_to_keep",
+    "choose_attribute",
+    "choose_columns",
+    "choose_sort",
+    "filter",
+    "show_warnings",
+    "show_log",
+    "help",
+}
 
 
 def open_palette(term: Terminal) -> None:
@@ -283,7 +313,7 @@ def first_hit(screen: str) -> str:
     at = next((i for i, line in enumerate(lines) if "🔎" in line), None)
     if at is None:
         return ""
-    return next((line.strip() for line in lines[at + 1:] if line.strip()), "")
+    return next((line.strip() for line in lines[at + 1 :] if line.strip()), "")
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -315,6 +345,7 @@ def test_every_palette_command(terminal, tmp_path, size):
 
 # ---- ctrl+c ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_ctrl_c_quits_an_idle_app(terminal, tmp_path, size):
     term = terminal([str(copy_run("keep_all", tmp_path)), *K3], size)
@@ -326,6 +357,7 @@ def test_ctrl_c_quits_an_idle_app(terminal, tmp_path, size):
 
 
 # ---- deleting, and quitting mid-deletion ----------------------------------------------------------
+
 
 def test_delete_on_a_real_run_then_read_the_log(terminal, tmp_path):
     root = copy_run("keep_all", tmp_path)
@@ -351,9 +383,21 @@ BIG = (60, 100)  # trials x checkpoints: 5,940 to delete, a few seconds of delet
 
 def big_run(tmp_path: Path) -> Path:
     out = tmp_path / "big"
-    subprocess.run([sys.executable, str(REPO / "benchmarks" / "generate.py"), "--trials", str(BIG[0]),
-                    "--checkpoints", str(BIG[1]), "--out", str(out)],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "generate.py"),
+            "--trials",
+            str(BIG[0]),
+            "--checkpoints",
+            str(BIG[1]),
+            "--out",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return out
 
 
@@ -366,8 +410,7 @@ def start_big_deletion(terminal, tmp_path) -> tuple[Terminal, Path, int]:
     total = checkpoints_on_disk(root)
     # --grace 0: the generated checkpoints are brand new, and some trials RUNNING.
     term = terminal([str(root), "--num-to-keep", "1", "--grace", "0"], (80, 24))
-    term.wait_for(lambda s: re.search(r"✗ 5,?940 to delete", s) is not None, timeout=60,
-                  describe="the whole run read")
+    term.wait_for(lambda s: re.search(r"✗ 5,?940 to delete", s) is not None, timeout=60, describe="the whole run read")
     term.press("d")
     term.wait_for("Delete checkpoints", timeout=60)
     term.press("y")

@@ -40,11 +40,13 @@ def complete_plan(session: Session):
 def test_the_session_imports_no_textual_and_no_watch():
     """Importing the whole session layer leaves Textual, rich, watchdog and the ui/watch
     packages unloaded (a fresh interpreter: the test process has Textual loaded already)."""
-    code = ("import sys, ckpt_tui.session, ckpt_tui.session.deletion_flow, ckpt_tui.session.events, "
-            "ckpt_tui.session.summary_state\n"
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'watchdog') "
-            "or m.startswith(('ckpt_tui.ui', 'ckpt_tui.watch'))]\n"
-            "print(bad)")
+    code = (
+        "import sys, ckpt_tui.session, ckpt_tui.session.deletion_flow, ckpt_tui.session.events, "
+        "ckpt_tui.session.summary_state\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'watchdog') "
+        "or m.startswith(('ckpt_tui.ui', 'ckpt_tui.watch'))]\n"
+        "print(bad)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -80,8 +82,9 @@ def test_a_big_plans_reclaim_is_summed_one_step_later(tmp_path):
     root = tmp_path / "big"
     write_tune_trial(root / "t_00000", [{"loss": float(i)} for i in range(n)], size=1)
     run = read_run(str(root))
-    session = Session(run, CheckpointConfig(num_to_keep=1, checkpoint_score_attribute="loss",
-                                            checkpoint_score_order="min"))
+    session = Session(
+        run, CheckpointConfig(num_to_keep=1, checkpoint_score_attribute="loss", checkpoint_score_order="min")
+    )
     session.planner.sizes_settled = True
     plan = complete_plan(session)
     assert session.planner.take_totals(plan) is True
@@ -92,7 +95,9 @@ def test_a_big_plans_reclaim_is_summed_one_step_later(tmp_path):
     # The same config again is answered from the cache.
     again = complete_plan(session)
     assert session.planner.take_totals(again) is False
-    assert session.planner.totals == Totals(plan.keep_count, plan.delete_count, freed, sum(c.size_bytes for c in run.checkpoints()))
+    assert session.planner.totals == Totals(
+        plan.keep_count, plan.delete_count, freed, sum(c.size_bytes for c in run.checkpoints())
+    )
 
 
 def test_filters_pick_rows_and_a_gone_trial_filter_falls_back_to_all(ray_run):
@@ -285,13 +290,14 @@ def test_pins_and_warnings(ray_run):
     assert doomed not in complete_plan(session).to_delete()
     assert session.toggle_pin(doomed) is False
     session.run.leftovers.append(str(Path(session.run.root) / "t" / ".ckpt-tui-deleting-x"))
-    warnings = session.warnings("~/run", lambda path, root, shown: "REL:" + path[len(root):])
+    warnings = session.warnings("~/run", lambda path, root, shown: "REL:" + path[len(root) :])
     assert warnings[-1] == "interrupted deletion left REL:/t/.ckpt-tui-deleting-x"
 
 
 def test_summary_state_is_a_frozen_value():
     state = SummaryState("~/r", "tune", 3, "live", "CheckpointConfig()", 1, 2, "1 kB", "2 kB", "", 0, "all trials")
-    assert state == SummaryState("~/r", "tune", 3, "live", "CheckpointConfig()", 1, 2, "1 kB", "2 kB", "", 0,
-                                 "all trials")
+    assert state == SummaryState(
+        "~/r", "tune", 3, "live", "CheckpointConfig()", 1, 2, "1 kB", "2 kB", "", 0, "all trials"
+    )
     with pytest.raises(AttributeError):
         state.kept = 5  # type: ignore[misc]

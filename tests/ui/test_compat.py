@@ -22,15 +22,17 @@ from ckpt_tui.watch import watchdog_compat
 
 def test_textual_internals_we_rely_on_are_there():
     broken = textual_compat.broken_assumptions()
-    assert not broken, (f"textual {textual.__version__} breaks what ckpt_tui/ui/textual_compat.py assumes:\n  "
-                        + "\n  ".join(broken))
+    assert not broken, (
+        f"textual {textual.__version__} breaks what ckpt_tui/ui/textual_compat.py assumes:\n  " + "\n  ".join(broken)
+    )
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux only")
 def test_watchdog_internals_we_rely_on_are_there():
     broken = watchdog_compat.broken_assumptions()
-    assert not broken, ("the installed watchdog breaks what ckpt_tui/watch/watchdog_compat.py assumes:\n  "
-                        + "\n  ".join(broken))
+    assert not broken, (
+        "the installed watchdog breaks what ckpt_tui/watch/watchdog_compat.py assumes:\n  " + "\n  ".join(broken)
+    )
 
 
 def test_closing_flag_is_textuals_own():

@@ -34,7 +34,7 @@ async def test_app_over_s3_reads_prunes_and_watches(s3, tmp_path, monkeypatch):
         await wait_for(pilot, lambda: not app.deleting, what="deletion done")
         await wait_for(pilot, lambda: app.table.row_count == 18, what="table follows")
         left = s3.objects("runs/keep_all/")
-        assert not any(k.startswith(p[len(f"s3://{s3.name}/"):] + "/") for p in doomed for k in left)
+        assert not any(k.startswith(p[len(f"s3://{s3.name}/") :] + "/") for p in doomed for k in left)
 
         # Ray goes on elsewhere: a trial's state entry changes and one of its checkpoints goes
         state_key = next(k for k in left if "/experiment_state-" in k)
@@ -114,21 +114,27 @@ async def test_root_app_over_s3(s3, tmp_path, monkeypatch):
     local_app = RootApp(RootState(str(local), find_experiments(str(local)), {"num_to_keep": 1}))
     async with local_app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: settled(local_app), what="local root settled")
-        expected = {rel: (r.layout, r.trials, r.checkpoints, r.total_bytes, r.delete)
-                    for rel, r in rows(local_app).items()}
+        expected = {
+            rel: (r.layout, r.trials, r.checkpoints, r.total_bytes, r.delete) for rel, r in rows(local_app).items()
+        }
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: settled(app), what="S3 root settled")
-        assert {rel: (r.layout, r.trials, r.checkpoints, r.total_bytes, r.delete)
-                for rel, r in rows(app).items()} == expected
+        assert {
+            rel: (r.layout, r.trials, r.checkpoints, r.total_bytes, r.delete) for rel, r in rows(app).items()
+        } == expected
         doomed = sum(r.delete for r in app.overview.table.rows)
         assert doomed > 0
         await pilot.press("d")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDeleteScreen), what="one confirmation")
         await pilot.press("y")
-        await wait_for(pilot, lambda: not app.overview.deleting and settled(app)
-                       and sum(r.delete or 0 for r in app.overview.table.rows) == 0, what="deleted and re-read")
-        assert sum(r.checkpoints for r in app.overview.table.rows) == \
-            sum(e[2] for e in expected.values()) - doomed
+        await wait_for(
+            pilot,
+            lambda: (
+                not app.overview.deleting and settled(app) and sum(r.delete or 0 for r in app.overview.table.rows) == 0
+            ),
+            what="deleted and re-read",
+        )
+        assert sum(r.checkpoints for r in app.overview.table.rows) == sum(e[2] for e in expected.values()) - doomed
 
 
 def test_root_json_and_prune_on_s3(s3, tmp_path, monkeypatch):
@@ -154,5 +160,6 @@ def test_root_json_and_prune_on_s3(s3, tmp_path, monkeypatch):
     after = s3.objects()
     gone = set(before) - set(after)
     deleted = [line.split()[1] for line in out.splitlines() if line.startswith("deleted ")]
-    assert deleted and gone == {k for k in before if any(k.startswith(d[len(f"s3://{s3.name}/"):] + "/")
-                                                         for d in deleted)}
+    assert deleted and gone == {
+        k for k in before if any(k.startswith(d[len(f"s3://{s3.name}/") :] + "/") for d in deleted)
+    }

@@ -94,8 +94,10 @@ async def test_marks_match_what_ray_left_on_disk(tmp_path):
         kept = {(c.trial_id.split("_")[2], c.name) for c in app.table.rows if app.plan.decisions[c].keep}
         survivors = {
             (trial.name.split("_")[2], ck.name)
-            for trial in (RUNS / "k3_loss_min").iterdir() if trial.is_dir()
-            for ck in trial.iterdir() if ck.name.startswith("checkpoint_")
+            for trial in (RUNS / "k3_loss_min").iterdir()
+            if trial.is_dir()
+            for ck in trial.iterdir()
+            if ck.name.startswith("checkpoint_")
         }
         assert kept == survivors
 
@@ -252,8 +254,9 @@ async def test_help_warnings_and_copy(tmp_path):
 
 
 async def test_works_at_80x24_and_on_train_v2(tmp_path):
-    app = make_app(copy_run("train_v2_k2_score_max", tmp_path),
-                   CheckpointConfig(num_to_keep=1, checkpoint_score_attribute="score"))
+    app = make_app(
+        copy_run("train_v2_k2_score_max", tmp_path), CheckpointConfig(num_to_keep=1, checkpoint_score_attribute="score")
+    )
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.table.row_count == 3, what="rows")
         assert app.main_screen.has_class("-no-trials")
@@ -296,8 +299,7 @@ async def test_filter_matches_the_path_within_the_run_and_keeps_the_ranking(tmp_
         assert rows == [p for p in ranked if p in rows]
         # Across the trial id and the name.
         trial = next(iter(app.plan.trials))
-        assert await shown(f"{trial}/Checkpoint_00000") == [
-            p for p in ranked if f"/{trial}/checkpoint_00000" in p]
+        assert await shown(f"{trial}/Checkpoint_00000") == [p for p in ranked if f"/{trial}/checkpoint_00000" in p]
         # A whole trial by part of its id, best first.
         assert await shown("seed=3") == [p for p in ranked if "seed=3" in p]
 

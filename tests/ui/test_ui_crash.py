@@ -19,7 +19,7 @@ def test_internal_error_is_one_line_and_the_traceback_goes_to_a_file(tmp_path):
         from ckpt_tui.core.readers import read_run
         from ckpt_tui.ui.app import CheckpointApp
 
-        run = read_run({str(RUNS / 'keep_all')!r})
+        run = read_run({str(RUNS / "keep_all")!r})
         app = CheckpointApp(run, run.run_config, watch=False)
 
         def broken():
@@ -39,8 +39,13 @@ def test_internal_error_is_one_line_and_the_traceback_goes_to_a_file(tmp_path):
     """)
     script_file = tmp_path / "broken_app.py"
     script_file.write_text(script)
-    proc = subprocess.run([sys.executable, str(script_file)], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "TMPDIR": str(tmp_path)})
+    proc = subprocess.run(
+        [sys.executable, str(script_file)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("LINE:")), proc.stdout + proc.stderr)
     assert "ckpt-tui: internal error: RuntimeError: boom in a key handler (details in " in line
     report = line.split("(details in ")[1].rstrip(")")
@@ -71,12 +76,17 @@ def test_a_crash_exits_1_and_the_report_holds_the_whole_traceback(tmp_path):
 
         CheckpointApp.broken_worker = broken_worker
         CheckpointApp.on_ready = on_ready
-        sys.exit(main([{str(RUNS / 'keep_all')!r}]))
+        sys.exit(main([{str(RUNS / "keep_all")!r}]))
     """)
     script_file = tmp_path / "broken_worker.py"
     script_file.write_text(script)
-    proc = subprocess.run([sys.executable, str(script_file)], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "TMPDIR": str(tmp_path)})
+    proc = subprocess.run(
+        [sys.executable, str(script_file)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     assert "CheckpointConfig(" not in proc.stdout  # a crash prints no config line as if all went well

@@ -32,8 +32,9 @@ def slices(monkeypatch):
 
 def many_trials(tmp_path):
     # loss goes down and back up: min and max keep different checkpoints
-    return write_tune_run(tmp_path / "run", [[{"loss": float((i - 2) ** 2 + t)} for i in range(5)]
-                                             for t in range(TRIALS)])
+    return write_tune_run(
+        tmp_path / "run", [[{"loss": float((i - 2) ** 2 + t)} for i in range(5)] for t in range(TRIALS)]
+    )
 
 
 def summary_text(app) -> str:

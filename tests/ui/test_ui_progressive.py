@@ -101,5 +101,4 @@ async def test_progressive_read_of_a_real_run_ends_as_a_full_read(tmp_path):
         expected = make_plan(full, config)
         by_path = {c.path: expected.decisions[c].keep for c in full.checkpoints()}
         assert marks(app) == by_path
-        assert sum(c.size_bytes for c in app.run_model.checkpoints()) == sum(
-            c.size_bytes for c in full.checkpoints())
+        assert sum(c.size_bytes for c in app.run_model.checkpoints()) == sum(c.size_bytes for c in full.checkpoints())

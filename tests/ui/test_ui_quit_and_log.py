@@ -26,6 +26,7 @@ from tests.ui.test_ui_app import K3_MIN, SIZE, _append_checkpoint, copy_run, mak
 
 # ---- the palette ---------------------------------------------------------------------------
 
+
 async def test_palette_opens_and_runs_every_action(tmp_path, monkeypatch):
     """ctrl+p used to crash the app: its labels ("Filter  [/]") were read as markup. Each
     action is chosen by typing its label and pressing enter, as a user would."""
@@ -48,8 +49,11 @@ async def test_palette_opens_and_runs_every_action(tmp_path, monkeypatch):
             label = palette_label(a.title, a.shown)
             palette.query_one(Input).value = label  # as if typed
             options = palette.query_one(OptionList)
-            await wait_for(pilot, lambda: options.option_count and str(options.get_option_at_index(0).prompt)
-                           .startswith(label), what=f"{label!r} first in the palette")
+            await wait_for(
+                pilot,
+                lambda: options.option_count and str(options.get_option_at_index(0).prompt).startswith(label),
+                what=f"{label!r} first in the palette",
+            )
             await pilot.press("enter")
             await wait_for(pilot, lambda: ran and ran[-1] == a.action, what=f"{a.action} from the palette")
             if a.action == "quit":
@@ -64,6 +68,7 @@ async def test_palette_opens_and_runs_every_action(tmp_path, monkeypatch):
 
 
 # ---- quitting ------------------------------------------------------------------------------
+
 
 async def test_ctrl_c_quits_an_idle_app_like_q(tmp_path):
     app = make_app(copy_run("keep_all", tmp_path), K3_MIN)
@@ -188,8 +193,7 @@ async def test_a_stopped_deletion_names_what_it_skipped_on_exit(tmp_path, monkey
         await pilot.press("y")
         paced.step(20)
         await wait_for(pilot, lambda: not app.is_running, what="the app to quit")
-    assert app.exit_lines == ["ckpt-tui: deleted 0 of 13 checkpoints (0 B); stopped at your request; "
-                              "2 not deleted"]
+    assert app.exit_lines == ["ckpt-tui: deleted 0 of 13 checkpoints (0 B); stopped at your request; 2 not deleted"]
     assert len(app.exit_errors) == 2
     assert all(e.startswith("ckpt-tui: skipped ") and "/checkpoint_" in e for e in app.exit_errors)
 
@@ -213,6 +217,7 @@ async def test_yes_after_the_deletion_ended_just_quits(tmp_path, monkeypatch):
 
 
 # ---- the session log -----------------------------------------------------------------------
+
 
 async def test_skips_and_failures_are_kept_in_the_session_log(tmp_path):
     root = copy_run("keep_all", tmp_path)
@@ -245,6 +250,7 @@ async def test_skips_and_failures_are_kept_in_the_session_log(tmp_path):
 
 
 # ---- escape and the cursor -----------------------------------------------------------------
+
 
 async def test_escape_in_the_table_clears_the_filter_then_the_trial(tmp_path):
     app = make_app(copy_run("keep_all", tmp_path), K3_MIN)

@@ -141,8 +141,11 @@ async def test_root_wide_deletion_after_one_confirmation(tmp_path):
     app = RootApp(make_state(root, num_to_keep=1))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: settled(app), what="settled")
-        doomed = {str(Path(c.path).relative_to(os.path.realpath(root)))
-                  for p in app.overview.plans.values() for c in p.to_delete()}
+        doomed = {
+            str(Path(c.path).relative_to(os.path.realpath(root)))
+            for p in app.overview.plans.values()
+            for c in p.to_delete()
+        }
         per_exp = {r.rel: r.delete for r in app.overview.table.rows if r.delete}
         assert len(per_exp) >= 2
         await pilot.press("d")
@@ -153,8 +156,13 @@ async def test_root_wide_deletion_after_one_confirmation(tmp_path):
             assert f"{rel}: {n}" in dialog.scope
         assert ckpt_dirs(root) == before  # nothing before the confirmation
         await pilot.press("y")
-        await wait_for(pilot, lambda: not app.overview.deleting and settled(app)
-                       and sum(r.delete or 0 for r in app.overview.table.rows) == 0, what="deleted and re-read")
+        await wait_for(
+            pilot,
+            lambda: (
+                not app.overview.deleting and settled(app) and sum(r.delete or 0 for r in app.overview.table.rows) == 0
+            ),
+            what="deleted and re-read",
+        )
         assert ckpt_dirs(root) == before - doomed
         for rel in per_exp:
             assert (root / rel / ".ckpt-tui" / "deletions.jsonl").exists()
@@ -188,8 +196,12 @@ async def test_live_root_experiments_and_trials_come_and_go(tmp_path):
             new = root / "later" / "keep_all_again"
             shutil.copytree(RAY_RUNS / "keep_all", new)
             make_writable_and_old(new)
-            await wait_for(pilot, lambda: "later/keep_all_again" in rows(app)
-                           and rows(app)["later/keep_all_again"].checkpoints == 24, timeout=5, what="new experiment")
+            await wait_for(
+                pilot,
+                lambda: "later/keep_all_again" in rows(app) and rows(app)["later/keep_all_again"].checkpoints == 24,
+                timeout=5,
+                what="new experiment",
+            )
             # A new trial in an existing experiment.
             src = next((root / "keep_all").glob("trainable_*"))
             shutil.copytree(src, root / "keep_all" / (src.name.replace("_00000_", "_00009_")))
@@ -216,7 +228,11 @@ async def test_waiting_start_becomes_a_run(tmp_path):
             await pilot.pause(0.3)
             text = str(app.overview.waiting_text.render())
             assert app.overview.has_class("-waiting")
-            assert "No Ray run" in text and "experiment_state-*.json" in text and "checkpoint_manager_snapshot.json" in text
+            assert (
+                "No Ray run" in text
+                and "experiment_state-*.json" in text
+                and "checkpoint_manager_snapshot.json" in text
+            )
             assert app.return_value is None
             for item in (RAY_RUNS / "keep_all").iterdir():  # Ray starts writing
                 (shutil.copytree if item.is_dir() else shutil.copy2)(item, empty / item.name)

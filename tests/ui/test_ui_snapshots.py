@@ -93,13 +93,11 @@ def test_main_screen_80x24(snap_compare, tmp_path):
 
 
 def test_confirm_delete_dialog(snap_compare, tmp_path):
-    assert snap_compare(snapshot_app(tmp_path), terminal_size=SIZE,
-                        run_before=_open(["d"], ConfirmDeleteScreen))
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=SIZE, run_before=_open(["d"], ConfirmDeleteScreen))
 
 
 def test_confirm_delete_dialog_80x24(snap_compare, tmp_path):
-    assert snap_compare(snapshot_app(tmp_path), terminal_size=SMALL,
-                        run_before=_open(["d"], ConfirmDeleteScreen))
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=SMALL, run_before=_open(["d"], ConfirmDeleteScreen))
 
 
 def test_confirm_delete_1000_trials_80x24(snap_compare, run_1000):
@@ -116,13 +114,17 @@ def test_help_screen(snap_compare, tmp_path):
 
 
 def test_help_screen_80x24_scrolled_to_its_end(snap_compare, tmp_path):
-    assert snap_compare(snapshot_app(tmp_path), terminal_size=SMALL,
-                        run_before=_open(["question_mark"], HelpScreen, then=["end"]))
+    assert snap_compare(
+        snapshot_app(tmp_path), terminal_size=SMALL, run_before=_open(["question_mark"], HelpScreen, then=["end"])
+    )
 
 
 def test_number_dialog_with_an_error_80x24(snap_compare, tmp_path):
-    assert snap_compare(snapshot_app(tmp_path), terminal_size=SMALL,
-                        run_before=_open(["n"], NumberInputScreen, then=["ctrl+u", "x", "enter"]))
+    assert snap_compare(
+        snapshot_app(tmp_path),
+        terminal_size=SMALL,
+        run_before=_open(["n"], NumberInputScreen, then=["ctrl+u", "x", "enter"]),
+    )
 
 
 def test_attribute_dialog_80x24(snap_compare, tmp_path):
@@ -130,8 +132,11 @@ def test_attribute_dialog_80x24(snap_compare, tmp_path):
 
 
 def test_columns_dialog_80x24(snap_compare, tmp_path):
-    assert snap_compare(snapshot_app(tmp_path), terminal_size=SMALL,
-                        run_before=_open(["m"], ChooseColumnsScreen, then=["down", "space"]))
+    assert snap_compare(
+        snapshot_app(tmp_path),
+        terminal_size=SMALL,
+        run_before=_open(["m"], ChooseColumnsScreen, then=["down", "space"]),
+    )
 
 
 def test_sort_dialog_80x24(snap_compare, tmp_path):

@@ -26,6 +26,9 @@ async def test_the_summary_shows_the_state_the_app_sets_from_the_session(tmp_pat
 
         # The app's next update puts the session's figures back.
         await pilot.press("plus")
-        await wait_for(pilot, lambda: app.summary.state.delete == app.plan.delete_count
-                       and app.totals_plan is app.plan, what="the re-planned totals")
+        await wait_for(
+            pilot,
+            lambda: app.summary.state.delete == app.plan.delete_count and app.totals_plan is app.plan,
+            what="the re-planned totals",
+        )
         assert app.summary.state.config_line.startswith("CheckpointConfig(num_to_keep=4")

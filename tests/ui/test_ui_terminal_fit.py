@@ -21,12 +21,21 @@ SMALL = (80, 24)
 def test_one_byte_formatter_with_si_unit_names():
     assert prune_cli.human_bytes is human_bytes and ui_format.human_bytes is human_bytes
     assert not hasattr(ui_format, "_human_bytes")
-    cases = {0: "0 B", 999: "999 B", 1000: "1.0 kB", 45_100: "45.1 kB", 133_000: "133 kB",
-             999_949: "1.0 MB", 1_234_567: "1.2 MB", 12_500_000_000: "12.5 GB", None: "…"}
+    cases = {
+        0: "0 B",
+        999: "999 B",
+        1000: "1.0 kB",
+        45_100: "45.1 kB",
+        133_000: "133 kB",
+        999_949: "1.0 MB",
+        1_234_567: "1.2 MB",
+        12_500_000_000: "12.5 GB",
+        None: "…",
+    }
     for n, text in cases.items():
         assert human_bytes(n) == text, n
     assert human_bytes(999_400) == "999 kB"
-    assert all(len(human_bytes(10 ** k * 9_999 // 10)) <= 7 for k in range(12))
+    assert all(len(human_bytes(10**k * 9_999 // 10)) <= 7 for k in range(12))
 
 
 def test_counts_and_plurals():
@@ -90,8 +99,11 @@ async def test_footer_keeps_help_and_quit_at_80_columns(tmp_path):
     app = make_app(copy_run("keep_all", tmp_path))
     async with app.run_test(size=SMALL) as pilot:
         await pilot.pause(0.3)
-        shown = {k.key for k in app.screen.query(FooterKey) if app.screen.region.contains_region(k.region)
-                 and k.region.width > 0}
+        shown = {
+            k.key
+            for k in app.screen.query(FooterKey)
+            if app.screen.region.contains_region(k.region) and k.region.width > 0
+        }
         assert {"question_mark", "q"} <= shown
 
 

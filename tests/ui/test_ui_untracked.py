@@ -24,15 +24,13 @@ async def test_detail_pane_names_the_trial_restoring_from_a_borrowed_checkpoint(
     app = make_app(root)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.table.row_count == 10, what="rows")
-        row = next(i for i, c in enumerate(app.table.rows)
-                   if "_00001_" in c.trial_id and c.name == "checkpoint_000002")
+        row = next(i for i, c in enumerate(app.table.rows) if "_00001_" in c.trial_id and c.name == "checkpoint_000002")
         app.table.move_cursor(row)
         await wait_for(pilot, lambda: "depends on it" in text_of(app.detail.text_view), what="detail")
         text = text_of(app.detail.text_view)
         assert "Tune restores it from this checkpoint (PBT)" in text
         # the untracked one says so, with the metrics of the report Ray never registered
-        row = next(i for i, c in enumerate(app.table.rows)
-                   if "_00002_" in c.trial_id and c.name == "checkpoint_000001")
+        row = next(i for i, c in enumerate(app.table.rows) if "_00002_" in c.trial_id and c.name == "checkpoint_000001")
         app.table.move_cursor(row)
         await wait_for(pilot, lambda: "not tracked by Ray" in text_of(app.detail.text_view), what="untracked")
         assert "a report Ray never registered" in text_of(app.detail.text_view)
@@ -42,8 +40,9 @@ async def test_u_deletes_untracked_checkpoints_only_when_chosen(ray_run):
     """s5b: the second fit()'s two checkpoints are not in the snapshot. Kept by default; u marks
     the older one for deletion (the newest of the run stays), d deletes it, and u again keeps."""
     root = ray_run("round2/s5b_v2_nan_resume")
-    app = make_app(root, CheckpointConfig(num_to_keep=2, checkpoint_score_attribute="loss",
-                                          checkpoint_score_order="min"))
+    app = make_app(
+        root, CheckpointConfig(num_to_keep=2, checkpoint_score_attribute="loss", checkpoint_score_order="min")
+    )
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.table.row_count == 5 and app.totals_plan is app.plan, what="rows")
         assert app.plan.delete_count == 0

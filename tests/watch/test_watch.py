@@ -162,8 +162,10 @@ def storm_of_checkpoints(trial_dir, n: int = 300) -> None:
         add_checkpoint(trial_dir, 100 + i)
 
 
-STORMS = [pytest.param(storm_of_files, id="2000-files-in-trial-dir"),
-          pytest.param(storm_of_checkpoints, id="300-checkpoints")]
+STORMS = [
+    pytest.param(storm_of_files, id="2000-files-in-trial-dir"),
+    pytest.param(storm_of_checkpoints, id="300-checkpoints"),
+]
 
 
 @pytest.mark.parametrize("storm", STORMS)
@@ -470,6 +472,7 @@ def test_our_own_reads_do_not_wake_the_watcher(ray_run, watch):
 
 # ---- the pieces ---------------------------------------------------------------------------------
 
+
 def test_path_mapping_tune():
     m = PathMapper("/r/run", TUNE)
     t = "trainable_1_00000_0_a=1_2026"
@@ -495,12 +498,14 @@ def test_path_mapping_single_trial_and_train_v2():
 
 
 def test_filesystem_type_from_mountinfo():
-    info = "\n".join([
-        r"22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw",
-        r"40 22 0:50 / /mnt/shared rw,relatime shared:2 - nfs4 srv:/export rw",
-        r"41 22 0:51 / /mnt/my\040disk rw - fuse.sshfs host: rw",
-        r"42 22 0:52 / /mnt/sharedx rw - xfs /dev/sdb rw",
-    ])
+    info = "\n".join(
+        [
+            r"22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw",
+            r"40 22 0:50 / /mnt/shared rw,relatime shared:2 - nfs4 srv:/export rw",
+            r"41 22 0:51 / /mnt/my\040disk rw - fuse.sshfs host: rw",
+            r"42 22 0:52 / /mnt/sharedx rw - xfs /dev/sdb rw",
+        ]
+    )
     assert fs.filesystem_type("/mnt/shared/runs/a", info) == "nfs4"
     assert fs.filesystem_type("/mnt/sharedx/a", info) == "xfs"
     assert fs.filesystem_type("/mnt/my disk/a", info) == "fuse.sshfs"

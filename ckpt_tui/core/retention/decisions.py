@@ -52,4 +52,3 @@ class Decision:
         except OverflowError:
             return None
         return f if math.isfinite(f) else None
-

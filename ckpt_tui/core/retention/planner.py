@@ -73,8 +73,14 @@ class Plan:
     the rest, within a time budget if given; every total asks for it. So a screen can show
     the trials in view at once and fill in the run's totals a few frames later."""
 
-    def __init__(self, run: Run, config: CheckpointConfig, pinned: frozenset = frozenset(),
-                 delete_untracked: bool = False, literal: bool = False):
+    def __init__(
+        self,
+        run: Run,
+        config: CheckpointConfig,
+        pinned: frozenset = frozenset(),
+        delete_untracked: bool = False,
+        literal: bool = False,
+    ):
         self.run = run
         self.config = config
         self.pinned = pinned  # paths the user pinned
@@ -108,10 +114,12 @@ class Plan:
             if trial is None:
                 return None
             config = self.config
-            ranking = trial_ranking(trial, config.checkpoint_score_attribute, config.checkpoint_score_order,
-                                     self._train_v2, self._literal)
-            o = self._outcomes[trial_id] = TrialOutcome(ranking, config.num_to_keep, self.pinned, self.restore,
-                                                         self.delete_untracked, trial)
+            ranking = trial_ranking(
+                trial, config.checkpoint_score_attribute, config.checkpoint_score_order, self._train_v2, self._literal
+            )
+            o = self._outcomes[trial_id] = TrialOutcome(
+                ranking, config.num_to_keep, self.pinned, self.restore, self.delete_untracked, trial
+            )
         return o
 
     @property
@@ -145,14 +153,18 @@ class Plan:
             outcomes = self._outcomes_in_order()
             checkpoints = sum(len(o.ranking.ordered) for o in outcomes)
             delete = sum(o.delete_n for o in outcomes)
-            failing = {tid: o.ranking.failing for tid, o in zip(self.trials, outcomes)
-                       if o.ranking.failing is not None}
+            failing = {tid: o.ranking.failing for tid, o in zip(self.trials, outcomes) if o.ranking.failing is not None}
             counts = [0, 0, 0, 0, 0]
             for o in outcomes:
                 for i, c in enumerate(o.ranking.counts):
                     counts[i] += c
-            warnings = run_warnings(self.config, self._train_v2, failing, checkpoints,
-                                     dict(zip(("missing", "nested", "nan", "present", "null"), counts)))
+            warnings = run_warnings(
+                self.config,
+                self._train_v2,
+                failing,
+                checkpoints,
+                dict(zip(("missing", "nested", "nan", "present", "null"), counts)),
+            )
             self._totals = (checkpoints, delete, warnings, failing)
         return self._totals
 
@@ -280,8 +292,14 @@ class PlanRows(Sequence):
         return None if pos is None else self._starts[t] + pos
 
 
-def plan(run: Run, config: CheckpointConfig, pinned: Iterable[str] = (), lazy: bool = False,
-         delete_untracked: bool = False, literal: bool = False) -> Plan:
+def plan(
+    run: Run,
+    config: CheckpointConfig,
+    pinned: Iterable[str] = (),
+    lazy: bool = False,
+    delete_untracked: bool = False,
+    literal: bool = False,
+) -> Plan:
     """What Ray would keep and delete under ``config``: a pure function of the run.
 
     ``lazy``: rank each trial when first asked about (see Plan); otherwise all of them now.
@@ -293,4 +311,3 @@ def plan(run: Run, config: CheckpointConfig, pinned: Iterable[str] = (), lazy: b
     if not lazy:
         result.finish()
     return result
-

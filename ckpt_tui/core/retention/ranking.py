@@ -34,8 +34,23 @@ class TrialRanking:
     depend on num_to_keep or pins. Cached on the Trial, so changing num_to_keep costs a few
     list slices per trial, and a trial that was not re-read is never ranked twice."""
 
-    __slots__ = ("ordered", "ranks", "values", "notes", "_pos", "n", "ranked_count", "latest_pos",
-                 "failing", "keys", "appended", "report_pos", "counts", "names", "replays")
+    __slots__ = (
+        "ordered",
+        "ranks",
+        "values",
+        "notes",
+        "_pos",
+        "n",
+        "ranked_count",
+        "latest_pos",
+        "failing",
+        "keys",
+        "appended",
+        "report_pos",
+        "counts",
+        "names",
+        "replays",
+    )
 
     def __init__(self):
         self.ordered: list[Checkpoint] = []  # registered checkpoints best first, then unreported
@@ -57,7 +72,6 @@ class TrialRanking:
         # literal replay: num_to_keep -> (top, deleted_by, rank_then)
         self.replays: dict[int, tuple[set[int], list[int], list[int]]] = {}
 
-
     @property
     def pos(self) -> dict[Checkpoint, int]:
         # Built on first use: a screen shows a few trials, not all 1,000.
@@ -73,12 +87,31 @@ class TrialOutcome:
     ``top_upto`` on except the latest. The list is built when someone asks for it, so a
     num_to_keep change over 1,000 trials costs a subtraction per trial."""
 
-    __slots__ = ("ranking", "k", "top_upto", "_deleted", "delete_n", "top_set", "deleted_by", "rank_then",
-                 "pinned", "restore", "restored", "untracked_deleted", "untracked_kept")
+    __slots__ = (
+        "ranking",
+        "k",
+        "top_upto",
+        "_deleted",
+        "delete_n",
+        "top_set",
+        "deleted_by",
+        "rank_then",
+        "pinned",
+        "restore",
+        "restored",
+        "untracked_deleted",
+        "untracked_kept",
+    )
 
-    def __init__(self, ranking: TrialRanking, k: Optional[int], pinned: frozenset,
-                 restore: Optional[dict] = None, delete_untracked: bool = False,
-                 trial: Optional[Trial] = None):
+    def __init__(
+        self,
+        ranking: TrialRanking,
+        k: Optional[int],
+        pinned: frozenset,
+        restore: Optional[dict] = None,
+        delete_untracked: bool = False,
+        trial: Optional[Trial] = None,
+    ):
         self.ranking = ranking
         self.k = k
         self.top_upto = ranking.ranked_count  # positions < top_upto are in the top k
@@ -139,8 +172,7 @@ class TrialOutcome:
         if ranking.keys is not None and ranking.appended is not None:  # the two are set together
             replayed = ranking.replays.get(k)
             if replayed is None:  # cached: stepping num_to_keep back and forth is free
-                replayed = ranking.replays[k] = replay_literally(
-                    ranking.n, ranking.keys, ranking.appended, k)[1:]
+                replayed = ranking.replays[k] = replay_literally(ranking.n, ranking.keys, ranking.appended, k)[1:]
             self.top_set, self.deleted_by, self.rank_then = replayed
             rp = ranking.report_pos
             self._deleted = sorted(rp[i] for i, by in enumerate(self.deleted_by) if by >= 0 and i in rp)
@@ -186,8 +218,9 @@ class TrialOutcome:
                 return Decision(True, KEEP_UNREPORTED, MISSING, None, r.n, restore_of=restore_of)
             if pos in self.untracked_deleted:
                 return Decision(False, DELETE_UNTRACKED, MISSING, None, r.n, restore_of=restore_of)
-            return Decision(True, KEEP_UNTRACKED, MISSING, None, r.n, self.untracked_kept.get(pos),
-                            restore_of=restore_of)
+            return Decision(
+                True, KEEP_UNTRACKED, MISSING, None, r.n, self.untracked_kept.get(pos), restore_of=restore_of
+            )
         rank = pos + 1 if r.ranks is None else r.ranks[pos]
         report = r.ordered[pos].report
         assert report is not None  # the first ranked_count entries are registered reports
@@ -206,8 +239,7 @@ class TrialOutcome:
             assert deleted_by is not None and rank_then is not None  # _replay sets them with top_set
             by = deleted_by[index]
             if by >= 0 and pos not in self.restored:
-                return Decision(False, DELETE_BELOW, value, rank, r.n, note, r.names[by], rank_then[index],
-                                restore_of)
+                return Decision(False, DELETE_BELOW, value, rank, r.n, note, r.names[by], rank_then[index], restore_of)
             code = KEEP_RESTORE if pos in self.restored else KEEP_TOP if index in self.top_set else KEEP_LATEST
         elif pos < self.top_upto:
             code = KEEP_TOP
@@ -227,8 +259,7 @@ def _age_key(c: Checkpoint):
     return (1 if name.startswith("checkpoint_") else 2, 0, name)
 
 
-def trial_ranking(trial: Trial, attr: Optional[str], order: str, train_v2: bool,
-                  literal: bool = False) -> TrialRanking:
+def trial_ranking(trial: Trial, attr: Optional[str], order: str, train_v2: bool, literal: bool = False) -> TrialRanking:
     """``rank_trial`` cached with the trial. ``literal``: no shortcut at all (reports classified
     one by one, Ray's list replayed report by report), not cached: the tests' reference."""
     if literal:
@@ -262,8 +293,9 @@ def disk_index(trial: Trial) -> tuple[dict[int, Checkpoint], list[Checkpoint]]:
     return by_report, unreported
 
 
-def rank_trial(trial: Trial, attr: Optional[str], order: str, train_v2: bool,
-               sc: Optional[Scores] = None, literal: bool = False) -> TrialRanking:
+def rank_trial(
+    trial: Trial, attr: Optional[str], order: str, train_v2: bool, sc: Optional[Scores] = None, literal: bool = False
+) -> TrialRanking:
     """``trial`` ranked best first. ``sc``: its reports classified (default: cached with the
     trial); ``literal``: replay Ray's list report by report even where a sort gives the same
     answer (the property test's reference)."""
@@ -288,9 +320,12 @@ def rank_trial(trial: Trial, attr: Optional[str], order: str, train_v2: bool,
         ranking: list[int] = []
     elif not literal and False not in appended:
         ranking = list(range(n - 1, -1, -1))  # best first: newest first
-    elif literal or (any_append and not appends_keep_order(
-            keys := [_NAN_KEY if low is not None and low[i] else (True, floats[i]) for i in range(n)],
-            appended)):
+    elif literal or (
+        any_append
+        and not appends_keep_order(
+            keys := [_NAN_KEY if low is not None and low[i] else (True, floats[i]) for i in range(n)], appended
+        )
+    ):
         # Ray's list goes unsorted after an append: replay it step by step (per num_to_keep).
         if literal:
             keys = [_NAN_KEY if low is not None and low[i] else (True, floats[i]) for i in range(n)]

@@ -61,8 +61,7 @@ def explain(d: Decision, config: CheckpointConfig, layout: str, failing: Optiona
         base = "pinned: kept whatever the plan says"
     else:  # DELETE_BELOW
         if d.deleted_by is not None:
-            base = (f"rank {d.rank_then} when {d.deleted_by} was registered, below the top {k}: "
-                    "Ray deletes it then")
+            base = f"rank {d.rank_then} when {d.deleted_by} was registered, below the top {k}: Ray deletes it then"
         elif attr:
             base = f"rank {d.rank} of {d.of}, below the top {k}"
         else:
@@ -130,8 +129,9 @@ def _them(n: int) -> str:
     return "it" if n == 1 else "them"
 
 
-def run_warnings(config: CheckpointConfig, train_v2: bool, failing: dict[str, str], checkpoints: int,
-                  counts: dict) -> list[str]:
+def run_warnings(
+    config: CheckpointConfig, train_v2: bool, failing: dict[str, str], checkpoints: int, counts: dict
+) -> list[str]:
     attr = config.checkpoint_score_attribute
     w: list[str] = []
     if attr is None:
@@ -158,13 +158,14 @@ def run_warnings(config: CheckpointConfig, train_v2: bool, failing: dict[str, st
         w.append(
             f"{_reports(counts['null'], True)} a null '{attr}' in the Train v2 snapshot: its model writes "
             "NaN, +inf and -inf all as null and cannot tell them apart, so they are ranked as NaN (below "
-            "everything)")
+            "everything)"
+        )
         w.append(
             f"Ray 2.60 cannot resume this run: a second fit() fails while reloading the null '{attr}' "
-            "scores of its snapshot")
+            "scores of its snapshot"
+        )
     for tid, why in failing.items():
         w.append(f"trial {tid}: {why}: Ray would fail this trial (rule 5); nothing in it is deleted")
-    if not counts["present"] and not counts["nested"] and not counts["nan"] and not counts.get("null") \
-            and checkpoints:
+    if not counts["present"] and not counts["nested"] and not counts["nan"] and not counts.get("null") and checkpoints:
         w.append(f"no report has a '{attr}' metric")
     return w

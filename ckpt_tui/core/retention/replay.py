@@ -30,13 +30,15 @@ def key_codes(keys: list) -> list[int]:
 
 
 @overload
-def replay_literally(n: int, ik: list[int], appended: Sequence[bool], k: None) -> tuple[list[int], set[int], None, None]:
-    ...
+def replay_literally(
+    n: int, ik: list[int], appended: Sequence[bool], k: None
+) -> tuple[list[int], set[int], None, None]: ...
 
 
 @overload
-def replay_literally(n: int, ik: list[int], appended: Sequence[bool], k: int) -> tuple[None, set[int], list[int], list[int]]:
-    ...
+def replay_literally(
+    n: int, ik: list[int], appended: Sequence[bool], k: int
+) -> tuple[None, set[int], list[int], list[int]]: ...
 
 
 def replay_literally(
@@ -202,4 +204,3 @@ class _RayList:
         for block in self.blocks:
             out.extend(block)
         return out
-

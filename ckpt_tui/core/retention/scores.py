@@ -45,8 +45,7 @@ MISSING_APPENDED = 6  # absent in Tune: appended, kept as if it were the best
 NESTED = 7  # found only by flattening, in Tune: appended (Tune sorts on top-level keys only)
 KINDS = range(8)
 
-NOTE_OF = (None, None, NOTE_NAN, NOTE_NULL_V2, NOTE_NOT_NUMERIC, NOTE_MISSING_V2, NOTE_MISSING_TUNE,
-           NOTE_NESTED_TUNE)
+NOTE_OF = (None, None, NOTE_NAN, NOTE_NULL_V2, NOTE_NOT_NUMERIC, NOTE_MISSING_V2, NOTE_MISSING_TUNE, NOTE_NESTED_TUNE)
 APPENDS = (True, False, False, False, False, False, True, True)
 LOW = (False, False, True, True, True, False, False, None)  # ranks as NaN; NESTED: where its score is NaN
 _PLAIN_KIND = (PRESENT, NAN)  # by isnan()

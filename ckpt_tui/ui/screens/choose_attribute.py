@@ -29,7 +29,11 @@ class ChooseAttributeScreen(ModalScreen[Optional[str]]):
         self.own = own
 
     def compose(self) -> ComposeResult:
-        options: list[Option] = [Option(("● " if self.current is None else "  ") + "(none) rank by recency: keep the most recent", id=RECENCY)]
+        options: list[Option] = [
+            Option(
+                ("● " if self.current is None else "  ") + "(none) rank by recency: keep the most recent", id=RECENCY
+            )
+        ]
         for key, numeric in self.keys:
             label = terminal_safe(key)
             if key == self.own:

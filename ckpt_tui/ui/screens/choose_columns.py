@@ -44,7 +44,9 @@ class ChooseColumnsScreen(ModalScreen[Optional[list[str]]]):
     def action_apply(self) -> None:
         selected = set(self.query_one(MarkedSelectionList).selected)
         # Columns already shown keep their place; new ones go to the end.
-        ordered = [k for k in self.chosen if k in selected] + [k for k in self.keys if k in selected and k not in self.chosen]
+        ordered = [k for k in self.chosen if k in selected] + [
+            k for k in self.keys if k in selected and k not in self.chosen
+        ]
         self.dismiss(ordered)
 
     def action_cancel(self) -> None:

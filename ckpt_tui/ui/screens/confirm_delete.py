@@ -60,12 +60,13 @@ class ConfirmDeleteScreen(ModalScreen[bool]):
         Binding("up,k", "scroll_paths(0, -1)", "Up", show=False),
         Binding("pagedown,space", "scroll_paths(0, 'page')", "Page down", show=False),
         Binding("pageup", "scroll_paths(0, '-page')", "Page up", show=False),
-                Binding("home,g", "scroll_paths(0, 'home')", "First", show=False),
+        Binding("home,g", "scroll_paths(0, 'home')", "First", show=False),
         Binding("end,G", "scroll_paths(0, 'end')", "Last", show=False),
     ]
 
-    def __init__(self, *, count: int, size: str, trials: list[str], paths: list[str], scope: str,
-                 root: str = "") -> None:
+    def __init__(
+        self, *, count: int, size: str, trials: list[str], paths: list[str], scope: str, root: str = ""
+    ) -> None:
         """``paths``: relative to the run ``root`` (the first MAX_PATHS_SHOWN are enough)."""
         super().__init__()
         self.count = count
@@ -85,8 +86,10 @@ class ConfirmDeleteScreen(ModalScreen[bool]):
         with Vertical(classes="dialog", id="confirm-box"):
             yield Static("Delete checkpoints", classes="dialog-title")
             yield Static(head, id="confirm-summary")
-            yield Static(Text(trials_line(self.trials, self._text_width()), no_wrap=True, overflow="ellipsis"),
-                         id="confirm-trials")
+            yield Static(
+                Text(trials_line(self.trials, self._text_width()), no_wrap=True, overflow="ellipsis"),
+                id="confirm-trials",
+            )
             paths_box = ScrollableContainer(id="confirm-paths")
             paths_box.border_title = f"paths in {terminal_safe(self.root)}" if self.root else "paths"
             paths_box.can_focus = False  # the keys above scroll it; tab stays on the buttons
@@ -95,8 +98,7 @@ class ConfirmDeleteScreen(ModalScreen[bool]):
             with Horizontal(id="confirm-buttons"):
                 yield Button("Cancel", id="cancel", compact=True)
                 yield Button(f"Delete {fmt_count(self.count)}", variant="error", id="delete", compact=True)
-            yield Static("y deletes · escape / n cancels · ↑↓ PgUp PgDn scroll the paths",
-                         classes="dialog-hint")
+            yield Static("y deletes · escape / n cancels · ↑↓ PgUp PgDn scroll the paths", classes="dialog-hint")
 
     def on_mount(self) -> None:
         # Cancel has focus: an Enter pressed out of habit does not delete anything.
@@ -128,7 +130,8 @@ class ConfirmDeleteScreen(ModalScreen[bool]):
         self._fit_paths()
         self.call_after_refresh(self._refit_listing)
         self.query_one("#confirm-trials", Static).update(
-            Text(trials_line(self.trials, self._text_width()), no_wrap=True, overflow="ellipsis"))
+            Text(trials_line(self.trials, self._text_width()), no_wrap=True, overflow="ellipsis")
+        )
 
     def _text_width(self) -> int:
         """Cells inside the dialog (90% of the screen, at most 100, less border and padding)."""

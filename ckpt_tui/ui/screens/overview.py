@@ -87,9 +87,11 @@ class OverviewScreen(Screen):
         ("?", "this help"),
         ("q / ctrl+c", "quit"),
     ]
-    HELP_INTRO = ("A storage root: one row per experiment found below it, each planned under its own "
-                  "CheckpointConfig. Changes made here apply to every experiment; nothing is deleted "
-                  "until you press d and confirm.")
+    HELP_INTRO = (
+        "A storage root: one row per experiment found below it, each planned under its own "
+        "CheckpointConfig. Changes made here apply to every experiment; nothing is deleted "
+        "until you press d and confirm."
+    )
 
     DEFAULT_CSS = """
     OverviewScreen { layout: vertical; }
@@ -156,7 +158,8 @@ class OverviewScreen(Screen):
                 f"No Ray run in {self.state.shown_root} yet.\n\n"
                 f"Waiting for {WAITING_FOR} to appear.\n\n"
                 "Watching: the run opens here as Ray creates it, and experiments created under this "
-                "directory are listed as they appear. q quits.")
+                "directory are listed as they appear. q quits."
+            )
 
     # ---- reading ------------------------------------------------------------------------
     def _queue_read(self, exp) -> None:
@@ -347,7 +350,9 @@ class OverviewScreen(Screen):
         reclaim = sum(f[1] for f in figures)
         total = sum(f[0] for f in figures)
         reading = len(state.found) - len(state.entries)
-        activity = self.activity or (f"reading {len(state.entries)}/{len(state.found)} experiments…" if reading > 0 else "")
+        activity = self.activity or (
+            f"reading {len(state.entries)}/{len(state.found)} experiments…" if reading > 0 else ""
+        )
         if not state.found and not state.entries:
             self.summary.show_waiting(root=state.shown_root, watch=state.watch_text)
             return
@@ -377,8 +382,9 @@ class OverviewScreen(Screen):
             return
         entry = self.state.entries.get(row.rel)
         if entry is None or entry.run is None:
-            self.app.notify(f"{row.rel} is still being read" if entry is None else f"{row.rel}: {entry.error}",
-                            severity="warning")
+            self.app.notify(
+                f"{row.rel} is still being read" if entry is None else f"{row.rel}: {entry.error}", severity="warning"
+            )
             return
         if self.deleting:
             self.app.notify("a deletion is running: open the experiment when it is done", severity="warning")
@@ -401,7 +407,9 @@ class OverviewScreen(Screen):
                 lines.append(f"{exp.rel}: {entry.error}")
             p = self.plans.get(exp.rel)
             if entry.run is not None:
-                lines.extend(f"{exp.rel}: {w}" for w in entry.run.all_warnings() + (p.warnings if p is not None else []))
+                lines.extend(
+                    f"{exp.rel}: {w}" for w in entry.run.all_warnings() + (p.warnings if p is not None else [])
+                )
         self.app.push_screen(TextListScreen("Warnings, every experiment", lines, "no warnings"))
 
     def action_cycle_sort(self) -> None:
@@ -444,8 +452,15 @@ class OverviewScreen(Screen):
         if "num_to_keep" in self.state.changes:
             n = self.state.changes["num_to_keep"]
             if n is None:
-                most = max((len(t.reports) for e in self.state.entries.values() if e.run is not None
-                            for t in e.run.trials.values()), default=2)
+                most = max(
+                    (
+                        len(t.reports)
+                        for e in self.state.entries.values()
+                        if e.run is not None
+                        for t in e.run.trials.values()
+                    ),
+                    default=2,
+                )
                 self.set_changes(num_to_keep=max(1, most - 1))
             elif n > 1:
                 self.set_changes(num_to_keep=n - 1)
@@ -497,8 +512,9 @@ class OverviewScreen(Screen):
             if choice is not None:
                 self.set_changes(checkpoint_score_attribute=None if choice == RECENCY else choice)
 
-        self.app.push_screen(ChooseAttributeScreen(self.metric_keys(), self.state.changes.get("checkpoint_score_attribute"),
-                                                   None), done)
+        self.app.push_screen(
+            ChooseAttributeScreen(self.metric_keys(), self.state.changes.get("checkpoint_score_attribute"), None), done
+        )
 
     # ---- deletion -----------------------------------------------------------------------
     def action_delete(self) -> None:
@@ -506,8 +522,9 @@ class OverviewScreen(Screen):
             self.app.notify("a deletion is already running")
             return
         if len(self.state.entries) < len(self.state.found) or self._stale:
-            self.app.notify("still reading or ranking the experiments: delete once every row shows its figures",
-                            severity="warning")
+            self.app.notify(
+                "still reading or ranking the experiments: delete once every row shows its figures", severity="warning"
+            )
             return
         todo = [(rel, p) for rel, p in sorted(self.plans.items()) if p.delete_count]
         if not todo:
@@ -542,8 +559,10 @@ class OverviewScreen(Screen):
         count = sum(len(r.items) for _, r in requests)
         size = sum(r.total_bytes for _, r in requests)
         per = " · ".join(f"{rel}: {len(r.items)}" for rel, r in requests)
-        scope = (f"Everything marked ✗ delete, in {len(requests)} experiment{'s' if len(requests) != 1 else ''} "
-                 f"of the root, each under its config: {per}.")
+        scope = (
+            f"Everything marked ✗ delete, in {len(requests)} experiment{'s' if len(requests) != 1 else ''} "
+            f"of the root, each under its config: {per}."
+        )
         stale = sum(1 for _, r in requests for i in r.items if i.stale)
         if stale:
             scope += f"\n! {stale} changed since the run was read and will be skipped."
@@ -565,8 +584,9 @@ class OverviewScreen(Screen):
                 self._update_summary()
                 self.app.notify("deletion cancelled: nothing was deleted")
 
-        self.app.push_screen(ConfirmDeleteScreen(count=count, size=human_bytes(size), trials=trials, paths=paths,
-                                                 scope=scope), done)
+        self.app.push_screen(
+            ConfirmDeleteScreen(count=count, size=human_bytes(size), trials=trials, paths=paths, scope=scope), done
+        )
 
     @work(thread=True, exclusive=True, group="root-delete")
     def _delete_worker(self, requests, total: int) -> None:
@@ -591,7 +611,9 @@ class OverviewScreen(Screen):
                         shown = now
                         self.post_message(RootDeletionProgress(done, total))
         except Exception as exc:  # noqa: BLE001 - execute promises not to raise; if it does, say so in one line
-            self.post_message(RootDeletionFinished(deleted, freed, failed, trials, error=str(exc) or type(exc).__name__))
+            self.post_message(
+                RootDeletionFinished(deleted, freed, failed, trials, error=str(exc) or type(exc).__name__)
+            )
             return
         self.post_message(RootDeletionFinished(deleted, freed, failed, trials))
 
@@ -605,9 +627,11 @@ class OverviewScreen(Screen):
         if message.error:
             self.app.notify(f"deletion stopped after {message.deleted}: {message.error}", severity="error", timeout=10)
         else:
-            text = (f"deleted {message.deleted} checkpoint{'s' if message.deleted != 1 else ''} in "
-                    f"{len(message.trials)} experiment{'s' if len(message.trials) != 1 else ''}, "
-                    f"freed {human_bytes(message.freed_bytes)}")
+            text = (
+                f"deleted {message.deleted} checkpoint{'s' if message.deleted != 1 else ''} in "
+                f"{len(message.trials)} experiment{'s' if len(message.trials) != 1 else ''}, "
+                f"freed {human_bytes(message.freed_bytes)}"
+            )
             if message.failed:
                 path, reason = message.failed[0]
                 text += f"; {len(message.failed)} not deleted (first: {os.path.basename(path)}: {reason})"

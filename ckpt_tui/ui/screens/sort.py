@@ -41,8 +41,9 @@ class SortScreen(ModalScreen[Optional[str]]):
         with Vertical(classes="dialog", id="sort-box"):
             yield Static("Sort the table by", classes="dialog-title")
             yield OptionList(*options, id="sorts")
-            yield Static("a letter or enter chooses (the current again: reverse) · escape cancels",
-                         classes="dialog-hint")
+            yield Static(
+                "a letter or enter chooses (the current again: reverse) · escape cancels", classes="dialog-hint"
+            )
 
     def on_resize(self) -> None:
         fit_scroll(self, self.query_one(OptionList), chrome=LIST_CHROME)

@@ -20,9 +20,21 @@ from ckpt_tui.ui.widgets.score_plot import PlotPoint, ScorePlot
 
 # Keys Tune adds to every report: shown after the user's own metrics.
 TUNE_BOOKKEEPING = {
-    "timestamp", "checkpoint_dir_name", "should_checkpoint", "done", "training_iteration",
-    "trial_id", "date", "time_this_iter_s", "time_total_s", "pid", "hostname", "node_ip",
-    "time_since_restore", "iterations_since_restore", "experiment_tag",
+    "timestamp",
+    "checkpoint_dir_name",
+    "should_checkpoint",
+    "done",
+    "training_iteration",
+    "trial_id",
+    "date",
+    "time_this_iter_s",
+    "time_total_s",
+    "pid",
+    "hostname",
+    "node_ip",
+    "time_since_restore",
+    "iterations_since_restore",
+    "experiment_tag",
 }
 
 
@@ -102,9 +114,11 @@ class DetailPane(Horizontal):
             others = [t for t in d.restore_of or () if t]
             if others:
                 text.append("used ", style=label)
-                text.append(f"trial{'s' if len(others) > 1 else ''} {', '.join(terminal_safe(short_trial(t)) for t in others)} "
-                            f"depend{'s' if len(others) == 1 else ''} on it: Tune restores "
-                            f"{'it' if len(others) == 1 else 'them'} from this checkpoint (PBT), so it is never deleted\n")
+                text.append(
+                    f"trial{'s' if len(others) > 1 else ''} {', '.join(terminal_safe(short_trial(t)) for t in others)} "
+                    f"depend{'s' if len(others) == 1 else ''} on it: Tune restores "
+                    f"{'it' if len(others) == 1 else 'them'} from this checkpoint (PBT), so it is never deleted\n"
+                )
         text.append("path ", style=label)
         text.append(relative_path(ckpt.path, root, shown_root) + ("  (symlink)" if ckpt.is_symlink else "") + "\n")
         text.append("size ", style=label)

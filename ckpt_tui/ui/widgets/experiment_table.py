@@ -90,8 +90,16 @@ class ExperimentTable(LineTable):
         r = self.rows[index]
         dim = Style(dim=True)
         if r.error:
-            return [(r.rel, None), ("", None), ("", None), ("", None), ("", None), ("", None),
-                    (r.layout, dim), (f"! {r.error}", Style(color="red"))]
+            return [
+                (r.rel, None),
+                ("", None),
+                ("", None),
+                ("", None),
+                ("", None),
+                ("", None),
+                (r.layout, dim),
+                (f"! {r.error}", Style(color="red")),
+            ]
         frees = r.frees if r.delete is None else (f"✗ {r.delete} · {r.frees}" if r.delete else "nothing")
         return [
             (r.rel, None),

@@ -140,8 +140,9 @@ class LineTable(ScrollView, can_focus=True):
             left += column.width + GAP
         return None
 
-    def set_shape(self, columns: list[Column], row_count: int, cursor: Optional[int] = None,
-                  fixed_columns: int = 0) -> None:
+    def set_shape(
+        self, columns: list[Column], row_count: int, cursor: Optional[int] = None, fixed_columns: int = 0
+    ) -> None:
         """New columns and row count; the cursor moves to ``cursor`` (clamped). The first
         ``fixed_columns`` stay on screen when the table scrolls sideways."""
         self.columns = columns
@@ -229,7 +230,8 @@ class LineTable(ScrollView, can_focus=True):
             base = self.rich_style
             header = base + self.get_component_rich_style("line-table--header")
             cursor = self.get_component_rich_style(
-                "line-table--cursor" if self.has_focus else "line-table--cursor-unfocused")
+                "line-table--cursor" if self.has_focus else "line-table--cursor-unfocused"
+            )
             styles = self._pass_styles = (base, header, cursor)
         return styles
 

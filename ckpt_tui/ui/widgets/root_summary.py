@@ -7,8 +7,21 @@ from textual.widgets import Static
 
 
 class RootSummary(Static):
-    def show(self, *, root: str, experiments: int, trials: int, watch: str, config: str, kept: str,
-             delete: str, reclaim: str, total: str, sort: str, activity: str) -> None:
+    def show(
+        self,
+        *,
+        root: str,
+        experiments: int,
+        trials: int,
+        watch: str,
+        config: str,
+        kept: str,
+        delete: str,
+        reclaim: str,
+        total: str,
+        sort: str,
+        activity: str,
+    ) -> None:
         if not self.is_attached:
             return
         text = Text(no_wrap=True, overflow="ellipsis")

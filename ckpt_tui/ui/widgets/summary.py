@@ -109,8 +109,13 @@ class Summary(Static):
         warn_style = self.get_component_rich_style("summary--warn")
         config_style = self.get_component_rich_style("summary--config")
 
-        first: list[tuple[str, Optional[Style]]] = [(f"run {terminal_safe(a.root)}", None), (f"{a.layout}", None), (plural(a.trials, "trial"), None),
-                 (a.watch, None), (terminal_safe(a.scope), None)]
+        first: list[tuple[str, Optional[Style]]] = [
+            (f"run {terminal_safe(a.root)}", None),
+            (f"{a.layout}", None),
+            (plural(a.trials, "trial"), None),
+            (a.watch, None),
+            (terminal_safe(a.scope), None),
+        ]
         kept, delete = a.kept, a.delete
         totals = [
             (f"✓ {'…' if kept is None else count(kept)} kept", keep_style),

@@ -30,7 +30,6 @@ class TrialRow:
 
 
 class TrialList(LineTable):
-
     DEFAULT_CSS = """
     TrialList > .trial-list--running { color: $success; text-style: bold; }
     TrialList > .trial-list--error { color: $error; text-style: bold; }
@@ -93,9 +92,8 @@ class TrialList(LineTable):
 
 
 def kept_text(kept: Optional[int], total: int, width: int = 0) -> str:
-    """"kept/total" (counts of 10,000 and more in thousands); just "kept" when that does not
+    """ "kept/total" (counts of 10,000 and more in thousands); just "kept" when that does not
     fit ``width`` (the run's row of a big run: the summary line has both in full)."""
     kept_part = "…" if kept is None else short_count(kept)
     text = f"{kept_part}/{short_count(total)}"
     return kept_part if width and len(text) > width else text
-

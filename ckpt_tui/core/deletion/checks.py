@@ -7,7 +7,8 @@ import os
 import re
 import stat
 import time
-from typing import Iterable, Optional
+from collections.abc import Iterable
+from typing import Any, Optional
 
 from ckpt_tui.core.deletion.fingerprint import Fingerprint, fingerprint
 from ckpt_tui.core.deletion.records import Request, _Skip
@@ -94,6 +95,11 @@ def _newest_on_disk(trial: Trial, ckpt: Checkpoint) -> bool:
 
 
 class _Context:
+    # Set by core/deletion_remote.py's execute (an object store's run) only.
+    journal: Any
+    snapshot_backup: Optional[str]
+    own_snapshot_etag: Optional[str]
+
     def __init__(self, request: Request, log_path: str):
         self.request = request
         self.log_path = log_path
@@ -245,7 +251,7 @@ def read_tune_state(path: str, only: Optional[set] = None) -> tuple[dict, dict]:
 
     try:
         state = read_experiment_state_file(path)
-    except Exception:  # a malformed file protects nothing extra; the latest rule still holds
+    except Exception:  # noqa: BLE001 - a malformed file protects nothing extra; the latest rule still holds
         return {}, {}
     points = {rel: manager.latest.name for rel, manager in state.managers.items()
               if manager.latest is not None and manager.latest.name}
@@ -308,7 +314,7 @@ def mount_points_in(path: str, fp: Optional[Fingerprint] = None, real: Optional[
     """Mount points at or below ``path``: directories on another device (from the fingerprint,
     or a walk) and what the mount table lists (a bind mount of the same filesystem shares its
     device number). Links are not followed, so a symlinked checkpoint has none."""
-    found = []
+    found: list[str] = []
     fp = fp if fp is not None else fingerprint(path)
     if fp.root and fp.root[2] == "l":
         return []

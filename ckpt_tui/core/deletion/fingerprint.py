@@ -22,11 +22,11 @@ class Fingerprint:
     error: Optional[str] = None  # could not be read fully: it cannot be verified, so not deleted
     mounts: tuple = ()  # relative paths of directories on another device (mount points): not entered
 
-    def same_tree(self, other: "Fingerprint") -> bool:
+    def same_tree(self, other: Fingerprint) -> bool:
         return self.error is None and other.error is None and self.root == other.root \
             and self.entries == other.entries
 
-    def difference(self, other: "Fingerprint") -> str:
+    def difference(self, other: Fingerprint) -> str:
         """A short phrase saying what differs between self (then) and other (now)."""
         if other.error:
             return other.error

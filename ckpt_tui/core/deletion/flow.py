@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import stat
 import time
-from typing import Iterable, Iterator, Optional
+from collections.abc import Generator, Iterable
+from typing import Optional
 
 from ckpt_tui.core.deletion.checks import (
     NEWEST_ON_DISK,
@@ -82,7 +83,7 @@ def prepare(plan, checkpoints: Optional[Iterable[Checkpoint]] = None, grace_seco
 # execute
 
 
-def execute(request: Request, log_path: Optional[str] = None) -> Iterator[Outcome]:
+def execute(request: Request, log_path: Optional[str] = None) -> Generator[Outcome, None, None]:
     """Delete the request's items one by one, re-checking each against disk first.
 
     Yields one Outcome per item, in order. One item's failure never stops the rest and never
@@ -106,7 +107,7 @@ def execute(request: Request, log_path: Optional[str] = None) -> Iterator[Outcom
         except RecursionError:
             outcome = Outcome(item.path, item.trial_id, item.name, False,
                               "too deeply nested to check safely: left alone", 0)
-        except Exception as exc:  # never let one item stop the rest
+        except Exception as exc:  # noqa: BLE001 - never let one item stop the rest
             outcome = Outcome(item.path, item.trial_id, item.name, False,
                               f"unexpected error: {type(exc).__name__}: {exc}", 0)
         yield outcome
@@ -166,7 +167,7 @@ def _delete_one(ctx: _Context, item: Item) -> Outcome:
     mounted = mount_points_in(path, now_fp, real=os.path.join(parent_real, item.name))
     if mounted:
         raise _Skip(f"{display_name(mounted[0])} is a mount point (another filesystem, or a bind mount) "
-                    f"inside it{' (+%d more)' % (len(mounted) - 1) if len(mounted) > 1 else ''}: "
+                    f"inside it{f' (+{len(mounted) - 1} more)' if len(mounted) > 1 else ''}: "
                     "nothing in this checkpoint is touched")
 
     # 5. unchanged since prepare

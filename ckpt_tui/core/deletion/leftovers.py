@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import Iterable, Optional
+from typing import Optional
 
 from ckpt_tui.core.deletion.checks import _inside, mount_points_in
 from ckpt_tui.core.deletion.fingerprint import fingerprint
@@ -122,7 +123,7 @@ def clean_leftovers(paths: Iterable[str], root: Optional[str] = None,
                 })
         except _Skip as skip:
             outcome = Outcome(path, "", original, False, str(skip), 0, aside=path)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - one leftover's failure never stops the rest
             outcome = Outcome(path, "", original, False, f"unexpected error: {type(exc).__name__}: {exc}",
                               0, aside=path)
         outcomes.append(outcome)

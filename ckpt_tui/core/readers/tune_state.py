@@ -48,14 +48,14 @@ def _apply_manager(run: Run, trial: Trial, manager: ManagerState, on_disk: dict,
     n = len(rows)
     unreg = [False] * n
     # 1. session boundaries: a monotonic stack of candidate rows by checkpoint index
-    stack: list[int] = []
+    stack: list[tuple[int, int]] = []  # (row, its checkpoint index)
     last_of_name: dict[str, int] = {}
     for i, r in enumerate(rows):
         x = _ckpt_index(r.checkpoint_name)
         if x is not None:
-            while stack and _ckpt_index(rows[stack[-1]].checkpoint_name) >= x:
-                unreg[stack.pop()] = True
-            stack.append(i)
+            while stack and stack[-1][1] >= x:
+                unreg[stack.pop()[0]] = True
+            stack.append((i, x))
         prev = last_of_name.get(r.checkpoint_name)
         if prev is not None:
             unreg[prev] = True  # the same name again: the earlier save was never registered

@@ -7,9 +7,10 @@ from __future__ import annotations
 import errno
 import threading
 import time
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
-from typing import Iterable, Optional
+from typing import Optional
 
 from ckpt_tui.core.disk import MAX_FILE_BYTES, FileTooLarge
 from ckpt_tui.core.ray_names import PARAMS, RESULT, SNAPSHOT
@@ -161,7 +162,7 @@ class FsspecListing(Storage):
             try:
                 fut.result()
                 return
-            except Exception:
+            except Exception:  # noqa: BLE001 - the prefetch's error: the listing below is asked again and raises it
                 pass
         self._files = {k: v for k, v in self._files.items() if not k.startswith(path + "/")}
         self._list_tree(path)
@@ -204,7 +205,10 @@ class FsspecListing(Storage):
                 self._covered.add(child)
             self._fresh_until[child] = time.monotonic() + 1.0
             if child in events:
-                self._file_jobs[child] = self._pool.submit(self._fetch_small_files, child)
+                pool = self._pool
+                if pool is None:  # closed meanwhile: the stream ends as a failed one (see below)
+                    raise OSError("the store was closed")
+                self._file_jobs[child] = pool.submit(self._fetch_small_files, child)
                 events[child].set()
 
         try:
@@ -240,7 +244,7 @@ class FsspecListing(Storage):
                 complete(current)
             # The root itself is not marked covered: its own listing (new trials, a new
             # experiment state) is always asked again, never served from this one.
-        except Exception:
+        except Exception:  # noqa: BLE001 - any store error ends the stream; readers then list each trial themselves
             self._stream_failed = True
         finally:
             for e in events.values():

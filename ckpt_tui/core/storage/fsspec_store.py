@@ -48,7 +48,7 @@ def install_hint(scheme: str) -> str:
 def _make_filesystem(scheme: str):
     module = EXTRAS.get(scheme, (None,))[0]
     try:
-        import fsspec
+        import fsspec  # type: ignore[import-untyped]
 
         if module is not None:
             __import__(module)
@@ -68,7 +68,7 @@ def _make_filesystem(scheme: str):
         raise MissingExtra(f"{install_hint(scheme)} ({exc})") from None
 
 
-def for_url(url: str) -> "FsspecStorage":
+def for_url(url: str) -> FsspecStorage:
     scheme = url.partition("://")[0].lower()
     with _stores_lock:
         store = _stores.get(scheme)
@@ -140,7 +140,7 @@ class FsspecStorage(FsspecListing):
         if job is not None:
             try:
                 job.result()
-            except Exception:
+            except Exception:  # noqa: BLE001 - the prefetch's error: the file is read again below and raises it
                 pass
         data = self._files.pop(path, None)
         if data is not None and (limit is None or len(data) <= limit):
@@ -242,7 +242,7 @@ class FsspecStorage(FsspecListing):
                 self.fs.call_s3("put_object", Bucket=bucket, Key=rest, Body=data, IfMatch=if_match)
                 self.forget_file(path)
                 return
-            except Exception as exc:  # 412: changed; NotImplemented on older stores: HEAD above holds
+            except Exception as exc:  # noqa: BLE001 - 412: changed; NotImplemented on older stores: HEAD above holds
                 text = str(exc)
                 if "PreconditionFailed" in text or "412" in text:
                     raise ChangedSince(errno.EAGAIN, "changed since it was read", path) from None
@@ -297,7 +297,7 @@ class FsspecStorage(FsspecListing):
                 else:
                     self.fs.rm([self.key(u) for u in batch])
                     deleted.extend(batch)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - the store's own errors: each key of the batch reported as failed
                 for u in batch:
                     failed[u] = f"{type(exc).__name__}: {exc}"
         for u in deleted:

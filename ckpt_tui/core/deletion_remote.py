@@ -1,4 +1,4 @@
-"""Safe deletion on an object store (``s3://``, ``gs://``, ...): the rules of core/deletion.py
+"""Safe deletion on an object store (``s3://``, ``gs://``, ...): the rules of core/deletion/
 that can hold where there are no directories, no renames and no inodes.
 
     request = prepare(plan)            # what the user confirms: every object of each checkpoint

@@ -1,4 +1,4 @@
-"""Safe deletion on an object store (``s3://``, ``gs://``, ...): the rules of core/deletion.py
+"""Safe deletion on an object store (``s3://``, ``gs://``, ...): the rules of core/deletion/
 that can hold where there are no directories, no renames and no inodes.
 
     request = prepare(plan)            # what the user confirms: every object of each checkpoint
@@ -45,12 +45,13 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Generator, Iterable
 from datetime import datetime, timezone
-from typing import Iterable, Iterator, Optional
+from typing import Optional
 
-from ckpt_tui.core.model import TRAIN_V2, TUNE, TUNE_TRIAL, Checkpoint, Run
-from ckpt_tui.core.ray_names import SNAPSHOT
 from ckpt_tui.core.deletion import _Skip, snapshot_without
+from ckpt_tui.core.model import TRAIN_V2, Checkpoint, Run
+from ckpt_tui.core.ray_names import SNAPSHOT
 from ckpt_tui.core.storage import storage_for
 
 STATE_DIR = ".ckpt-tui"
@@ -86,7 +87,7 @@ def remote_fingerprint(path: str, fresh: bool = True):
     fs = _fs(path)
     try:
         objects = fs.tree_objects(path, fresh=fresh)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the store's own errors (credentials, network): not verifiable, not deleted
         return Fingerprint((0, 0, "d", None), (), 0, 0.0, f"cannot list it: {exc}")
     prefix = fs.realpath(path) + "/"
     entries = tuple(sorted((url[len(prefix):], "f", size, 0, etag, None)
@@ -153,12 +154,12 @@ class _Journal:
             problems.append(f"local journal {self.local}: {exc.strerror or exc}")
         try:
             _fs(self.remote).write_file(self.remote, ("\n".join(self.lines) + "\n").encode("ascii"))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the store's own errors: reported as a journal problem
             problems.append(f"journal {self.remote}: {exc}")
         return "; ".join(problems) or None
 
 
-def execute(request, log_path: Optional[str] = None) -> Iterator:
+def execute(request, log_path: Optional[str] = None) -> Generator:
     from ckpt_tui.core.deletion import Outcome, _Context
 
     ctx = _Context(request, log_path or request.log_path)
@@ -169,7 +170,7 @@ def execute(request, log_path: Optional[str] = None) -> Iterator:
             outcome = _delete_one(ctx, item)
         except _Skip as skip:
             outcome = Outcome(item.path, item.trial_id, item.name, False, str(skip), 0)
-        except Exception as exc:  # never let one item stop the rest
+        except Exception as exc:  # noqa: BLE001 - never let one item stop the rest
             outcome = Outcome(item.path, item.trial_id, item.name, False,
                               f"unexpected error: {type(exc).__name__}: {exc}", 0)
         yield outcome
@@ -248,7 +249,7 @@ def _delete_one(ctx, item):
     try:
         fs.write_file(marker, json.dumps({"checkpoint": path, "objects": len(keys), "bytes": item.bytes,
                                           "pid": os.getpid(), "time": now}).encode())
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the store's own errors: no marker, so nothing is deleted
         _v2_undo(ctx, snapshot_undo)
         raise _Skip(f"could not write the marker {marker} (nothing deleted, left whole): {exc}") from None
     journal.write({"event": "deleting", "path": path, "trial": item.trial_id, "name": item.name,
@@ -272,7 +273,7 @@ def _delete_one(ctx, item):
     left = {}
     try:
         left = fs.tree_objects(path, fresh=True)
-    except Exception:
+    except Exception:  # noqa: BLE001 - the store's own errors: what was deleted is reported as is
         pass
     if left:  # written between the re-list and the delete: not confirmed, so not deleted
         note = journal.write({"event": "partly deleted", "path": path, "deleted": len(deleted),
@@ -292,7 +293,7 @@ def _delete_one(ctx, item):
 def _remove_marker(fs, marker: str) -> None:
     try:
         fs.delete_keys([marker])
-    except Exception:
+    except Exception:  # noqa: BLE001 - best effort: a marker left is found and finished by the next --prune
         pass
 
 
@@ -341,7 +342,7 @@ def _v2_drop_from_snapshot(ctx, name: str):
         backup = f"{root}/{STATE_DIR}/{SNAPSHOT}.{stamp}-{os.getpid()}.bak"
         try:
             fs.write_file(backup, data)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the store's own errors: no backup, so the snapshot is not rewritten
             raise _Skip(f"could not back up {SNAPSHOT} (nothing changed): {exc}") from None
         ctx.snapshot_backup = backup
         ctx.foreign_snapshot_mtime = before.st_mtime
@@ -349,7 +350,7 @@ def _v2_drop_from_snapshot(ctx, name: str):
         fs.write_file(snap, new, if_match=before.etag)
     except ChangedSince:
         raise _Skip(f"{SNAPSHOT} changed since it was read: not rewriting it, so not deleting") from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the store's own errors: not rewritten, so nothing deleted
         raise _Skip(f"could not rewrite {SNAPSHOT} (nothing deleted): {exc}") from None
     now = fs.stat_fresh(snap)
     ctx.own_snapshot_etag = now.etag if now is not None else None
@@ -362,7 +363,7 @@ def _v2_undo(ctx, undo) -> None:
     snap, data, etag = undo
     try:
         _fs(snap).write_file(snap, data, if_match=etag)
-    except Exception:
+    except Exception:  # noqa: BLE001 - best effort undo; the backup in .ckpt-tui stays
         pass
 
 
@@ -374,7 +375,7 @@ def versioning_note(root: str) -> Optional[str]:
     bucket = fs.key(root).partition("/")[0]
     try:
         status = fs.fs.call_s3("get_bucket_versioning", Bucket=bucket).get("Status")
-    except Exception:
+    except Exception:  # noqa: BLE001 - any store error: versioning unknown, no warning
         return None
     if status not in ("Enabled", "Suspended"):
         return None
@@ -395,7 +396,7 @@ def partial_deletions(root: str) -> list[tuple[str, int]]:
     base = f"{root}/{STATE_DIR}/{MARKERS}"
     try:
         markers = fs.tree_objects(base, fresh=True)
-    except Exception:
+    except Exception:  # noqa: BLE001 - the store's own errors: no markers found this time
         return []
     out = []
     for url in sorted(markers):
@@ -404,7 +405,7 @@ def partial_deletions(root: str) -> list[tuple[str, int]]:
         ckpt = root + "/" + url[len(base) + 1:-len(".json")]
         try:
             left = fs.tree_objects(ckpt, fresh=True)
-        except Exception:
+        except Exception:  # noqa: BLE001 - the store's own errors: this marker is checked next time
             continue
         if left:
             out.append((ckpt, len(left)))

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Collection, Generator
-from typing import TYPE_CHECKING, Optional, cast
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING, Optional
 
 from ckpt_tui.core.model import Checkpoint
 from ckpt_tui.core.retention import Plan
@@ -19,7 +19,7 @@ from ckpt_tui.core.units import human_bytes
 from ckpt_tui.session.events import DeletionFinished, DeletionPrepared, DeletionProgressed
 
 if TYPE_CHECKING:  # imported where used: the deletion code loads when a deletion starts
-    from ckpt_tui.core.deletion import Outcome, Request
+    from ckpt_tui.core.deletion import Request
 
 PROGRESS_SECONDS = 0.1  # a deletion's progress is reported at most this often
 
@@ -89,8 +89,8 @@ class DeletionFlow:
         shown = 0.0
         stop = self.stop
         trials = tuple(request.trials)
-        # A generator (core.deletion.execute annotates it as an Iterator): close() below ends it.
-        outcomes = cast("Generator[Outcome, None, None]", execute(request))
+        # A generator: close() below ends it.
+        outcomes = execute(request)
         try:
             while not stop.is_set():
                 try:

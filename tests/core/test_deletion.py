@@ -201,7 +201,7 @@ def test_never_tune_restore_point(ray_run, monkeypatch):
     assert set(statuses.values()) == {"TERMINATED"}
     request = prepare(plan(read_run(str(root)), K3))
     victim = request.items[0]
-    monkeypatch.setattr(deletion, "read_tune_state", lambda path: (statuses, {victim.trial_id: victim.name}))
+    monkeypatch.setattr(deletion.checks, "read_tune_state", lambda path: (statuses, {victim.trial_id: victim.name}))
     out = list(execute(request))
     assert not out[0].deleted and "restore" in out[0].reason
     assert all(o.deleted for o in out[1:])
@@ -416,7 +416,7 @@ def test_one_failure_never_stops_the_rest(ray_run, monkeypatch, tmp_path):
             raise RuntimeError("boom")
         return real(ctx, item)
 
-    monkeypatch.setattr(deletion, "_delete_one", flaky)
+    monkeypatch.setattr(deletion.flow, "_delete_one", flaky)
     out = list(execute(request))
     assert len(out) == 13 and sum(o.deleted for o in out) == 12
     assert "boom" in next(o for o in out if o.path == bad).reason

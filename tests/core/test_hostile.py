@@ -338,7 +338,7 @@ def test_a_link_planted_after_the_check_is_not_followed_either(tmp_path, monkeyp
     request = prepare(plan(read_run(str(root)), K1))
     (root / ".ckpt-tui").mkdir()
     os.symlink(target, root / ".ckpt-tui" / "deletions.jsonl")
-    monkeypatch.setattr(deletion, "state_problem", lambda _path: None)
+    monkeypatch.setattr(deletion.flow, "state_problem", lambda _path: None)
     outcomes = list(execute(request))
     assert all(o.deleted and "could not write the deletion log" in o.reason for o in outcomes)
     assert target.read_bytes() == b"precious\n"
@@ -703,7 +703,7 @@ def test_a_link_at_the_snapshot_backup_name_is_not_followed(tmp_path, monkeypatc
         def now(cls, tz=None):
             return fixed
 
-    monkeypatch.setattr(deletion, "datetime", FixedDatetime)
+    monkeypatch.setattr(deletion.train_v2_snapshot, "datetime", FixedDatetime)
     root = write_v2_run(tmp_path / "v2", [1.0, 2.0, 3.0])
     age(root)
     target = victim(tmp_path)

@@ -99,7 +99,7 @@ class Paced:
             finally:
                 self.done += 1
 
-        monkeypatch.setattr(deletion, "_delete_one", paced)
+        monkeypatch.setattr(deletion.flow, "_delete_one", paced)
 
     def step(self, n: int = 1) -> None:
         for _ in range(n):

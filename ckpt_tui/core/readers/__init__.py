@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from typing import Callable, Iterable, Optional
+from collections.abc import Callable, Iterable
+from typing import Optional
 
 from ckpt_tui.core.model import TRAIN_V2, TUNE, TUNE_TRIAL, Run, RunError
 from ckpt_tui.core.ray_names import SNAPSHOT, is_experiment_state
-from ckpt_tui.core.storage import MissingExtra, storage_for
 from ckpt_tui.core.readers import train_v2, tune
 from ckpt_tui.core.readers.common import MeasureInBackground, fill_sizes, gc_paused
+from ckpt_tui.core.storage import MissingExtra, storage_for
 
 __all__ = ["detect_layout", "read_run", "read_run_progressively", "reread", "fill_sizes", "RunError"]
 
@@ -35,7 +36,7 @@ def _detect(root: str) -> tuple[str, int]:
         raise RunError(f"permission denied reading {root}") from None
     except OSError as exc:
         raise RunError(f"cannot read {root}: {exc.strerror or exc}") from None
-    except Exception as exc:  # an object store's own errors (credentials, endpoint, bucket)
+    except Exception as exc:  # noqa: BLE001 - an object store's own errors (credentials, endpoint, bucket)
         raise RunError(f"cannot read {root}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
     if SNAPSHOT in names or any(train_v2.CHECKPOINT_RE.match(n) for n in names):
         return TRAIN_V2, len(names)

@@ -7,10 +7,11 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
-from typing import Callable, Iterable, Optional
+from typing import Optional
 
-from ckpt_tui.core.disk import display_name, read_regular_file, tree_size
+from ckpt_tui.core.disk import display_name, tree_size
 from ckpt_tui.core.model import Checkpoint, Run, Trial, is_aside, is_leftover
 from ckpt_tui.core.storage import storage_for
 
@@ -157,7 +158,7 @@ class MeasureInBackground:
 
             self._executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
             self._future = self._executor.submit(measure_checkpoint_dirs, root, pattern, nested)
-        except Exception:  # no fork here (sandbox, limits): measure in this process
+        except Exception:  # noqa: BLE001 - no fork here (sandbox, limits): measure in this process
             self._future = None
 
     def result(self) -> Optional[dict]:
@@ -165,10 +166,11 @@ class MeasureInBackground:
             return None
         try:
             return self._future.result()
-        except Exception:
+        except Exception:  # noqa: BLE001 - a failed worker (killed, broken pool): fill_sizes measures in this process
             return None
         finally:
-            self._executor.shutdown(wait=True)
+            if self._executor is not None:  # set whenever _future is
+                self._executor.shutdown(wait=True)
 
 
 def note_leftover(run: Run, entry_path: str) -> None:

@@ -94,7 +94,7 @@ class _Names:
         self.names = names
 
     def match(self, name: str) -> bool:
-        return name in self.names and not name.startswith(".") or CHECKPOINT_RE.match(name) is not None
+        return (name in self.names and not name.startswith(".")) or CHECKPOINT_RE.match(name) is not None
 
 
 def _snapshot_entries(snapshot, trial: Trial, path: str) -> list[tuple[int, str, dict]]:
@@ -140,7 +140,7 @@ def _snapshot_entries(snapshot, trial: Trial, path: str) -> list[tuple[int, str,
     if latest_name is not None and not isinstance(latest_name, str):
         trial.warnings.append(wrong_type(path, "latest_checkpoint_result.checkpoint_dir_name", latest_name,
                                          "a string", "the latest checkpoint is unknown"))
-    if isinstance(latest_name, str) and latest_name not in {n for _, n, _ in out}:
+    if isinstance(latest, dict) and isinstance(latest_name, str) and latest_name not in {n for _, n, _ in out}:
         metrics = latest.get("metrics")
         if not isinstance(metrics, dict):
             trial.warnings.append(wrong_type(path, "latest_checkpoint_result.metrics", metrics, "an object",

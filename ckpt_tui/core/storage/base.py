@@ -13,8 +13,9 @@ implementation returns ``os.scandir`` itself (no cost added to today's fast path
 from __future__ import annotations
 
 import errno
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Optional
 
 
 class MissingExtra(Exception):

@@ -1,6 +1,6 @@
 """The local filesystem: today's calls, unchanged (``os.scandir`` with its d_type, one
 ``open`` with O_NONBLOCK per file, the dir-fd/O_NOFOLLOW deletion and writes of
-core/deletion.py). Going through this adds one attribute lookup per directory, nothing per
+core/deletion/). Going through this adds one attribute lookup per directory, nothing per
 entry."""
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ def local_journal_path(root: str) -> str:
 
 
 def marker_path(root: str, ckpt_path: str) -> str:
-    rel = ckpt_path[len(root) + 1:]
+    rel = ckpt_path[len(root) + 1 :]
     return f"{root}/{STATE_DIR}/{MARKERS}/{rel}.json"
 
 
@@ -90,14 +90,16 @@ def remote_fingerprint(path: str, fresh: bool = True):
     except Exception as exc:  # noqa: BLE001 - the store's own errors (credentials, network): not verifiable, not deleted
         return Fingerprint((0, 0, "d", None), (), 0, 0.0, f"cannot list it: {exc}")
     prefix = fs.realpath(path) + "/"
-    entries = tuple(sorted((url[len(prefix):], "f", size, 0, etag, None)
-                           for url, (size, etag, _mtime) in objects.items()))
+    entries = tuple(
+        sorted((url[len(prefix) :], "f", size, 0, etag, None) for url, (size, etag, _mtime) in objects.items())
+    )
     newest = max((m for (_s, _e, m) in objects.values()), default=0.0)
     return Fingerprint((0, 0, "d", None), entries, sum(s for (s, _e, _m) in objects.values()), newest)
 
 
-def prepare(plan, checkpoints: Optional[Iterable[Checkpoint]] = None, grace_seconds: float = 60.0,
-            pinned: Iterable[str] = ()):
+def prepare(
+    plan, checkpoints: Optional[Iterable[Checkpoint]] = None, grace_seconds: float = 60.0, pinned: Iterable[str] = ()
+):
     from ckpt_tui.core.deletion import Item, Request
     from ckpt_tui.core.disk import display_name
 
@@ -106,9 +108,14 @@ def prepare(plan, checkpoints: Optional[Iterable[Checkpoint]] = None, grace_seco
     chosen = plan.to_delete() if checkpoints is None else list(checkpoints)
     pinned_set = set(plan.pinned)
     pinned_set.update(pinned)
-    request = Request(root=fs.realpath(run.root), layout=run.layout, config=plan.config,
-                      pinned=frozenset(pinned_set), grace_seconds=float(grace_seconds),
-                      delete_untracked=getattr(plan, "delete_untracked", False))
+    request = Request(
+        root=fs.realpath(run.root),
+        layout=run.layout,
+        config=plan.config,
+        pinned=frozenset(pinned_set),
+        grace_seconds=float(grace_seconds),
+        delete_untracked=getattr(plan, "delete_untracked", False),
+    )
     seen = set()
     for ckpt in chosen:
         d = plan.decisions.get(ckpt)
@@ -126,8 +133,18 @@ def prepare(plan, checkpoints: Optional[Iterable[Checkpoint]] = None, grace_seco
                 stale = f"{ckpt.file_count} objects when the plan was read, {len(fp.entries)} now"
             elif ckpt.size_bytes is not None and fp.bytes != ckpt.size_bytes:
                 stale = f"{ckpt.size_bytes} bytes when the plan was read, {fp.bytes} now"
-        request.items.append(Item(checkpoint=ckpt, path=ckpt.path, trial_id=ckpt.trial_id, name=ckpt.name,
-                                  bytes=fp.bytes, reason=plan.reason(ckpt), fingerprint=fp, stale=stale))
+        request.items.append(
+            Item(
+                checkpoint=ckpt,
+                path=ckpt.path,
+                trial_id=ckpt.trial_id,
+                name=ckpt.name,
+                bytes=fp.bytes,
+                reason=plan.reason(ckpt),
+                fingerprint=fp,
+                stale=stale,
+            )
+        )
     return request
 
 
@@ -171,8 +188,9 @@ def execute(request, log_path: Optional[str] = None) -> Generator:
         except _Skip as skip:
             outcome = Outcome(item.path, item.trial_id, item.name, False, str(skip), 0)
         except Exception as exc:  # noqa: BLE001 - never let one item stop the rest
-            outcome = Outcome(item.path, item.trial_id, item.name, False,
-                              f"unexpected error: {type(exc).__name__}: {exc}", 0)
+            outcome = Outcome(
+                item.path, item.trial_id, item.name, False, f"unexpected error: {type(exc).__name__}: {exc}", 0
+            )
         yield outcome
 
 
@@ -204,8 +222,11 @@ def _delete_one(ctx, item):
         raise _Skip(f"a fresh read keeps it now: {fresh_plan.reason(fresh)}")
     if trial.reports and trial.reports[-1].checkpoint_name == item.name:
         raise _Skip("latest checkpoint of its trial: Ray never deletes it")
-    if trial.unregistered and trial.unregistered[-1].checkpoint_name == item.name \
-            and (not trial.reports or (trial.reports[-1].line or 0) < (trial.unregistered[-1].line or 0)):
+    if (
+        trial.unregistered
+        and trial.unregistered[-1].checkpoint_name == item.name
+        and (not trial.reports or (trial.reports[-1].line or 0) < (trial.unregistered[-1].line or 0))
+    ):
         raise _Skip("the newest checkpoint its trial reported: kept")
     if ctx.restore_point(trial) == item.name:
         raise _Skip(RESTORE_POINT)
@@ -247,13 +268,26 @@ def _delete_one(ctx, item):
     marker = marker_path(root, path)
     journal = ctx.journal
     try:
-        fs.write_file(marker, json.dumps({"checkpoint": path, "objects": len(keys), "bytes": item.bytes,
-                                          "pid": os.getpid(), "time": now}).encode())
+        fs.write_file(
+            marker,
+            json.dumps(
+                {"checkpoint": path, "objects": len(keys), "bytes": item.bytes, "pid": os.getpid(), "time": now}
+            ).encode(),
+        )
     except Exception as exc:  # noqa: BLE001 - the store's own errors: no marker, so nothing is deleted
         _v2_undo(ctx, snapshot_undo)
         raise _Skip(f"could not write the marker {marker} (nothing deleted, left whole): {exc}") from None
-    journal.write({"event": "deleting", "path": path, "trial": item.trial_id, "name": item.name,
-                   "objects": len(keys), "bytes": item.bytes, "reason": item.reason})
+    journal.write(
+        {
+            "event": "deleting",
+            "path": path,
+            "trial": item.trial_id,
+            "name": item.name,
+            "objects": len(keys),
+            "bytes": item.bytes,
+            "reason": item.reason,
+        }
+    )
     deleted, failed = fs.delete_keys(keys)
     fs.forget(os.path.dirname(path))  # the trial's cached listing is out of date either way
     freed = sum(e[2] for e in item.fingerprint.entries if f"{path}/{e[0]}" in set(deleted))
@@ -264,27 +298,61 @@ def _delete_one(ctx, item):
             _v2_undo(ctx, snapshot_undo)
             journal.write({"event": "skipped", "path": path, "note": f"could not delete: {first_error}"})
             raise _Skip(f"could not delete: {first_error} (nothing removed, left whole)")
-        note = journal.write({"event": "partly deleted", "path": path, "deleted": len(deleted),
-                              "remaining": sorted(failed)[:1000], "error": first_error})
-        return Outcome(path, item.trial_id, item.name, False,
-                       f"partly deleted: {len(deleted)} of {len(keys)} objects removed, {len(failed)} remain "
-                       f"({first_key}: {first_error}); listed as partly deleted until a --prune finishes it"
-                       + (f" ({note})" if note else ""), freed)
+        note = journal.write(
+            {
+                "event": "partly deleted",
+                "path": path,
+                "deleted": len(deleted),
+                "remaining": sorted(failed)[:1000],
+                "error": first_error,
+            }
+        )
+        return Outcome(
+            path,
+            item.trial_id,
+            item.name,
+            False,
+            f"partly deleted: {len(deleted)} of {len(keys)} objects removed, {len(failed)} remain "
+            f"({first_key}: {first_error}); listed as partly deleted until a --prune finishes it"
+            + (f" ({note})" if note else ""),
+            freed,
+        )
     left = {}
     try:
         left = fs.tree_objects(path, fresh=True)
     except Exception:  # noqa: BLE001 - the store's own errors: what was deleted is reported as is
         pass
     if left:  # written between the re-list and the delete: not confirmed, so not deleted
-        note = journal.write({"event": "partly deleted", "path": path, "deleted": len(deleted),
-                              "remaining": sorted(left)[:1000], "note": "objects written after the check"})
-        return Outcome(path, item.trial_id, item.name, False,
-                       f"partly deleted: {len(left)} object(s) written under it after the check were left "
-                       f"(first: {sorted(left)[0]}); listed as partly deleted" + (f" ({note})" if note else ""),
-                       freed)
+        note = journal.write(
+            {
+                "event": "partly deleted",
+                "path": path,
+                "deleted": len(deleted),
+                "remaining": sorted(left)[:1000],
+                "note": "objects written after the check",
+            }
+        )
+        return Outcome(
+            path,
+            item.trial_id,
+            item.name,
+            False,
+            f"partly deleted: {len(left)} object(s) written under it after the check were left "
+            f"(first: {sorted(left)[0]}); listed as partly deleted" + (f" ({note})" if note else ""),
+            freed,
+        )
     _remove_marker(fs, marker)
-    note = journal.write({"event": "deleted", "path": path, "trial": item.trial_id, "name": item.name,
-                          "bytes": freed, "objects": len(deleted), "reason": item.reason})
+    note = journal.write(
+        {
+            "event": "deleted",
+            "path": path,
+            "trial": item.trial_id,
+            "name": item.name,
+            "bytes": freed,
+            "objects": len(deleted),
+            "reason": item.reason,
+        }
+    )
     fs.forget(path)
     reason = item.reason if note is None else f"{item.reason} ({note})"
     return Outcome(path, item.trial_id, item.name, True, reason, freed)
@@ -303,16 +371,21 @@ def _check_v2_idle(ctx, trial, now: float, grace: float) -> None:
     st = fs.stat_fresh(f"{ctx.request.root}/{SNAPSHOT}")
     if st is not None:
         own = getattr(ctx, "own_snapshot_etag", None)
-        newest = ctx.foreign_snapshot_mtime if (own is not None and st.etag == own
-                                                and ctx.foreign_snapshot_mtime is not None) else st.st_mtime
+        newest = (
+            ctx.foreign_snapshot_mtime
+            if (own is not None and st.etag == own and ctx.foreign_snapshot_mtime is not None)
+            else st.st_mtime
+        )
     for ckpt in trial.checkpoints:
         if ckpt.mtime is not None:
             newest = max(newest, ckpt.mtime)
     age = now - newest
     if age < grace:
-        raise _Skip(f"the run looks active (last write {age:.0f} s ago, grace {grace:g} s): Train v2 "
-                    "records no status, and rewriting its checkpoint_manager_snapshot.json while it "
-                    "runs could leave a run Ray cannot restore; stop the run or wait")
+        raise _Skip(
+            f"the run looks active (last write {age:.0f} s ago, grace {grace:g} s): Train v2 "
+            "records no status, and rewriting its checkpoint_manager_snapshot.json while it "
+            "runs could leave a run Ray cannot restore; stop the run or wait"
+        )
 
 
 def _v2_drop_from_snapshot(ctx, name: str):
@@ -379,8 +452,10 @@ def versioning_note(root: str) -> Optional[str]:
         return None
     if status not in ("Enabled", "Suspended"):
         return None
-    return (f"bucket {bucket} has versioning {status.lower()}: deleted objects stay as noncurrent versions "
-            "and still cost until a lifecycle rule (NoncurrentVersionExpiration) removes them")
+    return (
+        f"bucket {bucket} has versioning {status.lower()}: deleted objects stay as noncurrent versions "
+        "and still cost until a lifecycle rule (NoncurrentVersionExpiration) removes them"
+    )
 
 
 def find_leftovers(run: Run) -> list[str]:
@@ -402,7 +477,7 @@ def partial_deletions(root: str) -> list[tuple[str, int]]:
     for url in sorted(markers):
         if not url.endswith(".json"):
             continue
-        ckpt = root + "/" + url[len(base) + 1:-len(".json")]
+        ckpt = root + "/" + url[len(base) + 1 : -len(".json")]
         try:
             left = fs.tree_objects(ckpt, fresh=True)
         except Exception:  # noqa: BLE001 - the store's own errors: this marker is checked next time

@@ -100,7 +100,7 @@ def describe_root_error(path: str) -> Optional[str]:
             return f"no such directory: {path}"
         except NotADirectoryError:
             return f"not a directory: {path}"
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure to list it is this one line, not a traceback
             return f"cannot read {path}: {exc}"
         return None
     if not os.path.exists(path):

@@ -110,8 +110,9 @@ class DeletionFlow:
                     shown = now
                     emit(DeletionProgressed(done, total, outcome.path, outcome.deleted, outcome.reason))
         except Exception as exc:  # noqa: BLE001 - execute promises not to raise; if it does, say so in one line
-            return DeletionFinished(deleted, tuple(failed), freed, error=str(exc) or type(exc).__name__,
-                                    trial_ids=trials, total=total)
+            return DeletionFinished(
+                deleted, tuple(failed), freed, error=str(exc) or type(exc).__name__, trial_ids=trials, total=total
+            )
         finally:
             outcomes.close()
         return DeletionFinished(deleted, tuple(failed), freed, trial_ids=trials, total=total, stopped=done < total)
@@ -124,10 +125,12 @@ def progress_text(done: int, total: int, stopping: bool) -> str:
 
 
 def result_line(event: DeletionFinished) -> str:
-    """"deleted n of m checkpoints (bytes)", and why it stopped short."""
+    """ "deleted n of m checkpoints (bytes)", and why it stopped short."""
     total = event.total or event.deleted + len(event.failed)
-    result = (f"deleted {event.deleted:,} of {total:,} checkpoint{'s' if total != 1 else ''} "
-              f"({human_bytes(event.freed_bytes)})")
+    result = (
+        f"deleted {event.deleted:,} of {total:,} checkpoint{'s' if total != 1 else ''} "
+        f"({human_bytes(event.freed_bytes)})"
+    )
     if event.error:
         result += f"; stopped by an error: {event.error}"
     elif event.stopped:

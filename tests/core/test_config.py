@@ -34,7 +34,10 @@ def test_negative_frequency_rejected():
 def test_python_line_shows_only_non_defaults():
     assert CheckpointConfig().to_python() == "CheckpointConfig()"
     c = CheckpointConfig(num_to_keep=3, checkpoint_score_attribute="loss", checkpoint_score_order="min")
-    assert c.to_python() == 'CheckpointConfig(num_to_keep=3, checkpoint_score_attribute="loss", checkpoint_score_order="min")'
+    assert (
+        c.to_python()
+        == 'CheckpointConfig(num_to_keep=3, checkpoint_score_attribute="loss", checkpoint_score_order="min")'
+    )
 
 
 def test_python_line_is_valid_python_with_odd_attribute():

@@ -123,8 +123,11 @@ def test_replays_k3_on_disk_exactly(ray_run, tmp_path):
     # What is left is exactly what Ray itself left with that config.
     for trial in sorted(os.listdir(root)):
         if trial.startswith("trainable_"):
-            twin = next(d for d in os.listdir(RAY_RUNS / "k3_loss_min")
-                        if d.startswith("trainable_") and d.split("_")[2] == trial.split("_")[2])
+            twin = next(
+                d
+                for d in os.listdir(RAY_RUNS / "k3_loss_min")
+                if d.startswith("trainable_") and d.split("_")[2] == trial.split("_")[2]
+            )
             assert names(root / trial) == names(RAY_RUNS / "k3_loss_min" / twin)
     assert bytes_lost(before, tree_state(tmp_path), planned_paths(request)) == 0
     log = (root / ".ckpt-tui" / "deletions.jsonl").read_text().splitlines()
@@ -259,8 +262,12 @@ def test_a_report_appended_between_two_deletions_of_a_trial_is_seen(ray_run):
         outcomes[outcome.path] = outcome
         if outcome.path == first.path:
             lines = result.read_text().splitlines()
-            lines = [json.dumps({**json.loads(line), "loss": -1.0})
-                     if f'"checkpoint_dir_name": "{second.name}"' in line else line for line in lines]
+            lines = [
+                json.dumps({**json.loads(line), "loss": -1.0})
+                if f'"checkpoint_dir_name": "{second.name}"' in line
+                else line
+                for line in lines
+            ]
             result.write_text("\n".join(lines) + "\n")
     assert outcomes[first.path].deleted
     assert not outcomes[second.path].deleted and "keeps it now" in outcomes[second.path].reason
@@ -317,8 +324,9 @@ def test_train_v2_active_run_is_refused(tmp_path):
     root = write_v2_run(tmp_path / "run", [3.0, 1.0, 2.0, 0.5])  # written just now: looks active
     snap = root / "checkpoint_manager_snapshot.json"
     original = snap.read_bytes()
-    request = prepare(plan(read_run(str(root)), CheckpointConfig(num_to_keep=1, checkpoint_score_attribute="score")),
-                      grace_seconds=60)
+    request = prepare(
+        plan(read_run(str(root)), CheckpointConfig(num_to_keep=1, checkpoint_score_attribute="score")), grace_seconds=60
+    )
     out = list(execute(request))
     assert out and not any(o.deleted for o in out)
     assert all("looks active" in o.reason and "snapshot" in o.reason for o in out)

@@ -31,8 +31,11 @@ def demo(tmp_path):
 
 
 def flaky_trial(run):
-    nan = [t for t in run.trials.values() if any(
-        isinstance(r.metrics.get("loss"), float) and math.isnan(r.metrics["loss"]) for r in t.reports)]
+    nan = [
+        t
+        for t in run.trials.values()
+        if any(isinstance(r.metrics.get("loss"), float) and math.isnan(r.metrics["loss"]) for r in t.reports)
+    ]
     assert len(nan) == 1
     return nan[0]
 
@@ -41,14 +44,18 @@ def test_created_run_reads_back_as_a_tune_run(demo):
     run = read_run(demo.path)
     assert run.layout == TUNE
     assert run.run_config == CheckpointConfig(
-        checkpoint_score_attribute="loss", checkpoint_score_order="min", checkpoint_at_end=False)
+        checkpoint_score_attribute="loss", checkpoint_score_order="min", checkpoint_at_end=False
+    )
     assert run.warnings == [] and run.leftovers == []
     assert len(run.trials) == 4
     statuses = [t.status for t in run.trials.values()]
     assert statuses.count("TERMINATED") == 1 and statuses.count("RUNNING") == 3
     for trial in run.trials.values():
-        assert re.fullmatch(r"trainable_[0-9a-f]{5}_\d{5}_\d+_batch_size=\d+,lr=[0-9.]+_"
-                            r"\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d", trial.id), trial.id
+        assert re.fullmatch(
+            r"trainable_[0-9a-f]{5}_\d{5}_\d+_batch_size=\d+,lr=[0-9.]+_"
+            r"\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d",
+            trial.id,
+        ), trial.id
         assert 5 <= len(trial.checkpoints) <= 12
         assert len(trial.reports) == len(trial.checkpoints) == trial.report_count
         assert all(c.report is not None for c in trial.checkpoints)
@@ -98,8 +105,9 @@ def test_step_adds_exactly_one_report_to_one_running_trial(demo):
     assert last.size_bytes and last.size_bytes > 0
     # a fresh read agrees with the incremental one
     fresh = read_run(demo.path)
-    assert {t: len(x.checkpoints) for t, x in fresh.trials.items()} == \
-        {t: len(x.checkpoints) for t, x in run.trials.items()}
+    assert {t: len(x.checkpoints) for t, x in fresh.trials.items()} == {
+        t: len(x.checkpoints) for t, x in run.trials.items()
+    }
 
 
 def test_steps_only_touch_running_trials_and_keep_reading_cleanly(demo):
@@ -120,8 +128,9 @@ def test_the_plan_carries_the_intended_nan_and_missing_key_warnings(demo):
         demo.step()
     run = read_run(demo.path)
     flaky = flaky_trial(run)
-    by_loss = plan(run, CheckpointConfig(num_to_keep=3, checkpoint_score_attribute="loss",
-                                         checkpoint_score_order="min"))
+    by_loss = plan(
+        run, CheckpointConfig(num_to_keep=3, checkpoint_score_attribute="loss", checkpoint_score_order="min")
+    )
     assert any("NaN" in w for w in by_loss.warnings)
     nan_ckpts = [c for c in run.checkpoints() if by_loss.decisions[c].note == "nan"]
     assert nan_ckpts and {c.trial_id for c in nan_ckpts} == {flaky.id}

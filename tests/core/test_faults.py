@@ -86,8 +86,9 @@ def test_links_inside_a_checkpoint_are_unlinked_targets_kept(tmp_path):
     lost = bytes_lost(before, tree_state(tmp_path), planned_paths(request))
     assert lost == 0 and (outside / "dir" / "inner.bin").read_bytes() == b"i" * 500
     assert all(checkpoint(root, t, 4).is_dir() for t in (0, 1))
-    record("links inside a checkpoint to a file, a dir outside and the run root",
-           "links unlinked, targets untouched", lost)
+    record(
+        "links inside a checkpoint to a file, a dir outside and the run root", "links unlinked, targets untouched", lost
+    )
 
 
 def test_file_added_between_confirm_and_delete(tmp_path):
@@ -104,8 +105,11 @@ def test_file_added_between_confirm_and_delete(tmp_path):
     lost = bytes_lost(before, after, others)  # the changed one counts as outside: it must be whole
     assert lost == 0
     assert sum(o.deleted for o in out.values()) == len(request.items) - 1
-    record("file added to a checkpoint between confirm and delete",
-           "skipped: 'changed since you confirmed'; checkpoint whole", lost)
+    record(
+        "file added to a checkpoint between confirm and delete",
+        "skipped: 'changed since you confirmed'; checkpoint whole",
+        lost,
+    )
 
 
 def test_file_rewritten_same_size_between_confirm_and_delete(tmp_path):
@@ -133,8 +137,11 @@ def test_checkpoint_removed_by_someone_else(tmp_path):
     assert sum(o.deleted for o in out.values()) == len(request.items) - 1
     lost = bytes_lost(before, tree_state(tmp_path), planned_paths(request))
     assert lost == 0
-    record("checkpoint removed by someone else between confirm and delete",
-           "skipped: 'no longer on disk'; the rest deleted", lost)
+    record(
+        "checkpoint removed by someone else between confirm and delete",
+        "skipped: 'no longer on disk'; the rest deleted",
+        lost,
+    )
 
 
 def test_rename_permission_denied(tmp_path, monkeypatch):
@@ -156,8 +163,11 @@ def test_rename_permission_denied(tmp_path, monkeypatch):
     others = [p for p in planned_paths(request) if p != str(locked)]
     lost = bytes_lost(before, tree_state(tmp_path), others)
     assert lost == 0 and all(out[p].deleted for p in others)
-    record("read-only trial dir (rename aside -> PermissionError, simulated)",
-           "skipped, left whole under its name; the rest deleted", lost)
+    record(
+        "read-only trial dir (rename aside -> PermissionError, simulated)",
+        "skipped, left whole under its name; the rest deleted",
+        lost,
+    )
 
 
 def test_permission_denied_midway_leaves_an_aside(tmp_path, monkeypatch):
@@ -189,8 +199,11 @@ def test_permission_denied_midway_leaves_an_aside(tmp_path, monkeypatch):
     assert find_leftovers(run) == [o.aside] and all(not c.name.startswith(".") for c in run.checkpoints())
     [cleaned] = clean_leftovers(find_leftovers(run), root=str(root))
     assert cleaned.deleted and not os.path.exists(o.aside)
-    record("directory inside a checkpoint refuses rmdir midway (PermissionError, simulated)",
-           "aside left and reported, cleaned on the next run; the rest deleted", lost)
+    record(
+        "directory inside a checkpoint refuses rmdir midway (PermissionError, simulated)",
+        "aside left and reported, cleaned on the next run; the rest deleted",
+        lost,
+    )
 
 
 def test_immutable_file_with_chattr(tmp_path):
@@ -202,8 +215,10 @@ def test_immutable_file_with_chattr(tmp_path):
     locked = victim / "model.bin"
     res = subprocess.run([chattr, "+i", str(locked)], capture_output=True)
     if res.returncode != 0:
-        pytest.skip(f"chattr +i is not supported here ({res.stderr.decode(errors='replace').strip()}): "
-                    "tmpfs and overlayfs have no immutable flag; the PermissionError is simulated instead")
+        pytest.skip(
+            f"chattr +i is not supported here ({res.stderr.decode(errors='replace').strip()}): "
+            "tmpfs and overlayfs have no immutable flag; the PermissionError is simulated instead"
+        )
     try:
         request = prepare(plan(read_run(str(root)), K1))
         before = tree_state(tmp_path)
@@ -221,8 +236,10 @@ def test_immutable_file_with_chattr(tmp_path):
 
 def test_read_only_dir_with_chmod(tmp_path):
     if os.geteuid() == 0:
-        pytest.skip("running as root: chmod does not stop root (the PermissionError is simulated in "
-                    "test_rename_permission_denied and test_permission_denied_midway_leaves_an_aside)")
+        pytest.skip(
+            "running as root: chmod does not stop root (the PermissionError is simulated in "
+            "test_rename_permission_denied and test_permission_denied_midway_leaves_an_aside)"
+        )
     root = make_run(tmp_path / "run")
     trial = checkpoint(root, 0, 0).parent
     request = prepare(plan(read_run(str(root)), K1))
@@ -290,21 +307,30 @@ def _large_run(base: Path) -> tuple[Path, Path]:
     return root, big
 
 
-@pytest.mark.parametrize("when,count,expect", [
-    ("rename", 1, "whole under its name"),
-    ("unlink", 1, "aside, nothing removed yet"),
-    ("unlink", 150, "aside, half removed"),
-])
+@pytest.mark.parametrize(
+    "when,count,expect",
+    [
+        ("rename", 1, "whole under its name"),
+        ("unlink", 1, "aside, nothing removed yet"),
+        ("unlink", 150, "aside, half removed"),
+    ],
+)
 def test_sigkill_mid_deletion_then_restart(tmp_path, when, count, expect):
     root, big = _large_run(tmp_path)
     before = tree_state(tmp_path)
-    rel_before = {os.path.relpath(p, os.fsencode(str(big))): v for p, v in before.items()
-                  if p.startswith(os.fsencode(str(big)) + b"/")}
+    rel_before = {
+        os.path.relpath(p, os.fsencode(str(big))): v
+        for p, v in before.items()
+        if p.startswith(os.fsencode(str(big)) + b"/")
+    }
     script = tmp_path / "killme.py"
     script.write_text(_KILL_SCRIPT)
     marker = tmp_path / "marker"
-    proc = subprocess.Popen([sys.executable, str(script), str(REPO), str(root), str(marker), when, str(count)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(REPO), str(root), str(marker), when, str(count)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 120
         while not marker.exists():
@@ -345,9 +371,12 @@ def test_sigkill_mid_deletion_then_restart(tmp_path, when, count, expect):
     assert not os.path.lexists(big) and not [p for p in trial.iterdir() if p.name.startswith(ASIDE_PREFIX)]
     lost = bytes_lost(before, tree_state(tmp_path), [str(big)])
     assert lost == 0
-    record(f"SIGKILL while deleting a 600 KB / 300-file checkpoint ({when} #{count})",
-           f"{expect}; the restart's --prune "
-           + ("deleted it" if when == "rename" else "offered and removed the leftover, then finished"), lost)
+    record(
+        f"SIGKILL while deleting a 600 KB / 300-file checkpoint ({when} #{count})",
+        f"{expect}; the restart's --prune "
+        + ("deleted it" if when == "rename" else "offered and removed the leftover, then finished"),
+        lost,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -381,8 +410,11 @@ def test_writer_adds_checkpoints_between_deletions(tmp_path):
     after = tree_state(tmp_path)
     lost = bytes_lost(before, after, planned_paths(request), appended=True)
     assert lost == 0 and all(p.is_dir() for p in added)
-    record("writer adds checkpoints (and result.json lines) between deletions",
-           "confirmed ones deleted; every new checkpoint intact", lost)
+    record(
+        "writer adds checkpoints (and result.json lines) between deletions",
+        "confirmed ones deleted; every new checkpoint intact",
+        lost,
+    )
 
 
 def test_writer_thread_during_prune(tmp_path):
@@ -417,8 +449,11 @@ def test_writer_thread_during_prune(tmp_path):
     assert all(p.is_dir() and (p / "model.bin").stat().st_size == 256 for p in added)
     kept_latest = [t / "checkpoint_000019" for t in trials]
     assert all(p.is_dir() for p in kept_latest)
-    record("writer thread adds checkpoints while the prune runs",
-           f"{sum(o.deleted for o in outcomes)}/{len(outcomes)} confirmed deleted; all {len(added)} new intact", lost)
+    record(
+        "writer thread adds checkpoints while the prune runs",
+        f"{sum(o.deleted for o in outcomes)}/{len(outcomes)} confirmed deleted; all {len(added)} new intact",
+        lost,
+    )
 
 
 def test_run_given_through_a_symlink(tmp_path):
@@ -450,8 +485,11 @@ def test_trial_dir_symlinked_outside_the_run(tmp_path):
     assert all(o.deleted for o in out if o not in outside)
     lost = bytes_lost(before, tree_state(tmp_path), [o.path for o in out if o.deleted])
     assert lost == 0
-    record("trial dir is a symlink to a trial outside the run",
-           "its checkpoints skipped: 'resolves outside the run directory'", lost)
+    record(
+        "trial dir is a symlink to a trial outside the run",
+        "its checkpoints skipped: 'resolves outside the run directory'",
+        lost,
+    )
 
 
 def test_names_with_spaces_unicode_and_non_utf8(tmp_path):
@@ -479,8 +517,11 @@ def test_names_with_spaces_unicode_and_non_utf8(tmp_path):
         json.loads(line)
     code, out, _ = run_cli([root, "--json"])
     assert code == 0 and json.loads(out)["summary"]["checkpoints"] == 2
-    record("names with spaces, Unicode and non-UTF-8 bytes (run, trial, files)",
-           "all 8 planned deleted; log is valid JSON; output shows the bytes as \\xNN", lost)
+    record(
+        "names with spaces, Unicode and non-UTF-8 bytes (run, trial, files)",
+        "all 8 planned deleted; log is valid JSON; output shows the bytes as \\xNN",
+        lost,
+    )
 
 
 def test_train_v2_killed_between_snapshot_and_rename(tmp_path, monkeypatch):
@@ -517,8 +558,12 @@ def test_train_v2_killed_between_snapshot_and_rename(tmp_path, monkeypatch):
     code, _out, err = run_cli([root, "--num-to-keep", "1", "--score-attribute", "score", "--prune", "--yes"])
     assert code == 0, err
     assert os.path.isdir(first.path) and not os.path.exists(request.items[1].path)
-    lost = bytes_lost(before, tree_state(tmp_path),
-                      [request.items[1].path, str(root / "checkpoint_manager_snapshot.json")])
+    lost = bytes_lost(
+        before, tree_state(tmp_path), [request.items[1].path, str(root / "checkpoint_manager_snapshot.json")]
+    )
     assert lost == 0
-    record("Train v2: killed after the snapshot rewrite, before the rename",
-           "that checkpoint whole but unlisted (Ray restores fine); rerun deleted the rest", lost)
+    record(
+        "Train v2: killed after the snapshot rewrite, before the rename",
+        "that checkpoint whole but unlisted (Ray restores fine); rerun deleted the rest",
+        lost,
+    )

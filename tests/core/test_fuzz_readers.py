@@ -66,9 +66,9 @@ def check_run(root: Path) -> None:
 
 numbers = st.one_of(
     st.integers(),
-    st.integers(min_value=-(10 ** 400), max_value=10 ** 400),
+    st.integers(min_value=-(10**400), max_value=10**400),
     st.floats(allow_nan=True, allow_infinity=True),
-    st.sampled_from([1e308, -1e308, 5e-324, -5e-324, 0.0, -0.0, 2 ** 63, -(2 ** 63) - 1, 10 ** 309]),
+    st.sampled_from([1e308, -1e308, 5e-324, -5e-324, 0.0, -0.0, 2**63, -(2**63) - 1, 10**309]),
 )
 scalars = st.one_of(st.none(), st.booleans(), numbers, st.text(max_size=8))
 json_values = st.recursive(
@@ -88,8 +88,9 @@ def report_lines(draw):
             obj = {
                 "loss": draw(metric_values),
                 "nested": {"val": draw(metric_values)},
-                "checkpoint_dir_name": draw(st.one_of(
-                    st.just(f"checkpoint_{i:06d}"), st.none(), st.integers(), st.text(max_size=5))),
+                "checkpoint_dir_name": draw(
+                    st.one_of(st.just(f"checkpoint_{i:06d}"), st.none(), st.integers(), st.text(max_size=5))
+                ),
                 "training_iteration": draw(st.one_of(st.integers(), st.none(), st.text(max_size=3))),
             }
             if draw(st.booleans()):
@@ -101,8 +102,13 @@ def report_lines(draw):
             lines.append(json.dumps(draw(json_values)).encode())
         else:
             depth = draw(st.sampled_from([10, 500, 990, 5000]))
-            lines.append(b'{"loss": ' + b"[" * depth + b"1" + b"]" * depth
-                         + f', "checkpoint_dir_name": "checkpoint_{i:06d}"}}'.encode())
+            lines.append(
+                b'{"loss": '
+                + b"[" * depth
+                + b"1"
+                + b"]" * depth
+                + f', "checkpoint_dir_name": "checkpoint_{i:06d}"}}'.encode()
+            )
     return b"\n".join(lines) + draw(st.sampled_from([b"", b"\n", b"\n\n", b'{"trunc']))
 
 
@@ -160,16 +166,24 @@ def snapshots(draw):
         return json.dumps(draw(json_values)).encode()
     results = []
     for n in draw(st.lists(st.sampled_from([*names, "", "x"]), max_size=5)):
-        item = {"checkpoint_dir_name": draw(st.one_of(st.just(n), st.none(), st.integers())),
-                "metrics": draw(st.one_of(st.dictionaries(st.sampled_from(["score", "step", "loss"]),
-                                                          metric_values, max_size=3), metric_values))}
+        item = {
+            "checkpoint_dir_name": draw(st.one_of(st.just(n), st.none(), st.integers())),
+            "metrics": draw(
+                st.one_of(
+                    st.dictionaries(st.sampled_from(["score", "step", "loss"]), metric_values, max_size=3),
+                    metric_values,
+                )
+            ),
+        }
         results.append(item)
     snap = {
         "checkpoint_results": draw(st.one_of(st.just(results), json_values)),
-        "checkpoint_report_indices": draw(st.one_of(
-            st.lists(st.one_of(st.integers(), st.booleans(), st.none()), max_size=5), json_values)),
-        "latest_checkpoint_result": draw(st.one_of(st.none(), st.sampled_from(results) if results else st.none(),
-                                                   json_values)),
+        "checkpoint_report_indices": draw(
+            st.one_of(st.lists(st.one_of(st.integers(), st.booleans(), st.none()), max_size=5), json_values)
+        ),
+        "latest_checkpoint_result": draw(
+            st.one_of(st.none(), st.sampled_from(results) if results else st.none(), json_values)
+        ),
         "current_report_index": draw(metric_values),
     }
     return json.dumps(snap).encode()
@@ -206,7 +220,7 @@ def test_snapshot_is_a_directory(tmp_path):
 
 
 def test_huge_numbers_warn_with_file_and_line(tmp_path):
-    root = write_tune_run(tmp_path / "run", [[{"loss": 1.0}, {"loss": 10 ** 400}, {"loss": 2.0}]])
+    root = write_tune_run(tmp_path / "run", [[{"loss": 1.0}, {"loss": 10**400}, {"loss": 2.0}]])
     run = read_run(str(root))
     p = plan(run, CONFIGS[1])
     doc = plan_to_dict(p)
@@ -216,13 +230,29 @@ def test_huge_numbers_warn_with_file_and_line(tmp_path):
 
 
 def test_json_subprocess_prints_strict_json(tmp_path):
-    root = write_tune_run(tmp_path / "run", [[{"loss": float("nan")}, {"loss": float("inf")}, {"loss": 1e-320},
-                                              {"loss": 10 ** 30}, {"loss": "high"}, {"loss": None}, {"loss": True}]])
+    root = write_tune_run(
+        tmp_path / "run",
+        [
+            [
+                {"loss": float("nan")},
+                {"loss": float("inf")},
+                {"loss": 1e-320},
+                {"loss": 10**30},
+                {"loss": "high"},
+                {"loss": None},
+                {"loss": True},
+            ]
+        ],
+    )
     trial = next(root.iterdir())
     with open(trial / "result.json", "ab") as f:
         f.write(b"\xff\xfe garbage\n" + b"[" * 100000 + b"\n" + b'{"loss": 1, "checkpoint_dir_name": "checkpoint_0')
-    res = subprocess.run([sys.executable, "-m", "ckpt_tui", str(root), "--json", "--num-to-keep", "1",
-                          "--score-attribute", "loss"], cwd=REPO, capture_output=True, timeout=120)
+    res = subprocess.run(
+        [sys.executable, "-m", "ckpt_tui", str(root), "--json", "--num-to-keep", "1", "--score-attribute", "loss"],
+        cwd=REPO,
+        capture_output=True,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     doc = _strict(res.stdout.decode("utf-8"))
     assert doc["summary"]["checkpoints"] == 7

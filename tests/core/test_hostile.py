@@ -22,15 +22,18 @@ def one_trial(metrics_list) -> Run:
     for i, metrics in enumerate(metrics_list):
         report = Report(i, f"checkpoint_{i:06d}", metrics, i + 1, i + 1)
         trial.reports.append(report)
-        trial.checkpoints.append(Checkpoint("t", report.checkpoint_name, "/r/t/" + report.checkpoint_name,
-                                            1, 0.0, report))
+        trial.checkpoints.append(
+            Checkpoint("t", report.checkpoint_name, "/r/t/" + report.checkpoint_name, 1, 0.0, report)
+        )
     return Run(root="/r", layout=TUNE, trials={"t": trial})
 
 
 def every_fourth_missing(n: int, seed: int = 0) -> list[dict]:
     rnd = random.Random(seed)
-    return [{"training_iteration": i + 1} if i % 4 == 3 else {"training_iteration": i + 1, "acc": rnd.random()}
-            for i in range(n)]
+    return [
+        {"training_iteration": i + 1} if i % 4 == 3 else {"training_iteration": i + 1, "acc": rnd.random()}
+        for i in range(n)
+    ]
 
 
 # --- 7. the replay is O(n log n) whatever num_to_keep is ------------------------------------
@@ -53,8 +56,11 @@ def test_replay_of_a_long_unsorted_trial_is_fast_whatever_num_to_keep():
     sp = plan(small, config.with_changes(num_to_keep=300))
     kept = sorted(c.report.index for c in small.trials["t"].checkpoints if sp.decisions[c].keep)
     assert kept == survivors([r.metrics for r in small.trials["t"].reports], 300, "acc", "max")
-    record("one trial of 40,000 reports, every fourth without the metric, keep 20,000 (max)",
-           f"planned in {seconds:.2f} s (was 42 s), exactly as Ray's list", 0)
+    record(
+        "one trial of 40,000 reports, every fourth without the metric, keep 20,000 (max)",
+        f"planned in {seconds:.2f} s (was 42 s), exactly as Ray's list",
+        0,
+    )
 
 
 @pytest.mark.parametrize("block", [1, 2, 3])
@@ -102,8 +108,12 @@ def evil_run(base: Path) -> Path:
 
 
 def assert_no_raw_controls(text: str) -> None:
-    bad = [ch for ch in text if ch not in "\n" and (ord(ch) < 0x20 or 0x7f <= ord(ch) <= 0x9f
-                                                   or ch in "\u202e" or 0xd800 <= ord(ch) <= 0xdfff)]
+    bad = [
+        ch
+        for ch in text
+        if ch not in "\n"
+        and (ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F or ch in "\u202e" or 0xD800 <= ord(ch) <= 0xDFFF)
+    ]
     assert not bad, (bad, text[:400])
 
 
@@ -131,11 +141,19 @@ def test_prune_and_dry_run_escape_every_name_key_and_reason(tmp_path):
     assert_no_raw_controls(out + err)
     assert out.count("\ndeleted ") + out.startswith("deleted ") == 8
     # What the escaped listing named is exactly what went.
-    assert bytes_lost(before, tree_state(tmp_path),
-                      [root / t / f"checkpoint_{i:06d}" for t in (EVIL_TRIAL, os.fsdecode(b"trial_\xff\xfe"))
-                       for i in range(4)]) == 0
-    record("trial dirs, metric keys and the score attribute hold escape sequences and non-UTF-8 bytes",
-           "--prune, --dry-run and errors print them escaped (\\x1b, \\xff); the right paths go", 0)
+    assert (
+        bytes_lost(
+            before,
+            tree_state(tmp_path),
+            [root / t / f"checkpoint_{i:06d}" for t in (EVIL_TRIAL, os.fsdecode(b"trial_\xff\xfe")) for i in range(4)],
+        )
+        == 0
+    )
+    record(
+        "trial dirs, metric keys and the score attribute hold escape sequences and non-UTF-8 bytes",
+        "--prune, --dry-run and errors print them escaped (\\x1b, \\xff); the right paths go",
+        0,
+    )
 
 
 def test_error_lines_escape_the_path(tmp_path):
@@ -146,8 +164,9 @@ def test_error_lines_escape_the_path(tmp_path):
 
 def test_json_stays_exact_and_non_utf8_paths_come_as_bytes(tmp_path):
     root = evil_run(tmp_path / "run")
-    code, out, err = run_cli([root, "--num-to-keep", "1", "--score-attribute", EVIL_KEY, "--score-order", "min",
-                              "--json"])
+    code, out, err = run_cli(
+        [root, "--num-to-keep", "1", "--score-attribute", EVIL_KEY, "--score-order", "min", "--json"]
+    )
     assert code == 0, err
     doc = json.loads(out)
     rows = doc["checkpoints"]
@@ -167,12 +186,15 @@ def test_readme_jq_pipeline_names_the_real_paths(tmp_path):
     root = evil_run(tmp_path / "run")
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     start = readme.index("ckpt-tui ./experiment --num-to-keep 3 --score-attribute loss --score-order min --json \\")
-    block = readme[start:readme.index("```", start)]
-    script = block.replace("ckpt-tui ./experiment --num-to-keep 3 --score-attribute loss --score-order min",
-                           '"$PY" -m ckpt_tui "$RUN" --num-to-keep 1 --score-attribute "$KEY" --score-order min')
+    block = readme[start : readme.index("```", start)]
+    script = block.replace(
+        "ckpt-tui ./experiment --num-to-keep 3 --score-attribute loss --score-order min",
+        '"$PY" -m ckpt_tui "$RUN" --num-to-keep 1 --score-attribute "$KEY" --score-order min',
+    )
     env = dict(os.environ, PY=sys.executable, RUN=str(root), KEY=EVIL_KEY)
-    proc = subprocess.run(["bash", "-c", script.strip() + " | xargs -0 -n1 stat -c %F --"], capture_output=True,
-                          env=env, timeout=60)
+    proc = subprocess.run(
+        ["bash", "-c", script.strip() + " | xargs -0 -n1 stat -c %F --"], capture_output=True, env=env, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.decode().split("\n")[:-1] == ["directory"] * 8
 
@@ -230,8 +252,13 @@ from tests.conftest import write_v2_run  # noqa: E402
 
 def json_subprocess(root: Path, *flags, timeout: float = 60) -> tuple[int, dict, str]:
     """--json in a child with a timeout: a hang fails the test instead of blocking the suite."""
-    proc = subprocess.run([sys.executable, "-m", "ckpt_tui", str(root), "--json", *flags], capture_output=True,
-                          text=True, timeout=timeout, cwd=str(Path(__file__).resolve().parents[2]))
+    proc = subprocess.run(
+        [sys.executable, "-m", "ckpt_tui", str(root), "--json", *flags],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=str(Path(__file__).resolve().parents[2]),
+    )
     return proc.returncode, (json.loads(proc.stdout) if proc.stdout.strip() else {}), proc.stderr
 
 
@@ -244,9 +271,11 @@ def test_a_fifo_in_place_of_a_ray_file_is_not_waited_on(tmp_path, victim):
         root = tmp_path / "run"
         write_tune_trial(root / "trial_a", [{"loss": 1.0}, {"loss": 0.5}])
         (root / "experiment_state-2026-01-01_00-00-00.json").write_text("{}")
-        target = {"result.json": root / "trial_a" / "result.json",
-                  "params.json": root / "trial_a" / "params.json",
-                  "experiment_state": root / "experiment_state-2026-01-01_00-00-00.json"}[victim]
+        target = {
+            "result.json": root / "trial_a" / "result.json",
+            "params.json": root / "trial_a" / "params.json",
+            "experiment_state": root / "experiment_state-2026-01-01_00-00-00.json",
+        }[victim]
     target.unlink(missing_ok=True)
     os.mkfifo(target)
     code, doc, err = json_subprocess(root)
@@ -326,8 +355,12 @@ def test_a_link_at_the_state_dir_or_log_refuses_the_prune(tmp_path, planted):
     outcomes = list(execute(prepare(plan(read_run(str(root)), K1))))
     assert outcomes and all(not o.deleted and "is a symlink" in o.reason for o in outcomes)
     assert tree_state(tmp_path) == before
-    record(f"the {planted} ({'.ckpt-tui' if planted == 'state dir' else 'deletions.jsonl'}) is a symlink "
-           "to a file outside the run", "prune refused with one line; nothing deleted or written", 0)
+    record(
+        f"the {planted} ({'.ckpt-tui' if planted == 'state dir' else 'deletions.jsonl'}) is a symlink "
+        "to a file outside the run",
+        "prune refused with one line; nothing deleted or written",
+        0,
+    )
 
 
 def test_a_link_planted_after_the_check_is_not_followed_either(tmp_path, monkeypatch):
@@ -365,8 +398,11 @@ def test_train_v2_snapshot_temp_file_is_never_opened_through_a_planted_link(tmp_
     assert os.path.islink(planted)  # left as it was
     snapshot = json.loads((root / "checkpoint_manager_snapshot.json").read_text())
     assert len(snapshot["checkpoint_results"]) == 1
-    record("a symlink planted at the Train v2 snapshot's temp-file name", "not followed: random exclusive "
-           "temp name; its target untouched", 0)
+    record(
+        "a symlink planted at the Train v2 snapshot's temp-file name",
+        "not followed: random exclusive temp name; its target untouched",
+        0,
+    )
 
 
 def test_train_v2_snapshot_that_is_a_link_is_not_rewritten(tmp_path):
@@ -425,12 +461,17 @@ def test_a_filesystem_mounted_inside_a_checkpoint_is_never_touched(tmp_path, kin
         assert "checkpoint_000001/mnt is a mount point" in err and "nothing in this checkpoint is touched" in err
         assert (mnt / "data.bin").read_bytes() == b"d" * 1000 and (mnt / "sub" / "more.bin").exists()
         assert (ckpt / "model.bin").exists()  # the checkpoint itself stays whole
-        assert sorted(p.name for p in (root / "trial_a").iterdir() if p.name.startswith("checkpoint_")) == \
-            ["checkpoint_000001", "checkpoint_000004"]
+        assert sorted(p.name for p in (root / "trial_a").iterdir() if p.name.startswith("checkpoint_")) == [
+            "checkpoint_000001",
+            "checkpoint_000004",
+        ]
     finally:
         _umount_all_under(tmp_path)
-    record(f"a {'tmpfs' if kind == 'tmpfs' else 'bind mount'} mounted inside a checkpoint dir",
-           "checkpoint skipped with the mount named; nothing on the mounted filesystem touched", 0)
+    record(
+        f"a {'tmpfs' if kind == 'tmpfs' else 'bind mount'} mounted inside a checkpoint dir",
+        "checkpoint skipped with the mount named; nothing on the mounted filesystem touched",
+        0,
+    )
 
 
 def test_removal_walk_never_enters_another_device(tmp_path, monkeypatch):
@@ -521,12 +562,25 @@ V2_CASES = [
     ("indices-str", lambda s: s.update(checkpoint_report_indices="x"), "checkpoint_report_indices"),
     ("indices-strs", lambda s: s.update(checkpoint_report_indices=["a", "b", "c"]), "checkpoint_report_indices"),
     ("latest-int", lambda s: s.update(latest_checkpoint_result=5), "latest_checkpoint_result"),
-    ("latest-name", lambda s: s["latest_checkpoint_result"].update(checkpoint_dir_name=5),
-     "latest_checkpoint_result.checkpoint_dir_name"),
-    ("latest-metrics", lambda s: (s["checkpoint_results"].pop(), s["latest_checkpoint_result"].update(metrics=5)),
-     "latest_checkpoint_result.metrics"),
-    ("current-index", lambda s: (s["checkpoint_results"].pop(), s["checkpoint_report_indices"].pop(),
-                                 s.update(current_report_index="x")), "current_report_index"),
+    (
+        "latest-name",
+        lambda s: s["latest_checkpoint_result"].update(checkpoint_dir_name=5),
+        "latest_checkpoint_result.checkpoint_dir_name",
+    ),
+    (
+        "latest-metrics",
+        lambda s: (s["checkpoint_results"].pop(), s["latest_checkpoint_result"].update(metrics=5)),
+        "latest_checkpoint_result.metrics",
+    ),
+    (
+        "current-index",
+        lambda s: (
+            s["checkpoint_results"].pop(),
+            s["checkpoint_report_indices"].pop(),
+            s.update(current_report_index="x"),
+        ),
+        "current_report_index",
+    ),
 ]
 
 
@@ -542,8 +596,9 @@ def test_wrong_types_in_the_train_v2_snapshot(tmp_path, change, field):
     assert code in (0, 3) and "internal error" not in err and "unexpected error" not in err, err
 
 
-@pytest.mark.parametrize("field,value", [("checkpoint_dir_name", 5), ("checkpoint_dir_name", ["x"]),
-                                         ("training_iteration", "x")])
+@pytest.mark.parametrize(
+    "field,value", [("checkpoint_dir_name", 5), ("checkpoint_dir_name", ["x"]), ("training_iteration", "x")]
+)
 def test_wrong_types_in_result_json_and_params(tmp_path, field, value):
     root = tmp_path / "run"
     write_tune_trial(root / "trial_a", [{"loss": float(3 - i)} for i in range(3)])
@@ -558,8 +613,12 @@ def test_wrong_types_in_result_json_and_params(tmp_path, field, value):
     warnings = json.loads(out)["warnings"]
     assert any("result.json line 2" in w and field in w for w in warnings), warnings
     assert any("params.json" in w and "an int, expected an object" in w for w in warnings), warnings
-    record("wrong JSON types in experiment_state (trial_data: 5, ...), the Train v2 snapshot (a string "
-           "for an index, ...), result.json and params.json", "a warning naming file and field; the rest read", 0)
+    record(
+        "wrong JSON types in experiment_state (trial_data: 5, ...), the Train v2 snapshot (a string "
+        "for an index, ...), result.json and params.json",
+        "a warning naming file and field; the rest read",
+        0,
+    )
 
 
 # --- 8. smaller things --------------------------------------------------------------------
@@ -574,8 +633,11 @@ def test_a_second_prune_within_grace_is_not_refused_by_our_own_snapshot_rewrite(
     code, out, err = run_cli([root, "--num-to-keep", "1", *flags])  # default grace: 60 s
     assert code == 0 and sum(line.startswith("deleted ") for line in out.splitlines()) == 2, (out, err)
     assert "looks active" not in err
-    record("a second Train v2 prune right after the first (within --grace)",
-           "not refused: ckpt-tui's own snapshot rewrite keeps Ray's time and is not activity", 0)
+    record(
+        "a second Train v2 prune right after the first (within --grace)",
+        "not refused: ckpt-tui's own snapshot rewrite keeps Ray's time and is not activity",
+        0,
+    )
 
 
 def test_leftover_snapshot_temp_files_are_listed_and_removed_like_aside_dirs(tmp_path):
@@ -591,12 +653,17 @@ def test_leftover_snapshot_temp_files_are_listed_and_removed_like_aside_dirs(tmp
     assert code == 0, err
     assert "2 leftovers" in out and not old_style.exists() and not new_style.exists()
     assert (root / "checkpoint_manager_snapshot.json").exists()
-    record("a killed Train v2 prune left .checkpoint_manager_snapshot.json.* temp files",
-           "listed under leftovers (--json) and removed by --prune after confirming", 0)
+    record(
+        "a killed Train v2 prune left .checkpoint_manager_snapshot.json.* temp files",
+        "listed under leftovers (--json) and removed by --prune after confirming",
+        0,
+    )
 
 
 def _dry_run_deletes(out: str) -> set[str]:
-    return {line.split("  ")[0][len("would delete "):] for line in out.splitlines() if line.startswith("would delete ")}
+    return {
+        line.split("  ")[0][len("would delete ") :] for line in out.splitlines() if line.startswith("would delete ")
+    }
 
 
 def test_restore_point_shows_as_kept_in_json_and_dry_run_as_the_prune_then_does(tmp_path, ray_run):
@@ -610,8 +677,11 @@ def test_restore_point_shows_as_kept_in_json_and_dry_run_as_the_prune_then_does(
         for i in (8, 9):
             (trial / f"checkpoint_{i:06d}").mkdir()
             (trial / f"checkpoint_{i:06d}" / "x").write_text("x")
-            lines.append(json.dumps({**last, "loss": 0.1, "checkpoint_dir_name": f"checkpoint_{i:06d}",
-                                     "training_iteration": i + 1}))
+            lines.append(
+                json.dumps(
+                    {**last, "loss": 0.1, "checkpoint_dir_name": f"checkpoint_{i:06d}", "training_iteration": i + 1}
+                )
+            )
         (trial / "result.json").write_text("\n".join(lines) + "\n")
     age(root)
     # A live run: rows newer than the state on a RUNNING trial are pending registrations
@@ -633,10 +703,14 @@ def test_restore_point_shows_as_kept_in_json_and_dry_run_as_the_prune_then_does(
     assert would == {r["path"] for r in doc["checkpoints"] if not r["keep"]}
     code, out, err = run_cli([root, *flags, "--prune", "--yes"])
     assert code == 0, err  # nothing skipped: the plan said what the prune does
-    assert {line[len("deleted "):].rsplit(" (", 1)[0] for line in out.splitlines()
-            if line.startswith("deleted ")} == would
-    record("the restore point experiment_state names is older than the plan's latest",
-           "--json and --dry-run show it kept (reason: Tune restores from it), as the prune then does", 0)
+    assert {
+        line[len("deleted ") :].rsplit(" (", 1)[0] for line in out.splitlines() if line.startswith("deleted ")
+    } == would
+    record(
+        "the restore point experiment_state names is older than the plan's latest",
+        "--json and --dry-run show it kept (reason: Tune restores from it), as the prune then does",
+        0,
+    )
 
 
 def test_checkpoints_outside_the_run_show_as_kept(tmp_path):
@@ -657,8 +731,11 @@ def test_checkpoints_outside_the_run_show_as_kept(tmp_path):
     code, out, err = run_cli([base, *K1_FLAGS, "--prune", "--yes"])
     assert code == 0, err
     assert tree_state(outside) == before
-    record("a trial dir symlinked to a dir outside the run", "--json and --dry-run show its checkpoints kept "
-           "(reason: outside the run); the prune touches nothing there", 0)
+    record(
+        "a trial dir symlinked to a dir outside the run",
+        "--json and --dry-run show its checkpoints kept (reason: outside the run); the prune touches nothing there",
+        0,
+    )
 
 
 # --- 6. never the newest checkpoint a trial still has ----------------------------------------
@@ -672,8 +749,10 @@ def test_a_trial_never_ends_with_nothing_when_the_kept_ones_are_already_gone(tmp
     age(root)
     code, out, err = run_cli([root, *K1_FLAGS, "--json"])
     rows = {r["name"]: r for r in json.loads(out)["checkpoints"]}
-    assert rows["checkpoint_000002"]["keep"] and "newest checkpoint of its trial still on disk" in \
-        rows["checkpoint_000002"]["reason"]
+    assert (
+        rows["checkpoint_000002"]["keep"]
+        and "newest checkpoint of its trial still on disk" in rows["checkpoint_000002"]["reason"]
+    )
     assert not rows["checkpoint_000001"]["keep"] and not rows["checkpoint_000000"]["keep"]
     code, out, err = run_cli([root, *K1_FLAGS, "--prune", "--yes"])
     assert code == 0, err
@@ -686,8 +765,11 @@ def test_a_trial_never_ends_with_nothing_when_the_kept_ones_are_already_gone(tmp
     [o] = execute(prepare(p, [newest]))
     assert not o.deleted and "newest checkpoint of its trial still on disk" in o.reason
     assert (root2 / "trial_a" / "checkpoint_000003").is_dir()
-    record("the checkpoints the plan keeps are already gone from disk (partial copy)",
-           "the newest one still on disk is kept, with the reason; the trial keeps one", 0)
+    record(
+        "the checkpoints the plan keeps are already gone from disk (partial copy)",
+        "the newest one still on disk is kept, with the reason; the trial keeps one",
+        0,
+    )
 
 
 def test_a_link_at_the_snapshot_backup_name_is_not_followed(tmp_path, monkeypatch):
@@ -712,8 +794,12 @@ def test_a_link_at_the_snapshot_backup_name_is_not_followed(tmp_path, monkeypatc
     before = tree_state(tmp_path)
     config = CheckpointConfig(num_to_keep=1, checkpoint_score_attribute="score", checkpoint_score_order="max")
     outcomes = list(execute(prepare(plan(read_run(str(root)), config), grace_seconds=0)))
-    assert outcomes and all(not o.deleted and "is a symlink" in o.reason for o in outcomes), \
-        [o.reason for o in outcomes]
+    assert outcomes and all(not o.deleted and "is a symlink" in o.reason for o in outcomes), [
+        o.reason for o in outcomes
+    ]
     assert tree_state(tmp_path) == before
-    record("a symlink planted at the snapshot backup's name in .ckpt-tui", "refused: the snapshot is not "
-           "rewritten, nothing deleted, the link's target untouched", 0)
+    record(
+        "a symlink planted at the snapshot backup's name in .ckpt-tui",
+        "refused: the snapshot is not rewritten, nothing deleted, the link's target untouched",
+        0,
+    )

@@ -44,9 +44,13 @@ def test_fast_path_equals_pickletools_on_every_real_ray_pickle():
 
 plain = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(), st.binary(max_size=300)),
-    lambda children: st.one_of(st.lists(children, max_size=5), st.tuples(children, children),
-                               st.dictionaries(st.text(max_size=5), children, max_size=5)),
-    max_leaves=20)
+    lambda children: st.one_of(
+        st.lists(children, max_size=5),
+        st.tuples(children, children),
+        st.dictionaries(st.text(max_size=5), children, max_size=5),
+    ),
+    max_leaves=20,
+)
 
 
 @settings(max_examples=200, deadline=None)

@@ -28,8 +28,17 @@ CONFIGS = [
 def everything(p) -> tuple:
     """All a plan says, in a comparable form."""
     decisions = [(c.path, d.keep, d.code, d.rank, d.of, d.note, d.deleted_by, d.rank_then) for c, d in p.walk()]
-    return (decisions, p.delete_count, p.keep_count, p.checkpoint_count, p.warnings, p.failing_trials,
-            sorted(c.path for c in p.to_delete()), p.reclaim_bytes, p.total_bytes)
+    return (
+        decisions,
+        p.delete_count,
+        p.keep_count,
+        p.checkpoint_count,
+        p.warnings,
+        p.failing_trials,
+        sorted(c.path for c in p.to_delete()),
+        p.reclaim_bytes,
+        p.total_bytes,
+    )
 
 
 @pytest.mark.parametrize("name", ["keep_all", "k3_loss_min", "train_v2_k2_score_max"])
@@ -43,7 +52,9 @@ def test_on_demand_plan_says_what_the_eager_plan_says(name, config):
     assert isinstance(rows, PlanRows)
     if len(rows):
         last = rows[-1]
-        assert lazy.decisions[last].keep == eager.decisions[next(c for c in eager.ordered() if c.path == last.path)].keep
+        assert (
+            lazy.decisions[last].keep == eager.decisions[next(c for c in eager.ordered() if c.path == last.path)].keep
+        )
     assert everything(lazy) == everything(eager)
     assert [c.path for c in rows] == [c.path for c in eager.ordered()]
 
@@ -106,9 +117,16 @@ def test_a_dropped_plan_is_freed_without_the_cycle_collector():
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    trials=st.lists(st.lists(st.one_of(st.fixed_dictionaries({"loss": st.floats(-5, 5)}),
-                                       st.fixed_dictionaries({"other": st.just(1.0)})),
-                             max_size=6), min_size=1, max_size=4),
+    trials=st.lists(
+        st.lists(
+            st.one_of(
+                st.fixed_dictionaries({"loss": st.floats(-5, 5)}), st.fixed_dictionaries({"other": st.just(1.0)})
+            ),
+            max_size=6,
+        ),
+        min_size=1,
+        max_size=4,
+    ),
     k=st.one_of(st.none(), st.integers(1, 3)),
     order=st.sampled_from(["max", "min"]),
     probe=st.lists(st.integers(0, 30), max_size=5),

@@ -73,9 +73,12 @@ def test_pickle_reader_refuses_foreign_globals():
     assert read_plain(pickle.dumps({"a": [1, 2.5, None, True]}, protocol=5)) == {"a": [1, 2.5, None, True]}
 
 
-@pytest.mark.parametrize("path,message", [
-    ("/definitely/not/here", "no such directory"),
-])
+@pytest.mark.parametrize(
+    "path,message",
+    [
+        ("/definitely/not/here", "no such directory"),
+    ],
+)
 def test_missing_dir(path, message):
     with pytest.raises(RunError, match=message):
         read_run(path)
@@ -213,11 +216,22 @@ _json_value = st.recursive(
     max_leaves=6,
 )
 _result_line = st.one_of(
-    st.builds(lambda m, n: json.dumps({**m, "checkpoint_dir_name": n}),
-              st.dictionaries(st.sampled_from(["loss", "acc", "s}, {x", "n"]), _json_value, max_size=3),
-              st.one_of(st.none(), st.sampled_from(["checkpoint_000000", "checkpoint_000001"]))),
-    st.sampled_from(["", "  ", "[1]", "{bad", '{"a": NaN, "checkpoint_dir_name": "checkpoint_000002"}', "}, {",
-                     ' {"x": 1, "checkpoint_dir_name": "checkpoint_000003"} ']),
+    st.builds(
+        lambda m, n: json.dumps({**m, "checkpoint_dir_name": n}),
+        st.dictionaries(st.sampled_from(["loss", "acc", "s}, {x", "n"]), _json_value, max_size=3),
+        st.one_of(st.none(), st.sampled_from(["checkpoint_000000", "checkpoint_000001"])),
+    ),
+    st.sampled_from(
+        [
+            "",
+            "  ",
+            "[1]",
+            "{bad",
+            '{"a": NaN, "checkpoint_dir_name": "checkpoint_000002"}',
+            "}, {",
+            ' {"x": 1, "checkpoint_dir_name": "checkpoint_000003"} ',
+        ]
+    ),
 )
 
 
@@ -235,8 +249,9 @@ def test_fast_result_parse_equals_line_by_line(lines, newline):
     assert slow.warnings == []  # the fast path only ever accepts files the exact path reads cleanly
     fast_trial = Trial(id="t", path="/t")
     tune_reader._add_reports(fast_trial, numbers, objects)
-    assert [(r.checkpoint_name, r.metrics, r.line) for r in fast_trial.reports] == \
-        [(r.checkpoint_name, r.metrics, r.line) for r in slow.reports]
+    assert [(r.checkpoint_name, r.metrics, r.line) for r in fast_trial.reports] == [
+        (r.checkpoint_name, r.metrics, r.line) for r in slow.reports
+    ]
     assert skipped + len(objects) == slow.report_count
 
 

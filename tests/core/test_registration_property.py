@@ -31,9 +31,12 @@ TRIAL = "fn_abc12_00000_0_seed=1_2026-12-01_10-00-00"
 def ray_classes():
     """Stand-ins pickled under Ray's module and class names (nothing imports them: see _Pickler)."""
     out = {}
-    for module, name in (("ray.train._internal.checkpoint_manager", "_CheckpointManager"),
-                         ("ray.train._internal.session", "_TrainingResult"),
-                         ("ray.tune", "Checkpoint"), ("ray.tune", "CheckpointConfig")):
+    for module, name in (
+        ("ray.train._internal.checkpoint_manager", "_CheckpointManager"),
+        ("ray.train._internal.session", "_TrainingResult"),
+        ("ray.tune", "Checkpoint"),
+        ("ray.tune", "CheckpointConfig"),
+    ):
         cls = type(name, (), {"__module__": module})
         cls.__qualname__ = name
         out[name] = cls
@@ -66,14 +69,19 @@ def _obj(cls, **state):
 
 def manager_pickle(classes, m: Manager, rows: list, trial_dir: str, config: dict) -> bytes:
     def result(i):
-        return _obj(classes["_TrainingResult"],
-                    checkpoint=_obj(classes["Checkpoint"], path=f"{trial_dir}/{rows[i]['checkpoint_dir_name']}"),
-                    metrics=rows[i])
+        return _obj(
+            classes["_TrainingResult"],
+            checkpoint=_obj(classes["Checkpoint"], path=f"{trial_dir}/{rows[i]['checkpoint_dir_name']}"),
+            metrics=rows[i],
+        )
+
     results = {i: result(i) for i in set(m.kept) | ({m.latest} if m.latest is not None else set())}
-    mgr = _obj(classes["_CheckpointManager"],
-               _checkpoint_config=_obj(classes["CheckpointConfig"], **config),
-               _checkpoint_results=[results[i] for i in m.kept],
-               _latest_checkpoint_result=results[m.latest] if m.latest is not None else None)
+    mgr = _obj(
+        classes["_CheckpointManager"],
+        _checkpoint_config=_obj(classes["CheckpointConfig"], **config),
+        _checkpoint_results=[results[i] for i in m.kept],
+        _latest_checkpoint_result=results[m.latest] if m.latest is not None else None,
+    )
     return dumps(mgr)
 
 
@@ -82,14 +90,18 @@ report = st.one_of(st.fixed_dictionaries({"m": value}), st.fixed_dictionaries({"
 session = st.tuples(st.lists(report, min_size=1, max_size=5), st.booleans())  # (reports, last save pending)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                   HealthCheck.function_scoped_fixture])
-@given(sessions=st.lists(session, min_size=1, max_size=4),
-       k=st.one_of(st.none(), st.integers(1, 3)),
-       attr=st.sampled_from([None, "m"]),
-       order=st.sampled_from(["max", "min"]),
-       other=st.tuples(st.one_of(st.none(), st.integers(1, 3)), st.sampled_from([None, "m"]),
-                       st.sampled_from(["max", "min"])))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(
+    sessions=st.lists(session, min_size=1, max_size=4),
+    k=st.one_of(st.none(), st.integers(1, 3)),
+    attr=st.sampled_from([None, "m"]),
+    order=st.sampled_from(["max", "min"]),
+    other=st.tuples(
+        st.one_of(st.none(), st.integers(1, 3)), st.sampled_from([None, "m"]), st.sampled_from(["max", "min"])
+    ),
+)
 def test_plan_follows_what_ray_registered(tmp_path_factory, sessions, k, attr, order, other):
     root = tmp_path_factory.mktemp("run")
     trial_dir = root / TRIAL
@@ -122,15 +134,26 @@ def test_plan_follows_what_ray_registered(tmp_path_factory, sessions, k, attr, o
     with open(trial_dir / "result.json", "w") as f:
         for row in rows:
             f.write(json.dumps(row) + "\n")
-    config = {"num_to_keep": k, "checkpoint_score_attribute": attr, "checkpoint_score_order": order,
-              "checkpoint_frequency": 0, "checkpoint_at_end": False}
+    config = {
+        "num_to_keep": k,
+        "checkpoint_score_attribute": attr,
+        "checkpoint_score_order": order,
+        "checkpoint_frequency": 0,
+        "checkpoint_at_end": False,
+    }
     with ray_classes() as classes:
         blob = manager_pickle(classes, ray, rows, f"/somewhere/else/{root.name}/{TRIAL}", config)
         config_blob = dumps(_obj(classes["CheckpointConfig"], **config))
     info = {"relative_logdir": TRIAL, "status": "TERMINATED"}
-    state = {"trial_data": [[json.dumps(info), json.dumps({"checkpoint_manager": {
-        "_type": "CLOUDPICKLE_FALLBACK", "value": blob.hex()}})]],
-        "runner_data": {"_trial_checkpoint_config": {"_type": "CLOUDPICKLE_FALLBACK", "value": config_blob.hex()}}}
+    state = {
+        "trial_data": [
+            [
+                json.dumps(info),
+                json.dumps({"checkpoint_manager": {"_type": "CLOUDPICKLE_FALLBACK", "value": blob.hex()}}),
+            ]
+        ],
+        "runner_data": {"_trial_checkpoint_config": {"_type": "CLOUDPICKLE_FALLBACK", "value": config_blob.hex()}},
+    }
     state_path = root / "experiment_state-2026-12-01_10-00-00.json"
     state_path.write_text(json.dumps(state))
     old = time.time() - 3600  # a finished run: its state is not being rewritten

@@ -41,6 +41,7 @@ def kept_indices(reports, k, attr=None, order="max", layout=TUNE) -> list[int]:
 
 # ---- the real runs Ray wrote ----------------------------------------------------------------
 
+
 def test_keep_all_replayed_with_k3_loss_min_matches_what_ray_left():
     run = read_run(str(RAY_RUNS / "keep_all"))
     truth = read_run(str(RAY_RUNS / "k3_loss_min"))
@@ -80,6 +81,7 @@ def test_train_v2_example():
 
 # ---- Ray's own unit cases -------------------------------------------------------------------
 
+
 def test_no_limit_keeps_all():
     reports = [{"m": i} for i in range(5)]
     assert kept_indices(reports, None, "m") == [0, 1, 2, 3, 4]
@@ -97,6 +99,7 @@ def test_limit_two_max_keeps_top_two_and_latest():
 
 
 # ---- the rules' corners ---------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("layout", [TUNE, TRAIN_V2])
 def test_ties_newer_counts_as_better(layout):
@@ -150,7 +153,8 @@ def test_nested_attribute_tune_keeps_most_recent_v2_sorts():
     run = in_memory_run(reports)
     p = plan(run, CheckpointConfig(num_to_keep=2, checkpoint_score_attribute="nested/val"))
     assert "'nested/val' is nested: Tune ignores it and keeps the most recent" in p.reason(
-        run.trials["t"].checkpoints[0])
+        run.trials["t"].checkpoints[0]
+    )
     assert any("is nested" in w for w in p.warnings)
 
 
@@ -217,8 +221,15 @@ def test_train_v2_reader_and_plan_on_disk(tmp_path):
 # ---- property test --------------------------------------------------------------------------
 
 finite = st.floats(min_value=-5, max_value=5, allow_nan=False).map(lambda x: round(x, 1))
-value = st.one_of(finite, finite, finite, st.just(float("nan")), st.sampled_from([float("inf"), float("-inf")]),
-                  st.integers(-3, 3), st.booleans())
+value = st.one_of(
+    finite,
+    finite,
+    finite,
+    st.just(float("nan")),
+    st.sampled_from([float("inf"), float("-inf")]),
+    st.integers(-3, 3),
+    st.booleans(),
+)
 report = st.one_of(
     st.fixed_dictionaries({"m": value}),
     st.fixed_dictionaries({"m": value, "other": finite}),
@@ -272,14 +283,14 @@ def test_non_numeric_scores_never_lead_to_deletion_where_ray_fails(reports, k, o
 
 
 def test_int_too_large_for_a_float_fails_the_trial_like_ray():
-    huge = 10 ** 400  # Ray's 1.0 * value raises OverflowError
+    huge = 10**400  # Ray's 1.0 * value raises OverflowError
     reports = [{"m": 1.0}, {"m": huge}, {"m": 2.0}]
     with pytest.raises(OverflowError):
         1.0 * huge
     run = in_memory_run(reports)
     p = plan(run, CheckpointConfig(num_to_keep=1, checkpoint_score_attribute="m"))
     assert p.delete_count == 0 and "t" in p.failing_trials
-    assert kept_indices([{"m": 10 ** 300}, {"m": 1}], 1, "m") == [0, 1]  # big but fine
+    assert kept_indices([{"m": 10**300}, {"m": 1}], 1, "m") == [0, 1]  # big but fine
 
 
 def test_literal_replay_says_which_registration_deleted_each_checkpoint():

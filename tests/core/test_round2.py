@@ -45,8 +45,15 @@ def on_disk(doc: dict) -> dict:
 @pytest.mark.parametrize("case", CASES, ids=[c["run"] for c in CASES])
 def test_kept_under_the_runs_config_is_what_ray_left(case, ray_run):
     root = ray_run(f"round2/{case['run']}")
-    doc = run_json(str(root), "--num-to-keep", str(case["num_to_keep"] or "none"),
-                   "--score-attribute", case["attr"] or "none", "--score-order", case["order"])
+    doc = run_json(
+        str(root),
+        "--num-to-keep",
+        str(case["num_to_keep"] or "none"),
+        "--score-attribute",
+        case["attr"] or "none",
+        "--score-order",
+        case["order"],
+    )
     assert kept(doc) == {t: sorted(names) for t, names in case["kept"].items()}
 
 
@@ -77,15 +84,20 @@ def test_restored_run_counts_the_later_row_of_a_redone_step(ray_run):
     t0 = by_name(doc, "_00000_")
     assert t0["checkpoint_000003"]["score"] == 0.987 and t0["checkpoint_000003"]["rank"] == 1
     assert t0["checkpoint_000003"]["tracked"] is True
-    assert sorted(n for n, c in t0.items() if c["keep"]) == ["checkpoint_000002", "checkpoint_000003",
-                                                             "checkpoint_000009"]
+    assert sorted(n for n, c in t0.items() if c["keep"]) == [
+        "checkpoint_000002",
+        "checkpoint_000003",
+        "checkpoint_000009",
+    ]
     # 10 registrations: steps 0-9 once each; the two rows of a redone step that Ray never
     # registered (steps 3 and 7 before a restore) are not registrations
     assert {c["of"] for c in t0.values()} == {10}
     run = read_run(str(root))
     trial = next(t for t in run.trials.values() if "_00000_" in t.id)
     assert [(r.checkpoint_name, r.metrics["acc"]) for r in trial.unregistered] == [
-        ("checkpoint_000003", 0.116), ("checkpoint_000007", 0.858)]
+        ("checkpoint_000003", 0.116),
+        ("checkpoint_000007", 0.858),
+    ]
 
 
 def test_interrupted_run_pending_save_is_untracked_and_kept(ray_run):
@@ -158,8 +170,10 @@ def test_train_v2_nulls_rank_as_nan_with_warnings(ray_run):
     data = json.loads(snap.read_text())
     data["checkpoint_results"][0]["metrics"]["loss"] = "oops"
     snap.write_text(json.dumps(data))
-    p = plan(read_run(str(root)), CheckpointConfig(num_to_keep=2, checkpoint_score_attribute="loss",
-                                                   checkpoint_score_order="min"))
+    p = plan(
+        read_run(str(root)),
+        CheckpointConfig(num_to_keep=2, checkpoint_score_attribute="loss", checkpoint_score_order="min"),
+    )
     assert p.failing_trials and p.delete_count == 0
 
 

@@ -20,12 +20,13 @@ def planned_prefixes(url: str, *flags: str) -> list[str]:
 
 
 def keys_under(objects: dict, bucket: str, urls: list[str]) -> set[str]:
-    prefixes = [u[len(f"s3://{bucket}/"):] + "/" for u in urls]
+    prefixes = [u[len(f"s3://{bucket}/") :] + "/" for u in urls]
     return {k for k in objects if any(k.startswith(p) for p in prefixes)}
 
 
-@pytest.mark.parametrize("name", ["keep_all", "k3_loss_min", "round2/s4_pbt", "train_v2_k2_score_max",
-                                  "round2/s6_v2_rank0"])
+@pytest.mark.parametrize(
+    "name", ["keep_all", "k3_loss_min", "round2/s4_pbt", "train_v2_k2_score_max", "round2/s6_v2_rank0"]
+)
 def test_prune_deletes_exactly_the_planned_keys(s3, tmp_path, name, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     local = fresh_copy(tmp_path, name)
@@ -39,8 +40,8 @@ def test_prune_deletes_exactly_the_planned_keys(s3, tmp_path, name, monkeypatch)
     # The same prune on the local copy deletes the same checkpoints
     code_l, out_l, err_l = run_cli([local, "--prune", "--yes", "--grace", "0", *K1])
     assert code == code_l, (err, err_l)
-    deleted_s3 = sorted(line.split()[1][len(url):] for line in out.splitlines() if line.startswith("deleted "))
-    deleted_l = sorted(line.split()[1][len(str(local)):] for line in out_l.splitlines() if line.startswith("deleted "))
+    deleted_s3 = sorted(line.split()[1][len(url) :] for line in out.splitlines() if line.startswith("deleted "))
+    deleted_l = sorted(line.split()[1][len(str(local)) :] for line in out_l.splitlines() if line.startswith("deleted "))
     assert deleted_s3 == deleted_l
     if code == 0:
         assert gone == gone_expected and gone
@@ -88,7 +89,7 @@ def test_object_added_after_confirmation_is_left(s3, tmp_path, monkeypatch):
     url = s3.upload(fresh_copy(tmp_path, "keep_all"), "runs/keep_all")
     request = _prepared(url)
     victim, changed, *rest = request.items
-    key = lambda item, rel: item.path[len(f"s3://{s3.name}/"):] + "/" + rel  # noqa: E731
+    key = lambda item, rel: item.path[len(f"s3://{s3.name}/") :] + "/" + rel  # noqa: E731
     s3.put(key(victim, "extra.bin"), b"written after the confirmation")
     s3.put(key(changed, "model.bin"), b"y" * changed.bytes)  # same size, new content: new ETag
     before = s3.objects()
@@ -99,8 +100,9 @@ def test_object_added_after_confirmation_is_left(s3, tmp_path, monkeypatch):
     after = s3.objects()
     for item in (victim, changed):  # left whole
         prefix = key(item, "")
-        assert {k: v for k, v in after.items() if k.startswith(prefix)} == \
-            {k: v for k, v in before.items() if k.startswith(prefix)}
+        assert {k: v for k, v in after.items() if k.startswith(prefix)} == {
+            k: v for k, v in before.items() if k.startswith(prefix)
+        }
     assert all(outcomes[i.path].deleted for i in rest)
 
 
@@ -121,12 +123,14 @@ def test_delete_that_fails_part_way_is_listed_as_partly_deleted(s3, tmp_path, mo
     def half_fails(method, *args, **kwargs):
         """DeleteObjects removes the first key and reports AccessDenied for the rest, as S3
         does when a policy denies some keys."""
-        if method == "delete_objects" and len(kwargs["Delete"]["Objects"]) > 1 \
-                and kwargs["Delete"]["Objects"][0]["Key"].startswith(victim.path[len(f"s3://{s3.name}/"):]):
+        if (
+            method == "delete_objects"
+            and len(kwargs["Delete"]["Objects"]) > 1
+            and kwargs["Delete"]["Objects"][0]["Key"].startswith(victim.path[len(f"s3://{s3.name}/") :])
+        ):
             objs = kwargs["Delete"]["Objects"]
             real_call(method, Bucket=kwargs["Bucket"], Delete={"Objects": objs[:1], "Quiet": True})
-            return {"Errors": [{"Key": o["Key"], "Code": "AccessDenied", "Message": "Access Denied"}
-                               for o in objs[1:]]}
+            return {"Errors": [{"Key": o["Key"], "Code": "AccessDenied", "Message": "Access Denied"} for o in objs[1:]]}
         return real_call(method, *args, **kwargs)
 
     monkeypatch.setattr(fs.fs, "call_s3", half_fails)
@@ -139,11 +143,12 @@ def test_delete_that_fails_part_way_is_listed_as_partly_deleted(s3, tmp_path, mo
     # The next read says so, and the next prune finishes it
     code, out, err = run_cli([url, "--json", *K1])
     doc = json.loads(out)
-    assert any(w.startswith(victim.path) and "partly deleted by ckpt-tui (1 object left)" in w
-               for w in doc["warnings"]), doc["warnings"]
+    assert any(
+        w.startswith(victim.path) and "partly deleted by ckpt-tui (1 object left)" in w for w in doc["warnings"]
+    ), doc["warnings"]
     code, out, err = run_cli([url, "--prune", "--yes", "--grace", "0", *K1])
     assert f"deleted {victim.path}" in out, (out, err)
-    left = s3.objects(victim.path[len(f"s3://{s3.name}/"):] + "/")
+    left = s3.objects(victim.path[len(f"s3://{s3.name}/") :] + "/")
     assert not left
     code, out, err = run_cli([url, "--json", *K1])
     assert code == 0, err

@@ -19,8 +19,10 @@ from ckpt_tui.core.storage import is_url, storage_for
 
 # What the plan deletes but a deletion never would
 
-NEWEST_ON_DISK = ("newest checkpoint of its trial still on disk (the newer ones are gone): never deleted, "
-                  "so the trial keeps one to restore from")
+NEWEST_ON_DISK = (
+    "newest checkpoint of its trial still on disk (the newer ones are gone): never deleted, "
+    "so the trial keeps one to restore from"
+)
 RESTORE_POINT = "the checkpoint Tune would restore this trial from (experiment_state): kept"
 
 
@@ -56,8 +58,11 @@ def refusals(plan, checkpoints: Optional[Iterable[Checkpoint]] = None) -> dict[C
             newest = max(reported, key=lambda c: c.report.index) if reported else None
             # A trial's checkpoints are all directly in its directory: resolve it once.
             real_parent = fs.realpath(os.path.dirname(ckpt.path))
-            outside = None if _inside(real_parent, root) else \
-                f"resolves outside the run directory ({display_name(real_parent)}): never deleted"
+            outside = (
+                None
+                if _inside(real_parent, root)
+                else f"resolves outside the run directory ({display_name(real_parent)}): never deleted"
+            )
             known = per_trial[tid] = (newest, outside)
         if ckpt is known[0]:
             out[ckpt] = NEWEST_ON_DISK
@@ -153,8 +158,11 @@ class _Context:
         if key is not None and cached is not None and cached[0] == key:
             return cached[1:]
         run, trial = self.fresh_trial(trial_id)
-        fresh_plan = plan(run, req.config, pinned=req.pinned,
-                          delete_untracked=req.delete_untracked) if trial is not None else None
+        fresh_plan = (
+            plan(run, req.config, pinned=req.pinned, delete_untracked=req.delete_untracked)
+            if trial is not None
+            else None
+        )
         by_name = {c.name: c for c in trial.checkpoints} if trial is not None else {}
         if key is not None:
             if len(self._fresh) >= 4:  # items come trial by trial: a few trials' worth is enough
@@ -182,8 +190,12 @@ class _Context:
             st = os.stat(state) if state is not None else None
         except OSError:
             return None
-        return ((d.st_dev, d.st_ino), (r.st_size, r.st_mtime_ns, r.st_ctime_ns, r.st_ino),
-                state, None if st is None else (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+        return (
+            (d.st_dev, d.st_ino),
+            (r.st_size, r.st_mtime_ns, r.st_ctime_ns, r.st_ino),
+            state,
+            None if st is None else (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino),
+        )
 
     def _state_file(self, directory: str) -> Optional[str]:
         """The newest experiment_state-*.json in ``directory``. The listing (1,000 entries in a
@@ -253,13 +265,17 @@ def read_tune_state(path: str, only: Optional[set] = None) -> tuple[dict, dict]:
         state = read_experiment_state_file(path)
     except Exception:  # noqa: BLE001 - a malformed file protects nothing extra; the latest rule still holds
         return {}, {}
-    points = {rel: manager.latest.name for rel, manager in state.managers.items()
-              if manager.latest is not None and manager.latest.name}
+    points = {
+        rel: manager.latest.name
+        for rel, manager in state.managers.items()
+        if manager.latest is not None and manager.latest.name
+    }
     return dict(state.statuses), points
 
 
 def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
 
 def _check_v2_idle(ctx: _Context, trial: Trial, now: float, grace: float) -> None:
     """Train v2 writes no status to disk: treat the run as running while its snapshot (as Ray
@@ -284,9 +300,12 @@ def _check_v2_idle(ctx: _Context, trial: Trial, now: float, grace: float) -> Non
         newest = max(newest, mtime)
     age = now - newest
     if age < grace:
-        raise _Skip(f"the run looks active (last write {age:.0f} s ago, grace {grace:g} s): Train v2 "
-                    "records no status, and rewriting its checkpoint_manager_snapshot.json while it "
-                    "runs could leave a run Ray cannot restore; stop the run or wait")
+        raise _Skip(
+            f"the run looks active (last write {age:.0f} s ago, grace {grace:g} s): Train v2 "
+            "records no status, and rewriting its checkpoint_manager_snapshot.json while it "
+            "runs could leave a run Ray cannot restore; stop the run or wait"
+        )
+
 
 # ---------------------------------------------------------------------------------------------
 # Mount points
@@ -322,11 +341,10 @@ def mount_points_in(path: str, fp: Optional[Fingerprint] = None, real: Optional[
     real_b = os.fsencode(real if real is not None else os.path.realpath(path)).rstrip(b"/")
     for mp in _mount_table():
         if mp == real_b or mp.startswith(real_b + b"/"):
-            shown = os.path.join(path, os.fsdecode(mp[len(real_b) + 1:])) if mp != real_b else path
+            shown = os.path.join(path, os.fsdecode(mp[len(real_b) + 1 :])) if mp != real_b else path
             if shown not in found:
                 found.append(shown)
     return found
-
 
 
 def state_problem(log_path: str) -> Optional[str]:
@@ -354,6 +372,8 @@ def state_problem(log_path: str) -> Optional[str]:
             what = "a hard link"
         else:
             continue
-        return (f"{display_name(path)} is {what}: ckpt-tui keeps its deletion log and snapshot backups there "
-                "and writes nothing through it; remove it, then prune again")
+        return (
+            f"{display_name(path)} is {what}: ckpt-tui keeps its deletion log and snapshot backups there "
+            "and writes nothing through it; remove it, then prune again"
+        )
     return None

@@ -23,8 +23,7 @@ class Fingerprint:
     mounts: tuple = ()  # relative paths of directories on another device (mount points): not entered
 
     def same_tree(self, other: Fingerprint) -> bool:
-        return self.error is None and other.error is None and self.root == other.root \
-            and self.entries == other.entries
+        return self.error is None and other.error is None and self.root == other.root and self.entries == other.entries
 
     def difference(self, other: Fingerprint) -> str:
         """A short phrase saying what differs between self (then) and other (now)."""
@@ -45,6 +44,7 @@ class Fingerprint:
         if changed:
             parts.append(f"{len(changed)} rewritten ({display_name(changed[0])}{', ...' if len(changed) > 1 else ''})")
         return "; ".join(parts) or "metadata changed"
+
 
 # Fingerprints
 

@@ -30,8 +30,9 @@ from ckpt_tui.core.storage import is_url
 # prepare
 
 
-def prepare(plan, checkpoints: Optional[Iterable[Checkpoint]] = None, grace_seconds: float = 60.0,
-            pinned: Iterable[str] = ()) -> Request:
+def prepare(
+    plan, checkpoints: Optional[Iterable[Checkpoint]] = None, grace_seconds: float = 60.0, pinned: Iterable[str] = ()
+) -> Request:
     """Fingerprint what is about to be confirmed. ``checkpoints=None``: ``plan.to_delete()``.
 
     Raises ValueError when asked to delete a checkpoint the plan does not mark for deletion.
@@ -45,9 +46,14 @@ def prepare(plan, checkpoints: Optional[Iterable[Checkpoint]] = None, grace_seco
     chosen = plan.to_delete() if checkpoints is None else list(checkpoints)
     pinned_set = set(plan.pinned)  # the pins the plan was made with
     pinned_set.update(pinned)
-    request = Request(root=os.path.realpath(run.root), layout=run.layout, config=plan.config,
-                      pinned=frozenset(pinned_set), grace_seconds=float(grace_seconds),
-                      delete_untracked=getattr(plan, "delete_untracked", False))
+    request = Request(
+        root=os.path.realpath(run.root),
+        layout=run.layout,
+        config=plan.config,
+        pinned=frozenset(pinned_set),
+        grace_seconds=float(grace_seconds),
+        delete_untracked=getattr(plan, "delete_untracked", False),
+    )
     seen = set()
     for ckpt in chosen:
         d = plan.decisions.get(ckpt)
@@ -68,14 +74,25 @@ def prepare(plan, checkpoints: Optional[Iterable[Checkpoint]] = None, grace_seco
                 stale = f"{ckpt.file_count} files when the plan was read, {len(files)} now"
             elif not ckpt.is_symlink and ckpt.size_bytes is not None and fp.bytes != ckpt.size_bytes:
                 stale = f"{ckpt.size_bytes} bytes when the plan was read, {fp.bytes} now"
-            elif (not ckpt.is_symlink and ckpt.mtime is not None and newest_file is not None
-                  and newest_file / 1e9 > ckpt.mtime + 1e-6):
+            elif (
+                not ckpt.is_symlink
+                and ckpt.mtime is not None
+                and newest_file is not None
+                and newest_file / 1e9 > ckpt.mtime + 1e-6
+            ):
                 stale = "a file in it was written after the plan was read"
-        request.items.append(Item(
-            checkpoint=ckpt, path=ckpt.path, trial_id=ckpt.trial_id, name=ckpt.name,
-            bytes=fp.bytes, reason=plan.reason(ckpt),
-            fingerprint=fp, stale=stale,
-        ))
+        request.items.append(
+            Item(
+                checkpoint=ckpt,
+                path=ckpt.path,
+                trial_id=ckpt.trial_id,
+                name=ckpt.name,
+                bytes=fp.bytes,
+                reason=plan.reason(ckpt),
+                fingerprint=fp,
+                stale=stale,
+            )
+        )
     return request
 
 
@@ -105,12 +122,15 @@ def execute(request: Request, log_path: Optional[str] = None) -> Generator[Outco
         except _Skip as skip:
             outcome = Outcome(item.path, item.trial_id, item.name, False, str(skip), 0)
         except RecursionError:
-            outcome = Outcome(item.path, item.trial_id, item.name, False,
-                              "too deeply nested to check safely: left alone", 0)
+            outcome = Outcome(
+                item.path, item.trial_id, item.name, False, "too deeply nested to check safely: left alone", 0
+            )
         except Exception as exc:  # noqa: BLE001 - never let one item stop the rest
-            outcome = Outcome(item.path, item.trial_id, item.name, False,
-                              f"unexpected error: {type(exc).__name__}: {exc}", 0)
+            outcome = Outcome(
+                item.path, item.trial_id, item.name, False, f"unexpected error: {type(exc).__name__}: {exc}", 0
+            )
         yield outcome
+
 
 def _delete_one(ctx: _Context, item: Item) -> Outcome:
     req = ctx.request
@@ -149,8 +169,11 @@ def _delete_one(ctx: _Context, item: Item) -> Outcome:
         raise _Skip(f"a fresh read keeps it now: {fresh_plan.reason(fresh)}")
     if trial.reports and trial.reports[-1].checkpoint_name == item.name:
         raise _Skip("latest checkpoint of its trial: Ray never deletes it")
-    if trial.unregistered and trial.unregistered[-1].checkpoint_name == item.name \
-            and (not trial.reports or (trial.reports[-1].line or 0) < (trial.unregistered[-1].line or 0)):
+    if (
+        trial.unregistered
+        and trial.unregistered[-1].checkpoint_name == item.name
+        and (not trial.reports or (trial.reports[-1].line or 0) < (trial.unregistered[-1].line or 0))
+    ):
         raise _Skip("the newest checkpoint its trial reported: kept")
     restore = ctx.restore_point(trial)
     if restore == item.name:
@@ -166,9 +189,11 @@ def _delete_one(ctx: _Context, item: Item) -> Outcome:
     now_fp = fingerprint(path)
     mounted = mount_points_in(path, now_fp, real=os.path.join(parent_real, item.name))
     if mounted:
-        raise _Skip(f"{display_name(mounted[0])} is a mount point (another filesystem, or a bind mount) "
-                    f"inside it{f' (+{len(mounted) - 1} more)' if len(mounted) > 1 else ''}: "
-                    "nothing in this checkpoint is touched")
+        raise _Skip(
+            f"{display_name(mounted[0])} is a mount point (another filesystem, or a bind mount) "
+            f"inside it{f' (+{len(mounted) - 1} more)' if len(mounted) > 1 else ''}: "
+            "nothing in this checkpoint is touched"
+        )
 
     # 5. unchanged since prepare
     if item.stale:
@@ -204,9 +229,16 @@ def _delete_one(ctx: _Context, item: Item) -> Outcome:
         if _put_back(aside, path):
             _v2_undo(ctx, snapshot_undo)
             raise _Skip(f"{CHANGED} (while moving it aside: {item.fingerprint.difference(moved_fp)}); left whole")
-        return Outcome(path, item.trial_id, item.name, False,
-                       f"{CHANGED} while moving it aside, and its name is taken now: left whole at "
-                       f"{display_name(aside)} (offered for cleanup)", 0, aside=aside)
+        return Outcome(
+            path,
+            item.trial_id,
+            item.name,
+            False,
+            f"{CHANGED} while moving it aside, and its name is taken now: left whole at "
+            f"{display_name(aside)} (offered for cleanup)",
+            0,
+            aside=aside,
+        )
 
     progress = _Progress()
     try:
@@ -220,9 +252,16 @@ def _delete_one(ctx: _Context, item: Item) -> Outcome:
             _v2_undo(ctx, snapshot_undo)
             raise _Skip(f"could not delete: {err} (nothing removed, left whole)") from None
         _log(ctx, item, deleted=False, freed=progress.bytes, note=f"partly deleted: {err}", aside=aside)
-        return Outcome(path, item.trial_id, item.name, False,
-                       f"partly deleted ({err}); the rest is aside at {display_name(aside)}: "
-                       "offered for cleanup on the next --prune", progress.bytes, aside=aside)
+        return Outcome(
+            path,
+            item.trial_id,
+            item.name,
+            False,
+            f"partly deleted ({err}); the rest is aside at {display_name(aside)}: "
+            "offered for cleanup on the next --prune",
+            progress.bytes,
+            aside=aside,
+        )
     note = _log(ctx, item, deleted=True, freed=item.bytes)
     reason = item.reason if note is None else f"{item.reason} ({note})"
     return Outcome(path, item.trial_id, item.name, True, reason, item.bytes)

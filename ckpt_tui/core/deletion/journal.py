@@ -16,8 +16,9 @@ from ckpt_tui.core.deletion.remove import _NOFOLLOW, UnsafeWrite, _open_dir
 from ckpt_tui.core.disk import display_name
 
 
-def _log(ctx: _Context, item: Item, deleted: bool, freed: int, note: Optional[str] = None,
-         aside: Optional[str] = None) -> Optional[str]:
+def _log(
+    ctx: _Context, item: Item, deleted: bool, freed: int, note: Optional[str] = None, aside: Optional[str] = None
+) -> Optional[str]:
     """Append one JSON line; returns a note when the log could not be written."""
     req = ctx.request
     record = {
@@ -50,8 +51,17 @@ def append_log(log_path: str, record: dict) -> Optional[str]:
     try:
         dfd = _open_dir(directory, create=True)
         try:
-            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0)
-                         | getattr(os, "O_CLOEXEC", 0), 0o644, dir_fd=dfd)
+            fd = os.open(
+                name,
+                os.O_WRONLY
+                | os.O_CREAT
+                | os.O_APPEND
+                | _NOFOLLOW
+                | getattr(os, "O_NONBLOCK", 0)
+                | getattr(os, "O_CLOEXEC", 0),
+                0o644,
+                dir_fd=dfd,
+            )
             try:
                 st = os.fstat(fd)
                 if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:

@@ -33,7 +33,7 @@ def parse_aside(name: str) -> Optional[tuple[str, int, float]]:
     if not is_aside(name):
         m = _TMP_RE.match(name) if is_leftover(name) else None
         return (m.group("name"), int(m.group("pid")), 0.0) if m else None
-    m = _ASIDE_RE.match(name[len(ASIDE_PREFIX):])
+    m = _ASIDE_RE.match(name[len(ASIDE_PREFIX) :])
     if not m:
         return None
     return m.group("name"), int(m.group("pid")), int(m.group("ns")) / 1e9
@@ -83,8 +83,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def clean_leftovers(paths: Iterable[str], root: Optional[str] = None,
-                    log_path: Optional[str] = None) -> list[Outcome]:
+def clean_leftovers(paths: Iterable[str], root: Optional[str] = None, log_path: Optional[str] = None) -> list[Outcome]:
     """Finish interrupted deletions: remove each aside path (links unlinked, never followed).
 
     Only names carrying ASIDE_PREFIX are touched; with ``root``, only those inside it. One
@@ -115,16 +114,24 @@ def clean_leftovers(paths: Iterable[str], root: Optional[str] = None,
                 raise _Skip(f"could not remove it all: {exc.strerror or exc}") from None
             outcome = Outcome(path, "", original, True, "leftover of an interrupted deletion", progress.bytes)
             if log_path:
-                append_log(log_path, {
-                    "when": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-                    "time": time.time(), "event": "leftover-removed", "path": display_name(path),
-                    "name": display_name(original), "bytes": progress.bytes, "pid": os.getpid(),
-                    "reason": "leftover of an interrupted deletion",
-                })
+                append_log(
+                    log_path,
+                    {
+                        "when": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                        "time": time.time(),
+                        "event": "leftover-removed",
+                        "path": display_name(path),
+                        "name": display_name(original),
+                        "bytes": progress.bytes,
+                        "pid": os.getpid(),
+                        "reason": "leftover of an interrupted deletion",
+                    },
+                )
         except _Skip as skip:
             outcome = Outcome(path, "", original, False, str(skip), 0, aside=path)
         except Exception as exc:  # noqa: BLE001 - one leftover's failure never stops the rest
-            outcome = Outcome(path, "", original, False, f"unexpected error: {type(exc).__name__}: {exc}",
-                              0, aside=path)
+            outcome = Outcome(
+                path, "", original, False, f"unexpected error: {type(exc).__name__}: {exc}", 0, aside=path
+            )
         outcomes.append(outcome)
     return outcomes

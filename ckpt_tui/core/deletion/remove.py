@@ -15,6 +15,7 @@ from ckpt_tui.core.model import ASIDE_PREFIX, TMP_MARK
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
+
 def _aside_name(parent: str, name: str) -> str:
     base = os.path.join(parent, f"{ASIDE_PREFIX}{name}.{os.getpid()}.{time.time_ns()}")
     candidate = base
@@ -34,6 +35,7 @@ def _put_back(aside: str, path: str) -> bool:
         return True
     except OSError:
         return False
+
 
 class _Progress:
     __slots__ = ("removed", "bytes", "foreign")
@@ -92,8 +94,11 @@ def _remove_dir_at(pfd: int, name: str, st: os.stat_result, progress: _Progress)
         os.close(fd)
     if foreign:
         progress.foreign.extend(foreign)
-        raise OSError(errno.EXDEV, f"{display_name(foreign[0])} is on another filesystem (a mount "
-                      "point): left alone, with the directories above it")
+        raise OSError(
+            errno.EXDEV,
+            f"{display_name(foreign[0])} is on another filesystem (a mount "
+            "point): left alone, with the directories above it",
+        )
     os.rmdir(name, dir_fd=pfd)
     progress.removed += 1
 
@@ -122,8 +127,9 @@ def _open_dir(directory: str, create: bool = False) -> int:
         return os.open(directory, _DIR_FLAGS | _NOFOLLOW)
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-            raise UnsafeWrite(errno.ELOOP, f"{display_name(directory)} is a symlink or not a directory: "
-                              "ckpt-tui writes nothing there") from None
+            raise UnsafeWrite(
+                errno.ELOOP, f"{display_name(directory)} is a symlink or not a directory: ckpt-tui writes nothing there"
+            ) from None
         raise
 
 
@@ -134,8 +140,11 @@ def _check_target(dfd: int, name: str, directory: str) -> None:
     except FileNotFoundError:
         return
     if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
-        raise UnsafeWrite(errno.ELOOP, f"{display_name(os.path.join(directory, name))} is a symlink, a hard "
-                          "link or not a regular file: ckpt-tui writes nothing there")
+        raise UnsafeWrite(
+            errno.ELOOP,
+            f"{display_name(os.path.join(directory, name))} is a symlink, a hard "
+            "link or not a regular file: ckpt-tui writes nothing there",
+        )
 
 
 def _create_exclusive(dfd: int, name: str) -> tuple[str, int]:
@@ -144,8 +153,9 @@ def _create_exclusive(dfd: int, name: str) -> tuple[str, int]:
     for _ in range(8):
         tmp = f".{name}{TMP_MARK}{os.getpid()}.{secrets.token_hex(6)}"
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0),
-                         0o644, dir_fd=dfd)
+            fd = os.open(
+                tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o644, dir_fd=dfd
+            )
             return tmp, fd
         except FileExistsError:
             continue

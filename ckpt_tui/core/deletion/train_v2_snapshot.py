@@ -26,8 +26,7 @@ def snapshot_without(raw: bytes, name: str) -> Optional[bytes]:
     if not isinstance(data, dict) or not isinstance(data.get("checkpoint_results"), list):
         raise _Skip(f"{SNAPSHOT} has no checkpoint_results list: not rewriting it, so not deleting")
     results = data["checkpoint_results"]
-    positions = [i for i, r in enumerate(results)
-                 if isinstance(r, dict) and r.get("checkpoint_dir_name") == name]
+    positions = [i for i, r in enumerate(results) if isinstance(r, dict) and r.get("checkpoint_dir_name") == name]
     latest = data.get("latest_checkpoint_result")
     if isinstance(latest, dict) and latest.get("checkpoint_dir_name") == name:
         raise _Skip(f"{SNAPSHOT} names it the latest checkpoint: Ray restores from it")
@@ -42,8 +41,11 @@ def snapshot_without(raw: bytes, name: str) -> Optional[bytes]:
     indices = data.get("checkpoint_report_indices")
     if isinstance(indices, list) and len(indices) == len(results):
         data["checkpoint_report_indices"] = [x for i, x in enumerate(indices) if i not in drop]
-    for key in ("validated_checkpoint_dir_names", "timed_out_validation_checkpoint_dir_names",
-                "failed_validation_checkpoint_dir_names"):
+    for key in (
+        "validated_checkpoint_dir_names",
+        "timed_out_validation_checkpoint_dir_names",
+        "failed_validation_checkpoint_dir_names",
+    ):
         if isinstance(data.get(key), list):
             data[key] = [x for x in data[key] if x != name]
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
@@ -81,8 +83,9 @@ def _v2_drop_from_snapshot(ctx: _Context, name: str) -> Optional[tuple[str, byte
         after = os.stat(snap)
         ctx.own_snapshot = (after.st_ino, after.st_mtime_ns)
     except OSError as exc:
-        raise _Skip(f"cannot rewrite {SNAPSHOT} ({exc.strerror or exc}): not deleting, so Ray can "
-                    "still restore") from None
+        raise _Skip(
+            f"cannot rewrite {SNAPSHOT} ({exc.strerror or exc}): not deleting, so Ray can still restore"
+        ) from None
     return (snap, raw, new)
 
 

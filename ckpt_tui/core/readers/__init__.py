@@ -37,7 +37,9 @@ def _detect(root: str) -> tuple[str, int]:
     except OSError as exc:
         raise RunError(f"cannot read {root}: {exc.strerror or exc}") from None
     except Exception as exc:  # noqa: BLE001 - an object store's own errors (credentials, endpoint, bucket)
-        raise RunError(f"cannot read {root}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+        raise RunError(
+            f"cannot read {root}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        ) from None
     if SNAPSHOT in names or any(train_v2.CHECKPOINT_RE.match(n) for n in names):
         return TRAIN_V2, len(names)
     if tune.RESULT in names or any(tune.CHECKPOINT_RE.match(n) for n in names):
@@ -98,8 +100,10 @@ def note_partial_deletions(run: Run) -> None:
     from ckpt_tui.core.deletion_remote import partial_deletions
 
     for path, left in partial_deletions(run.root):
-        run.warnings.append(f"{path}: partly deleted by ckpt-tui ({left} object{'s' if left != 1 else ''} "
-                            "left): a --prune that plans it deletes the rest")
+        run.warnings.append(
+            f"{path}: partly deleted by ckpt-tui ({left} object{'s' if left != 1 else ''} "
+            "left): a --prune that plans it deletes the rest"
+        )
 
 
 def read_run_progressively(path: str, every: int = 50):

@@ -63,8 +63,14 @@ def _absolute(path: str) -> str:
     """``os.path.abspath(path)``, skipping its work (a tenth of a second per 100,000
     checkpoints) when ``path`` is already absolute and normal: no "//", no component starting
     with ".", no trailing "/". Anything else goes through abspath itself."""
-    if os.sep == "/" and isinstance(path, str) and path[:1] == "/" and "//" not in path \
-            and "/." not in path and path[-1:] != "/":
+    if (
+        os.sep == "/"
+        and isinstance(path, str)
+        and path[:1] == "/"
+        and "//" not in path
+        and "/." not in path
+        and path[-1:] != "/"
+    ):
         return path
     if "://" in path:  # a URL (core/storage): already as the store names it
         return storage_for(path).realpath(path)
@@ -101,8 +107,10 @@ def fill_sizes(
             if errors:
                 trial = run.trials.get(ckpt.trial_id)
                 target = trial.warnings if trial is not None else run.warnings
-                target.append(f"{errors[0]}: could not read while sizing"
-                              + (f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""))
+                target.append(
+                    f"{errors[0]}: could not read while sizing"
+                    + (f" (+{len(errors) - 1} more)" if len(errors) > 1 else "")
+                )
                 errors = []
         if progress is not None and (i % 1000 == 0 or i == len(todo) - 1):
             progress(i + 1, len(todo))
@@ -228,5 +236,15 @@ def _short(exc: Exception) -> str:
     return text[:120]
 
 
-__all__ = ["type_name", "wrong_type", "checkpoint_dirs", "fill_sizes", "gc_paused", "measure_checkpoint_dirs", "MeasureInBackground",
-           "note_leftover", "read_json_file", "is_aside"]
+__all__ = [
+    "type_name",
+    "wrong_type",
+    "checkpoint_dirs",
+    "fill_sizes",
+    "gc_paused",
+    "measure_checkpoint_dirs",
+    "MeasureInBackground",
+    "note_leftover",
+    "read_json_file",
+    "is_aside",
+]

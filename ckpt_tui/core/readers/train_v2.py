@@ -56,12 +56,17 @@ def read(root: str) -> Run:
     if latest_name is not None:
         run.restore_points = {root + os.sep + latest_name: [name]}
     prefix = root + os.sep
-    found = [Checkpoint(name, r.checkpoint_name, prefix + r.checkpoint_name, None, None, r,
-                        on_disk[r.checkpoint_name])
-             for r in trial.reports if r.checkpoint_name in on_disk and by_name[r.checkpoint_name] is r]
+    found = [
+        Checkpoint(name, r.checkpoint_name, prefix + r.checkpoint_name, None, None, r, on_disk[r.checkpoint_name])
+        for r in trial.reports
+        if r.checkpoint_name in on_disk and by_name[r.checkpoint_name] is r
+    ]
     # names are timestamps: name order is creation order
-    unreported = [Checkpoint(name, n, prefix + n, None, None, None, on_disk[n], untracked=snapshot is not None)
-                  for n in sorted(on_disk) if n not in by_name]
+    unreported = [
+        Checkpoint(name, n, prefix + n, None, None, None, on_disk[n], untracked=snapshot is not None)
+        for n in sorted(on_disk)
+        if n not in by_name
+    ]
     if unreported and snapshot is not None:
         trial.warnings.append(
             f"{display_name(root)}: {len(unreported)} checkpoint dir(s) not in {SNAPSHOT} "
@@ -108,11 +113,17 @@ def _snapshot_entries(snapshot, trial: Trial, path: str) -> list[tuple[int, str,
         trial.warnings.append(f"{shown}: no checkpoint_results list: no checkpoint can be scored")
         return []
     indices = snapshot.get("checkpoint_report_indices")
-    if not (isinstance(indices, list) and len(indices) == len(results)
-            and all(isinstance(i, int) and not isinstance(i, bool) for i in indices)):
+    if not (
+        isinstance(indices, list)
+        and len(indices) == len(results)
+        and all(isinstance(i, int) and not isinstance(i, bool) for i in indices)
+    ):
         if indices is not None:
-            why = (f"is {type_name(indices)}, expected a list of ints" if not isinstance(indices, list)
-                   else "does not have one int per checkpoint result")
+            why = (
+                f"is {type_name(indices)}, expected a list of ints"
+                if not isinstance(indices, list)
+                else "does not have one int per checkpoint result"
+            )
             trial.warnings.append(f"{shown}: checkpoint_report_indices {why}: ordering by directory name")
         indices = None
     out = []
@@ -121,35 +132,51 @@ def _snapshot_entries(snapshot, trial: Trial, path: str) -> list[tuple[int, str,
             trial.warnings.append(wrong_type(path, f"checkpoint_results[{pos}]", item, "an object", "skipped"))
             continue
         if not isinstance(item.get("checkpoint_dir_name"), str):
-            trial.warnings.append(f"{shown}: checkpoint_results[{pos}] has no checkpoint_dir_name"
-                                  + (f" (it is {type_name(item['checkpoint_dir_name'])})"
-                                     if "checkpoint_dir_name" in item else "") + ": skipped")
+            trial.warnings.append(
+                f"{shown}: checkpoint_results[{pos}] has no checkpoint_dir_name"
+                + (f" (it is {type_name(item['checkpoint_dir_name'])})" if "checkpoint_dir_name" in item else "")
+                + ": skipped"
+            )
             continue
         metrics = item.get("metrics")
         if not isinstance(metrics, dict):
-            trial.warnings.append(f"{shown}: checkpoint_results[{pos}] has no metrics object"
-                                  + (f" (metrics is {type_name(metrics)})" if "metrics" in item else "")
-                                  + ": read as empty")
+            trial.warnings.append(
+                f"{shown}: checkpoint_results[{pos}] has no metrics object"
+                + (f" (metrics is {type_name(metrics)})" if "metrics" in item else "")
+                + ": read as empty"
+            )
             metrics = {}
         out.append((indices[pos] if indices else -1, item["checkpoint_dir_name"], metrics))
     latest = snapshot.get("latest_checkpoint_result")
     if latest is not None and not isinstance(latest, dict):
-        trial.warnings.append(wrong_type(path, "latest_checkpoint_result", latest, "an object or null",
-                                         "the latest checkpoint is unknown"))
+        trial.warnings.append(
+            wrong_type(
+                path, "latest_checkpoint_result", latest, "an object or null", "the latest checkpoint is unknown"
+            )
+        )
     latest_name = latest.get("checkpoint_dir_name") if isinstance(latest, dict) else None
     if latest_name is not None and not isinstance(latest_name, str):
-        trial.warnings.append(wrong_type(path, "latest_checkpoint_result.checkpoint_dir_name", latest_name,
-                                         "a string", "the latest checkpoint is unknown"))
+        trial.warnings.append(
+            wrong_type(
+                path,
+                "latest_checkpoint_result.checkpoint_dir_name",
+                latest_name,
+                "a string",
+                "the latest checkpoint is unknown",
+            )
+        )
     if isinstance(latest, dict) and isinstance(latest_name, str) and latest_name not in {n for _, n, _ in out}:
         metrics = latest.get("metrics")
         if not isinstance(metrics, dict):
-            trial.warnings.append(wrong_type(path, "latest_checkpoint_result.metrics", metrics, "an object",
-                                             "read as empty"))
+            trial.warnings.append(
+                wrong_type(path, "latest_checkpoint_result.metrics", metrics, "an object", "read as empty")
+            )
             metrics = {}
         current = snapshot.get("current_report_index", 1 << 62)
         if type(current) is not int:
-            trial.warnings.append(wrong_type(path, "current_report_index", current, "an int",
-                                             "the latest checkpoint ordered last"))
+            trial.warnings.append(
+                wrong_type(path, "current_report_index", current, "an int", "the latest checkpoint ordered last")
+            )
             current = 1 << 62
         out.append((current if indices else -1, latest_name, metrics))
     if indices:

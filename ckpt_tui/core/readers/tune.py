@@ -81,10 +81,9 @@ def iter_experiment(run: Run):
             continue
         if ahead:
             done += 1
-            fs.prefetch(ahead[done + PREFETCH_AHEAD - 1:done + PREFETCH_AHEAD])
+            fs.prefetch(ahead[done + PREFETCH_AHEAD - 1 : done + PREFETCH_AHEAD])
         trial = read_trial(run, entry.path, entry.name)
-        if not (trial.checkpoints or trial.report_count or trial.params) \
-                and not looks_like_trial(entry.path):
+        if not (trial.checkpoints or trial.report_count or trial.params) and not looks_like_trial(entry.path):
             continue  # not a trial dir (driver_artifacts/ and the like): listed only when needed
         trial.status = statuses.get(entry.name)
         run.trials[entry.name] = trial
@@ -128,8 +127,12 @@ def reread(run: Run, changed: set[str]) -> list[str]:
             if tid not in names:
                 del run.trials[tid]
         for name, path in sorted(names.items()):
-            if name not in run.trials and not name.startswith(".") and storage_for(path).isdir(path) \
-                    and looks_like_trial(path):
+            if (
+                name not in run.trials
+                and not name.startswith(".")
+                and storage_for(path).isdir(path)
+                and looks_like_trial(path)
+            ):
                 changed.add(name)
     for tid in sorted(t for t in changed if t):
         path = os.path.join(run.root, tid)
@@ -153,9 +156,11 @@ def reread(run: Run, changed: set[str]) -> list[str]:
     if statuses is not None:
         for tid, trial in list(run.trials.items()):
             status = statuses.get(tid, trial.status)
-            if tid not in done and (run.managers.get(tid) is not old_managers.get(tid)
-                                    or status != old_statuses.get(tid, trial.status)
-                                    or run.state_fresh != old_fresh):
+            if tid not in done and (
+                run.managers.get(tid) is not old_managers.get(tid)
+                or status != old_statuses.get(tid, trial.status)
+                or run.state_fresh != old_fresh
+            ):
                 # What Ray registered changed: classify the trial's reports again (a new Trial
                 # object, so plans made before keep what they saw)
                 trial = run.trials[tid] = reapply_state(run, trial, status)
@@ -234,8 +239,15 @@ def reapply_state(run: Run, trial: Trial, status: Optional[str]) -> Trial:
     if read is None:  # read without a manager before: read again
         return read_trial(run, trial.path, trial.id)
     rows, on_disk, warnings = read
-    fresh = Trial(id=trial.id, path=trial.path, status=status, params=trial.params, reports=rows,
-                  warnings=list(warnings), report_count=trial.report_count)
+    fresh = Trial(
+        id=trial.id,
+        path=trial.path,
+        status=status,
+        params=trial.params,
+        reports=rows,
+        warnings=list(warnings),
+        report_count=trial.report_count,
+    )
     if manager is None:
         return read_trial(run, trial.path, trial.id)
     fresh.cache.read = read
@@ -288,10 +300,11 @@ def _add_reports(trial: Trial, numbers: list[int], objects: list[dict], shown: s
         iteration = obj.get("training_iteration")
         if type(iteration) is not int and iteration is not None:
             bad_iteration.append((number, iteration))
-        reports.append(Report(len(reports), name, obj,
-                              iteration if type(iteration) is int else None, number))
-    for bad, field, expected, then in ((bad_name, "checkpoint_dir_name", "a string or null", "report skipped"),
-                                       (bad_iteration, "training_iteration", "an int", "read as unknown")):
+        reports.append(Report(len(reports), name, obj, iteration if type(iteration) is int else None, number))
+    for bad, field, expected, then in (
+        (bad_name, "checkpoint_dir_name", "a string or null", "report skipped"),
+        (bad_iteration, "training_iteration", "an int", "read as unknown"),
+    ):
         if bad:
             number, value = bad[0]
             more = f" (and {len(bad) - 1} more line{'s' if len(bad) > 2 else ''})" if len(bad) > 1 else ""
@@ -319,16 +332,12 @@ def _read_results_line_by_line(trial: Trial, shown: str, lines: list[bytes]) -> 
             obj = json.loads(line)
         except (ValueError, RecursionError) as exc:
             if number == last + 1 and truncated:
-                trial.warnings.append(
-                    f"{shown} line {number}: incomplete last line (a report being written?): skipped"
-                )
+                trial.warnings.append(f"{shown} line {number}: incomplete last line (a report being written?): skipped")
             else:
                 trial.warnings.append(f"{shown} line {number}: not valid JSON ({_reason(exc)}): skipped")
             continue
         if not isinstance(obj, dict):
-            trial.warnings.append(
-                f"{shown} line {number}: a JSON {type(obj).__name__}, not an object: skipped"
-            )
+            trial.warnings.append(f"{shown} line {number}: a JSON {type(obj).__name__}, not an object: skipped")
             continue
         count += 1
         numbers.append(number)
@@ -409,7 +418,19 @@ def _parse_line_list(lines: list) -> Optional[tuple[list[int], list[dict], int]]
 
 
 __all__ = [  # the experiment state's names live in tune_state.py; callers import them from here too
-    "LIVE_SECONDS", "RUNNING", "ExperimentState", "read_experiment_state", "read_experiment_state_file",
-    "looks_like_trial", "read_experiment", "iter_experiment", "read_single_trial", "reread", "read_trial",
-    "reapply_state", "CHECKPOINT_RE", "RESULT", "PARAMS",
+    "LIVE_SECONDS",
+    "RUNNING",
+    "ExperimentState",
+    "read_experiment_state",
+    "read_experiment_state_file",
+    "looks_like_trial",
+    "read_experiment",
+    "iter_experiment",
+    "read_single_trial",
+    "reread",
+    "read_trial",
+    "reapply_state",
+    "CHECKPOINT_RE",
+    "RESULT",
+    "PARAMS",
 ]

@@ -79,8 +79,9 @@ def _apply_manager(run: Run, trial: Trial, manager: ManagerState, on_disk: dict,
             if i in matched:
                 continue
             m = r.metrics
-            if m.get("training_iteration") == rc.metrics.get("training_iteration") \
-                    and m.get("timestamp") == rc.metrics.get("timestamp"):
+            if m.get("training_iteration") == rc.metrics.get("training_iteration") and m.get(
+                "timestamp"
+            ) == rc.metrics.get("timestamp"):
                 best = i
                 break
             if best is None and not unreg[i]:
@@ -103,6 +104,7 @@ def _apply_manager(run: Run, trial: Trial, manager: ManagerState, on_disk: dict,
     # 3. the registration sequence: registered rows in order, the manager's extra ones by index
     sequence = [(r.checkpoint_name, r.metrics, r.iteration, r.line) for i, r in enumerate(rows) if not unreg[i]]
     if synthesized:
+
         def order_key(name, metrics):
             x = _ckpt_index(name)
             it = metrics.get("training_iteration")
@@ -176,8 +178,6 @@ def _apply_manager(run: Run, trial: Trial, manager: ManagerState, on_disk: dict,
         )
 
 
-
-
 def _reason(exc: Exception) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0][:100]
 
@@ -238,8 +238,11 @@ def read_experiment_state_file(path: str, directory: Optional[str] = None) -> Ex
     out.warnings = holder.warnings
     parsed: dict = {}
     if state is not None and not isinstance(state, dict):
-        out.warnings.append(wrong_type(path, "the document", state, "an object",
-                                       "trial status and the run's CheckpointConfig are unknown"))
+        out.warnings.append(
+            wrong_type(
+                path, "the document", state, "an object", "trial status and the run's CheckpointConfig are unknown"
+            )
+        )
     if isinstance(state, dict):
         items = state.get("trial_data")
         if items is not None and not isinstance(items, list):
@@ -284,11 +287,13 @@ def read_experiment_state_file(path: str, directory: Optional[str] = None) -> Ex
             out.warnings.append(
                 f"{display_name(path)}: trial_data: {unreadable} entr{'y' if unreadable == 1 else 'ies'} "
                 "without a JSON object with relative_logdir (a string) and status (a string): "
-                "their trials' status unknown")
+                "their trials' status unknown"
+            )
         runner = state.get("runner_data")
         if runner is not None and not isinstance(runner, dict):
-            out.warnings.append(wrong_type(path, "runner_data", runner, "an object",
-                                           "the run's CheckpointConfig is unknown"))
+            out.warnings.append(
+                wrong_type(path, "runner_data", runner, "an object", "the run's CheckpointConfig is unknown")
+            )
         packed = runner.get("_trial_checkpoint_config") if isinstance(runner, dict) else None
         value = packed.get("value") if isinstance(packed, dict) else None
         if isinstance(value, str):

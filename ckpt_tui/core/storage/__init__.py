@@ -9,8 +9,18 @@ from __future__ import annotations
 from ckpt_tui.core.storage.base import Entry, Listing, MissingExtra, StatResult, Storage
 from ckpt_tui.core.storage.local import LOCAL, LocalStorage
 
-__all__ = ["Entry", "Listing", "MissingExtra", "StatResult", "Storage", "LocalStorage", "LOCAL",
-           "storage_for", "is_url", "url_scheme"]
+__all__ = [
+    "Entry",
+    "Listing",
+    "MissingExtra",
+    "StatResult",
+    "Storage",
+    "LocalStorage",
+    "LOCAL",
+    "storage_for",
+    "is_url",
+    "url_scheme",
+]
 
 
 def url_scheme(path) -> str:

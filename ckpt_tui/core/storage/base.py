@@ -55,8 +55,9 @@ class Entry:
 
     __slots__ = ("name", "path", "_dir", "size", "mtime", "etag")
 
-    def __init__(self, name: str, path: str, is_dir: bool, size: int = 0, mtime: float = 0.0,
-                 etag: Optional[str] = None) -> None:
+    def __init__(
+        self, name: str, path: str, is_dir: bool, size: int = 0, mtime: float = 0.0, etag: Optional[str] = None
+    ) -> None:
         self.name = name
         self.path = path
         self._dir = is_dir

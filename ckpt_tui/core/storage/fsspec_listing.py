@@ -79,7 +79,7 @@ class FsspecListing(Storage):
     def key(self, path: str) -> str:
         """``bucket/prefix/name`` for fsspec, from ``s3://bucket/prefix/name/``."""
         if path.startswith(self.prefix):
-            path = path[len(self.prefix):]
+            path = path[len(self.prefix) :]
         return path.strip("/")
 
     def url(self, key: str) -> str:
@@ -113,13 +113,13 @@ class FsspecListing(Storage):
             name = name.rstrip("/")
             if not name.startswith(base):
                 continue  # the prefix itself as an object
-            rel = name[len(base):]
+            rel = name[len(base) :]
             if not rel:
                 continue
             parts = rel.split("/")
             mtime = _mtime(info)
             parent = path
-            for part in (parts if marker else parts[:-1]):
+            for part in parts if marker else parts[:-1]:
                 child = parent + "/" + part
                 listing = dirs.setdefault(parent, {})
                 e = listing.get(part)
@@ -131,8 +131,9 @@ class FsspecListing(Storage):
                 parent = child
             if marker:
                 continue
-            dirs.setdefault(parent, {})[parts[-1]] = Entry(parts[-1], parent + "/" + parts[-1], False,
-                                                          int(info.get("size") or 0), mtime, _etag(info))
+            dirs.setdefault(parent, {})[parts[-1]] = Entry(
+                parts[-1], parent + "/" + parts[-1], False, int(info.get("size") or 0), mtime, _etag(info)
+            )
         with self._lock:
             for d in [d for d in self._dirs if d == path or d.startswith(path + "/")]:
                 del self._dirs[d]
@@ -222,7 +223,7 @@ class FsspecListing(Storage):
                 with self._lock:
                     for o in page.get("Contents", []):
                         k = o["Key"]
-                        rel = k[len(prefix):]
+                        rel = k[len(prefix) :]
                         if not rel:
                             continue
                         top = rel.split("/", 1)[0]
@@ -256,7 +257,7 @@ class FsspecListing(Storage):
         parts = rel.rstrip("/").split("/")
         parent = root
         dirs.setdefault(root, {})
-        for part in (parts if marker else parts[:-1]):
+        for part in parts if marker else parts[:-1]:
             child = parent + "/" + part
             listing = dirs.setdefault(parent, {})
             e = listing.get(part)
@@ -267,7 +268,9 @@ class FsspecListing(Storage):
             dirs.setdefault(child, {})
             parent = child
         if not marker:
-            dirs.setdefault(parent, {})[parts[-1]] = Entry(parts[-1], parent + "/" + parts[-1], False, size, mtime, etag)
+            dirs.setdefault(parent, {})[parts[-1]] = Entry(
+                parts[-1], parent + "/" + parts[-1], False, size, mtime, etag
+            )
 
     def _fetch_small_files(self, path: str) -> None:
         listing = self._dirs.get(path, {})
@@ -299,16 +302,20 @@ class FsspecListing(Storage):
         path = self.realpath(path)
         parent, _, name = path.rpartition("/")
         with self._lock:
-            self._fresh_until = {k: v for k, v in self._fresh_until.items()
-                                 if not (k == path or k.startswith(path + "/") or path.startswith(k + "/"))}
+            self._fresh_until = {
+                k: v
+                for k, v in self._fresh_until.items()
+                if not (k == path or k.startswith(path + "/") or path.startswith(k + "/"))
+            }
             listing = self._dirs.get(parent)
             if listing is not None:
                 listing.pop(name, None)
             for d in [d for d in self._dirs if d == path or d.startswith(path + "/")]:
                 del self._dirs[d]
             # an ancestor's cached subtree is no longer whole either: it is listed again
-            self._covered = {c for c in self._covered
-                             if c != path and not c.startswith(path + "/") and not path.startswith(c + "/")}
+            self._covered = {
+                c for c in self._covered if c != path and not c.startswith(path + "/") and not path.startswith(c + "/")
+            }
             self._files = {k: v for k, v in self._files.items() if not k.startswith(path + "/")}
             self._shallow = {k: v for k, v in self._shallow.items() if k != path and not k.startswith(path + "/")}
         fut = self._pending.pop(path, None)
@@ -359,8 +366,7 @@ class FsspecListing(Storage):
             if not short:
                 continue
             is_dir = info.get("type") == "directory"
-            out.append(Entry(short, path + "/" + short, is_dir, int(info.get("size") or 0),
-                             _mtime(info), _etag(info)))
+            out.append(Entry(short, path + "/" + short, is_dir, int(info.get("size") or 0), _mtime(info), _etag(info)))
         if not out and not infos:
             raise not_found(path)
         self._shallow[path] = (time.monotonic(), out)

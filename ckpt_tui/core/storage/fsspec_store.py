@@ -150,8 +150,12 @@ class FsspecStorage(FsspecListing):
         if keep:  # unchanged since last read (the listing's ETag says so): no GET
             etag = self._known_etag(path)
             cached = self._by_etag.get(path)
-            if etag is not None and cached is not None and cached[0] == etag \
-                    and (limit is None or len(cached[1]) <= limit):
+            if (
+                etag is not None
+                and cached is not None
+                and cached[0] == etag
+                and (limit is None or len(cached[1]) <= limit)
+            ):
                 return cached[1]
             data = self._read_file(path, limit)
             if etag is not None:
@@ -170,8 +174,9 @@ class FsspecStorage(FsspecListing):
                 raise not_found(path)
             cap = MAX_FILE_BYTES if limit is None else limit
             if e.size > cap:
-                raise FileTooLarge(errno.EFBIG, f"{e.size} bytes, over the {cap}-byte limit for one file: "
-                                   "not read", path)
+                raise FileTooLarge(
+                    errno.EFBIG, f"{e.size} bytes, over the {cap}-byte limit for one file: not read", path
+                )
             return self._cat(path, limit, e.size)
         return self._cat(path, limit)
 
@@ -277,7 +282,7 @@ class FsspecStorage(FsspecListing):
         deleted: list[str] = []
         failed: dict[str, str] = {}
         for i in range(0, len(urls), 1000):
-            batch = urls[i:i + 1000]
+            batch = urls[i : i + 1000]
             self.requests += 1
             try:
                 if self.scheme in ("s3", "s3a"):
@@ -288,10 +293,11 @@ class FsspecStorage(FsspecListing):
                         if b != bucket:
                             raise ValueError("keys of two buckets in one batch")
                         objects.append({"Key": k})
-                    out = self.fs.call_s3("delete_objects", Bucket=bucket,
-                                          Delete={"Objects": objects, "Quiet": True})
-                    errors = {self.url(bucket + "/" + e["Key"]): f"{e.get('Code')}: {e.get('Message')}"
-                              for e in out.get("Errors", [])}
+                    out = self.fs.call_s3("delete_objects", Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+                    errors = {
+                        self.url(bucket + "/" + e["Key"]): f"{e.get('Code')}: {e.get('Message')}"
+                        for e in out.get("Errors", [])
+                    }
                     failed.update(errors)
                     deleted.extend(u for u in batch if u not in errors)
                 else:

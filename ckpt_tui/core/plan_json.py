@@ -143,7 +143,7 @@ def dump(plan: Plan, out: IO[str]) -> None:
     """Write the document as strict JSON (no NaN/Infinity: scores are finite or null).
 
     Written row by row with the json module's own C string encoder rather than through
-    100,000 dicts and json.dumps: the same document (tests/test_cli_json.py compares them),
+    100,000 dicts and json.dumps: the same document (tests/cli/test_cli_json.py compares them),
     in about half the time and a fraction of the memory."""
     with gc_paused():
         refused = refusals(plan)

@@ -1,7 +1,7 @@
 """Every use of Textual's private internals, in one place, each behind a small named function.
 
 Textual has no public API for these; each function says which internal it relies on, and
-``broken_assumptions()`` checks them all against the installed Textual (tests/test_compat.py
+``broken_assumptions()`` checks them all against the installed Textual (tests/ui/test_compat.py
 fails with its list, naming what an upgrade broke). Checked with textual 8.2.
 
 * ``App._fatal_error()``: the hook Textual calls on an unhandled exception (it prints the

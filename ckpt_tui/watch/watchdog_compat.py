@@ -5,7 +5,7 @@ one thread (``watchdog.observers.inotify_c.InotifyFD``) that the observer keeps 
 ``observer._inotify_fd``. The watcher relies on that to watch each trial dir on its own (one
 inotify watch each, not one inotify instance each) and to notice when that thread has died.
 Neither is public API: ``broken_assumptions()`` checks them against the installed watchdog
-(tests/test_compat.py fails with its list, naming what an upgrade broke). Checked with
+(tests/ui/test_compat.py fails with its list, naming what an upgrade broke). Checked with
 watchdog 7.1.
 """
 

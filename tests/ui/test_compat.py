@@ -54,7 +54,7 @@ def test_is_selected_follows_the_public_selection():
 
 async def test_unhandled_exception_and_exit_printing_on_a_running_app():
     """The crash hook's pieces on a real app: the exception Textual holds, and a line printed
-    after exit instead of the traceback (the whole path: tests/test_ui_crash.py)."""
+    after exit instead of the traceback (the whole path: tests/ui/test_ui_crash.py)."""
     seen = {}
 
     class Crashing(App):

@@ -195,7 +195,8 @@ def execute(request, log_path: Optional[str] = None) -> Generator:
 
 
 def _delete_one(ctx, item):
-    from ckpt_tui.core.deletion import CHANGED, NEWEST_ON_DISK, RESTORE_POINT, Outcome, _newest_on_disk
+    from ckpt_tui.core.deletion import CHANGED, Outcome
+    from ckpt_tui.core.deletion.checks import still_deleted_by_a_fresh_plan
 
     req = ctx.request
     root = req.root
@@ -209,32 +210,7 @@ def _delete_one(ctx, item):
         raise _Skip("its name does not match its key: never deleted")
 
     # 1. a fresh read and a fresh plan still delete it
-    trial, fresh_plan, by_name = ctx.fresh_plan(item.trial_id)
-    if trial is None:
-        raise _Skip("its trial is no longer there")
-    fresh = by_name.get(item.name)
-    if fresh is None:
-        raise _Skip("no longer listed as a checkpoint of its trial")
-    decision = fresh_plan.decisions.get(fresh)
-    if decision is None:
-        raise _Skip("no longer planned (not found in a fresh plan)")
-    if decision.keep:
-        raise _Skip(f"a fresh read keeps it now: {fresh_plan.reason(fresh)}")
-    if trial.reports and trial.reports[-1].checkpoint_name == item.name:
-        raise _Skip("latest checkpoint of its trial: Ray never deletes it")
-    if (
-        trial.unregistered
-        and trial.unregistered[-1].checkpoint_name == item.name
-        and (not trial.reports or (trial.reports[-1].line or 0) < (trial.unregistered[-1].line or 0))
-    ):
-        raise _Skip("the newest checkpoint its trial reported: kept")
-    if ctx.restore_point(trial) == item.name:
-        raise _Skip(RESTORE_POINT)
-    borrowers = fresh_plan.restore.get(fresh.path) if hasattr(fresh_plan, "restore") else None
-    if borrowers:
-        raise _Skip(f"the checkpoint Tune would restore trial {', '.join(borrowers)} from (experiment_state): kept")
-    if _newest_on_disk(trial, fresh):
-        raise _Skip(NEWEST_ON_DISK)
+    trial = still_deleted_by_a_fresh_plan(ctx, item)
 
     # 3. re-list its prefix: the same keys, sizes and ETags as confirmed
     if item.stale:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any, Optional
 
 from ckpt_tui.core.deletion.fingerprint import Fingerprint, fingerprint
-from ckpt_tui.core.deletion.records import Request, _Skip
+from ckpt_tui.core.deletion.records import Item, Request, _Skip
 from ckpt_tui.core.disk import SETTLED_NS, display_name
 from ckpt_tui.core.model import TRAIN_V2, TUNE, TUNE_TRIAL, Checkpoint, Run, Trial
 from ckpt_tui.core.ray_names import SNAPSHOT, newest_experiment_state
@@ -377,3 +377,38 @@ def state_problem(log_path: str) -> Optional[str]:
             "and writes nothing through it; remove it, then prune again"
         )
     return None
+
+
+def still_deleted_by_a_fresh_plan(ctx: _Context, item: Item) -> Trial:
+    """The plan-level re-checks of every deletion, local or on an object store: a fresh read and
+    a fresh plan still delete it; it is not its trial's latest (nor the newest it reported), not
+    the checkpoint Tune restores this or any trial from, not the newest still on disk. Raises
+    _Skip with the reason; returns the freshly read trial."""
+    trial, fresh_plan, by_name = ctx.fresh_plan(item.trial_id)
+    if trial is None:
+        raise _Skip("its trial is no longer on disk")
+    fresh = by_name.get(item.name)  # the item's path is its trial dir + its name
+    if fresh is None:
+        raise _Skip("no longer listed as a checkpoint of its trial")
+    decision = fresh_plan.decisions.get(fresh)
+    if decision is None:
+        raise _Skip("no longer planned (not found in a fresh plan)")
+    if decision.keep:
+        raise _Skip(f"a fresh read keeps it now: {fresh_plan.reason(fresh)}")
+    if trial.reports and trial.reports[-1].checkpoint_name == item.name:
+        raise _Skip("latest checkpoint of its trial: Ray never deletes it")
+    if (
+        trial.unregistered
+        and trial.unregistered[-1].checkpoint_name == item.name
+        and (not trial.reports or (trial.reports[-1].line or 0) < (trial.unregistered[-1].line or 0))
+    ):
+        raise _Skip("the newest checkpoint its trial reported: kept")
+    restore = ctx.restore_point(trial)
+    if restore == item.name:
+        raise _Skip(RESTORE_POINT)
+    borrowers = fresh_plan.restore.get(fresh.path) if hasattr(fresh_plan, "restore") else None
+    if borrowers:
+        raise _Skip(f"the checkpoint Tune would restore trial {', '.join(borrowers)} from (experiment_state): kept")
+    if _newest_on_disk(trial, fresh):
+        raise _Skip(NEWEST_ON_DISK)
+    return trial

@@ -9,14 +9,12 @@ from collections.abc import Generator, Iterable
 from typing import Optional
 
 from ckpt_tui.core.deletion.checks import (
-    NEWEST_ON_DISK,
-    RESTORE_POINT,
     _check_v2_idle,
     _Context,
     _inside,
-    _newest_on_disk,
     mount_points_in,
     state_problem,
+    still_deleted_by_a_fresh_plan,
 )
 from ckpt_tui.core.deletion.fingerprint import fingerprint
 from ckpt_tui.core.deletion.journal import _log
@@ -156,33 +154,7 @@ def _delete_one(ctx: _Context, item: Item) -> Outcome:
             raise _Skip(f"resolves outside the run directory ({display_name(real)})")
 
     # 3. a fresh read and a fresh plan still delete it; not the latest; not Tune's restore point
-    trial, fresh_plan, by_name = ctx.fresh_plan(item.trial_id)
-    if trial is None:
-        raise _Skip("its trial is no longer on disk")
-    fresh = by_name.get(item.name)  # the item's path is its trial dir + its name
-    if fresh is None:
-        raise _Skip("no longer listed as a checkpoint of its trial")
-    decision = fresh_plan.decisions.get(fresh)
-    if decision is None:
-        raise _Skip("no longer planned (not found in a fresh plan)")
-    if decision.keep:
-        raise _Skip(f"a fresh read keeps it now: {fresh_plan.reason(fresh)}")
-    if trial.reports and trial.reports[-1].checkpoint_name == item.name:
-        raise _Skip("latest checkpoint of its trial: Ray never deletes it")
-    if (
-        trial.unregistered
-        and trial.unregistered[-1].checkpoint_name == item.name
-        and (not trial.reports or (trial.reports[-1].line or 0) < (trial.unregistered[-1].line or 0))
-    ):
-        raise _Skip("the newest checkpoint its trial reported: kept")
-    restore = ctx.restore_point(trial)
-    if restore == item.name:
-        raise _Skip(RESTORE_POINT)
-    borrowers = fresh_plan.restore.get(fresh.path) if hasattr(fresh_plan, "restore") else None
-    if borrowers:
-        raise _Skip(f"the checkpoint Tune would restore trial {', '.join(borrowers)} from (experiment_state): kept")
-    if _newest_on_disk(trial, fresh):
-        raise _Skip(NEWEST_ON_DISK)
+    trial = still_deleted_by_a_fresh_plan(ctx, item)
 
     # 4. nothing in it is another filesystem: a mount point (another device, or a bind mount of
     # this one, which only the mount table shows) is never entered, so the checkpoint stays whole.

@@ -51,6 +51,25 @@ class _TerminalOut:
         self._stream.flush()
 
 
+def print_outcomes(outcomes, out, leftover: bool = False) -> tuple[int, int, int]:
+    """Each deletion's outcome as --prune prints it (on one run or a storage root): what went on
+    stdout, each skip or failure with its reason on stderr. (deleted, bytes freed, problems)."""
+    deleted = freed = problems = 0
+    for o in outcomes:
+        if o.deleted:
+            deleted += 1
+            freed += o.bytes
+            print(
+                f"{'removed leftover' if leftover else 'deleted'} {terminal_safe(o.path)} ({human_bytes(o.bytes)})",
+                file=out,
+            )
+        else:
+            problems += 1
+            _err(f"skipped {'leftover ' if leftover else ''}{terminal_safe(o.path)}: {o.reason}")
+        out.flush()
+    return deleted, freed, problems
+
+
 def _ask(question: str) -> bool:
     sys.stderr.write(f"{question} [y/N] ")
     sys.stderr.flush()
@@ -137,12 +156,9 @@ def prune_mode(args) -> int:
         if dry:
             print(f"Would remove {_plural(len(leftovers), 'leftover')} ({human_bytes(total)}).", file=out)
         elif yes or _ask(f"Remove {_plural(len(leftovers), 'leftover')} ({human_bytes(total)})?"):
-            for o in clean_leftovers(leftovers, root=run.root, log_path=default_log_path(run.root)):
-                if o.deleted:
-                    print(f"removed leftover {terminal_safe(o.path)} ({human_bytes(o.bytes)})", file=out)
-                else:
-                    problems += 1
-                    _err(f"skipped leftover {terminal_safe(o.path)}: {o.reason}")
+            problems += print_outcomes(
+                clean_leftovers(leftovers, root=run.root, log_path=default_log_path(run.root)), out, leftover=True
+            )[2]
         else:
             print("Leftovers kept.", file=out)
 
@@ -171,17 +187,8 @@ def prune_mode(args) -> int:
             print("Nothing deleted.", file=out)
             return EXIT_PARTIAL if problems else EXIT_OK
 
-    deleted = 0
-    freed = 0
-    for o in execute(request):
-        if o.deleted:
-            deleted += 1
-            freed += o.bytes
-            print(f"deleted {terminal_safe(o.path)} ({human_bytes(o.bytes)})", file=out)
-        else:
-            problems += 1
-            _err(f"skipped {terminal_safe(o.path)}: {o.reason}")
-        out.flush()
+    deleted, freed, failed = print_outcomes(execute(request), out)
+    problems += failed
     skipped = n - deleted
     print(
         f"Deleted {_plural(deleted, 'checkpoint')} ({human_bytes(freed)})"

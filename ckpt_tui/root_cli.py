@@ -31,7 +31,17 @@ from ckpt_tui.core.retention import plan as make_plan
 from ckpt_tui.core.storage import is_url, storage_for
 from ckpt_tui.core.storage_root import Experiment, find_experiments
 from ckpt_tui.core.text import terminal_safe
-from ckpt_tui.prune_cli import LIST_LIMIT, WARN_LIMIT, _ask, _err, _is_terminal, _plural, _TerminalOut, human_bytes
+from ckpt_tui.prune_cli import (
+    LIST_LIMIT,
+    WARN_LIMIT,
+    _ask,
+    _err,
+    _is_terminal,
+    _plural,
+    _TerminalOut,
+    human_bytes,
+    print_outcomes,
+)
 
 
 def storage_root(path: str) -> Optional[list[Experiment]]:
@@ -195,23 +205,14 @@ def root_prune_mode(args, experiments: list[Experiment]) -> int:
     deleted = freed = 0
     for _exp, plan, request, leftovers in requests:
         if leftovers:
-            for o in clean_leftovers(leftovers, root=plan.run.root, log_path=default_log_path(plan.run.root)):
-                if o.deleted:
-                    print(f"removed leftover {terminal_safe(o.path)} ({human_bytes(o.bytes)})", file=out)
-                else:
-                    problems += 1
-                    _err(f"skipped leftover {terminal_safe(o.path)}: {o.reason}")
+            cleaned = clean_leftovers(leftovers, root=plan.run.root, log_path=default_log_path(plan.run.root))
+            problems += print_outcomes(cleaned, out, leftover=True)[2]
         if request is None:
             continue
-        for o in execute(request):
-            if o.deleted:
-                deleted += 1
-                freed += o.bytes
-                print(f"deleted {terminal_safe(o.path)} ({human_bytes(o.bytes)})", file=out)
-            else:
-                problems += 1
-                _err(f"skipped {terminal_safe(o.path)}: {o.reason}")
-            out.flush()
+        done, bytes_freed, failed = print_outcomes(execute(request), out)
+        deleted += done
+        freed += bytes_freed
+        problems += failed
     skipped = n - deleted
     print(
         f"Deleted {_plural(deleted, 'checkpoint')} ({human_bytes(freed)})"

@@ -332,3 +332,42 @@ async def test_escape_in_an_experiment_clears_its_scope_before_going_back(tmp_pa
         await wait_for(pilot, lambda: exp_app.return_value is not None, what="back")
     assert exp_app.return_value == BACK
     assert state.found  # the root it goes back to
+
+
+async def test_quitting_the_overview_stops_its_deletion_between_checkpoints(tmp_path, monkeypatch):
+    """Nothing is deleted once the overview has gone: the deletion stops after the checkpoint
+    in hand (each one is whole or gone), whatever was confirmed."""
+    import threading
+
+    import ckpt_tui.core.deletion as deletion
+
+    real = deletion.flow._delete_one
+    done: list[str] = []
+    first = threading.Event()
+
+    def slow(ctx, item):
+        result = real(ctx, item)
+        done.append(item.path)
+        first.set()
+        time.sleep(0.3)  # a big checkpoint: the user quits meanwhile
+        return result
+
+    monkeypatch.setattr(deletion.flow, "_delete_one", slow)
+    root = make_root(tmp_path)
+    before = ckpt_dirs(root)
+    app = RootApp(make_state(root, num_to_keep=1))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: settled(app), what="settled")
+        doomed = sum(p.delete_count for p in app.overview.plans.values())
+        assert doomed > 3
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDeleteScreen), what="the confirmation")
+        await pilot.press("y")
+        await wait_for(pilot, first.is_set, what="the first deletion")
+        await pilot.press("q")
+    time.sleep(1.0)  # a deletion that went on would go on here
+    gone = before - ckpt_dirs(root)
+    assert 1 <= len(gone) < doomed and len(gone) == len(done)
+    settled_count = len(done)
+    time.sleep(0.8)
+    assert len(done) == settled_count  # and nothing after the app has gone

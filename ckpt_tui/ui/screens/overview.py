@@ -15,8 +15,8 @@ plans; runs are mutated only under ``state.lock``, which planning takes too.
 from __future__ import annotations
 
 import gc
-import os
 import queue
+import threading
 import time
 from typing import Optional
 
@@ -33,18 +33,15 @@ from ckpt_tui.core.readers import fill_sizes, read_run, reread
 from ckpt_tui.core.retention import Plan
 from ckpt_tui.core.retention import plan as make_plan
 from ckpt_tui.core.storage_root import WAITING_FOR, RootEntry, config_for, newest_write, short_config
-from ckpt_tui.ui.format import human_age, human_bytes, short_trial
+from ckpt_tui.ui.format import human_age, human_bytes
 from ckpt_tui.ui.root_messages import (
     ExperimentRead,
     ExperimentReread,
-    RootDeletionFinished,
-    RootDeletionPrepared,
-    RootDeletionProgress,
     RootPolled,
 )
 from ckpt_tui.ui.screens.choose_attribute import RECENCY, ChooseAttributeScreen
-from ckpt_tui.ui.screens.confirm_delete import MAX_PATHS_SHOWN, ConfirmDeleteScreen
 from ckpt_tui.ui.screens.number_input import NumberInputScreen
+from ckpt_tui.ui.screens.overview_deletion import RootDeletion
 from ckpt_tui.ui.screens.text_list import TextListScreen
 from ckpt_tui.ui.textual_compat import is_closing, mark_closing
 from ckpt_tui.ui.widgets.experiment_table import SORTS, ExperimentRow, ExperimentTable
@@ -55,7 +52,7 @@ PLAN_SLICE_SECONDS = 0.02  # planning between two frames after a change
 SORT_ORDER = list(SORTS)
 
 
-class OverviewScreen(Screen):
+class OverviewScreen(RootDeletion, Screen):
     BINDINGS = [
         Binding("question_mark", "help", "Help", show=True),
         Binding("q", "app.quit", "Quit", show=True),
@@ -116,6 +113,7 @@ class OverviewScreen(Screen):
         self._tasks: queue.Queue = queue.Queue()
         self._queued_reads: set[str] = set()
         self.deleting = False
+        self.stop_deleting = threading.Event()  # set when the screen goes: no deletion outlives it
         self.activity = ""
         self.replan_count = 0  # tests read it
 
@@ -148,6 +146,7 @@ class OverviewScreen(Screen):
     def on_unmount(self) -> None:
         self.state.listener = None
         mark_closing(self)  # the next app may hand a run to the experiment app: stop touching runs
+        self.stop_deleting.set()  # a deletion stops after the checkpoint in hand
         self._tasks.put(None)
 
     def _update_waiting(self) -> None:
@@ -517,128 +516,6 @@ class OverviewScreen(Screen):
         )
 
     # ---- deletion -----------------------------------------------------------------------
-    def action_delete(self) -> None:
-        if self.deleting:
-            self.app.notify("a deletion is already running")
-            return
-        if len(self.state.entries) < len(self.state.found) or self._stale:
-            self.app.notify(
-                "still reading or ranking the experiments: delete once every row shows its figures", severity="warning"
-            )
-            return
-        todo = [(rel, p) for rel, p in sorted(self.plans.items()) if p.delete_count]
-        if not todo:
-            self.app.notify("nothing in any experiment is marked ✗ delete")
-            return
-        self.deleting = True
-        self.activity = f"checking {sum(p.delete_count for _, p in todo)} checkpoints…"
-        self._update_summary()
-        self._prepare_worker(todo)
-
-    @work(thread=True, exclusive=True, group="root-delete")
-    def _prepare_worker(self, todo) -> None:
-        from ckpt_tui.core.deletion import prepare
-
-        requests = []
-        try:
-            for rel, p in todo:
-                requests.append((rel, prepare(p, p.to_delete(), grace_seconds=self.grace_seconds)))
-        except Exception as exc:  # noqa: BLE001 - refused as a whole: nothing was touched
-            self.post_message(RootDeletionPrepared([], f"{rel}: {exc}"))
-            return
-        self.post_message(RootDeletionPrepared(requests))
-
-    def on_root_deletion_prepared(self, message: RootDeletionPrepared) -> None:
-        self.activity = ""
-        requests = [(rel, r) for rel, r in message.requests if r.items]
-        if not requests:
-            self.deleting = False
-            self._update_summary()
-            self.app.notify(f"nothing deleted: {message.error or 'nothing to delete'}", severity="error")
-            return
-        count = sum(len(r.items) for _, r in requests)
-        size = sum(r.total_bytes for _, r in requests)
-        per = " · ".join(f"{rel}: {len(r.items)}" for rel, r in requests)
-        scope = (
-            f"Everything marked ✗ delete, in {len(requests)} experiment{'s' if len(requests) != 1 else ''} "
-            f"of the root, each under its config: {per}."
-        )
-        stale = sum(1 for _, r in requests for i in r.items if i.stale)
-        if stale:
-            scope += f"\n! {stale} changed since the run was read and will be skipped."
-        paths: list[str] = []
-        for rel, r in requests:
-            for item in r.items:
-                if len(paths) >= MAX_PATHS_SHOWN:
-                    break
-                paths.append(os.path.join(rel, os.path.relpath(item.path, r.root)))
-        trials = [f"{rel}/{short_trial(t)}" for rel, r in requests for t in r.trials]
-
-        def done(confirmed: Optional[bool]) -> None:
-            if confirmed:
-                self.activity = f"deleting 0/{count}"
-                self._update_summary()
-                self._delete_worker(requests, count)
-            else:
-                self.deleting = False
-                self._update_summary()
-                self.app.notify("deletion cancelled: nothing was deleted")
-
-        self.app.push_screen(
-            ConfirmDeleteScreen(count=count, size=human_bytes(size), trials=trials, paths=paths, scope=scope), done
-        )
-
-    @work(thread=True, exclusive=True, group="root-delete")
-    def _delete_worker(self, requests, total: int) -> None:
-        from ckpt_tui.core.deletion import execute
-
-        deleted = freed = done = 0
-        failed: list = []
-        shown = 0.0
-        trials: dict = {}
-        try:
-            for rel, request in requests:
-                trials[rel] = list(request.trials)
-                for outcome in execute(request):
-                    done += 1
-                    if outcome.deleted:
-                        deleted += 1
-                        freed += outcome.bytes or 0
-                    else:
-                        failed.append((outcome.path, outcome.reason))
-                    now = time.monotonic()
-                    if now - shown >= 0.1 or done == total:
-                        shown = now
-                        self.post_message(RootDeletionProgress(done, total))
-        except Exception as exc:  # noqa: BLE001 - execute promises not to raise; if it does, say so in one line
-            self.post_message(
-                RootDeletionFinished(deleted, freed, failed, trials, error=str(exc) or type(exc).__name__)
-            )
-            return
-        self.post_message(RootDeletionFinished(deleted, freed, failed, trials))
-
-    def on_root_deletion_progress(self, message: RootDeletionProgress) -> None:
-        self.activity = f"deleting {message.done}/{message.total}"
-        self._update_summary()
-
-    def on_root_deletion_finished(self, message: RootDeletionFinished) -> None:
-        self.deleting = False
-        self.activity = ""
-        if message.error:
-            self.app.notify(f"deletion stopped after {message.deleted}: {message.error}", severity="error", timeout=10)
-        else:
-            text = (
-                f"deleted {message.deleted} checkpoint{'s' if message.deleted != 1 else ''} in "
-                f"{len(message.trials)} experiment{'s' if len(message.trials) != 1 else ''}, "
-                f"freed {human_bytes(message.freed_bytes)}"
-            )
-            if message.failed:
-                path, reason = message.failed[0]
-                text += f"; {len(message.failed)} not deleted (first: {os.path.basename(path)}: {reason})"
-            self.app.notify(text, severity="warning" if message.failed else "information", timeout=10)
-        for rel, ids in message.trials.items():
-            self._tasks.put(("reread", rel, set(ids) | {""}))
-        self._update_summary()
 
 
 class _Own:

@@ -88,8 +88,12 @@ def bindings() -> list[Binding]:
     def place(a: Action) -> int:
         return FOOTER_FIRST.index(a.action) if a.action in FOOTER_FIRST else len(FOOTER_FIRST)
 
-    return [Binding(a.keys, a.action, a.title, show=a.footer) for a in sorted(ACTIONS, key=place)] + [
-        # ctrl+c quits like q, from anywhere (the filter input and dialogs included): people
-        # quit htop, k9s and ncdu with it. It replaces Textual's "press ctrl+q to quit" hint.
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
-    ]
+    return [Binding(a.keys, a.action, a.title, show=a.footer) for a in sorted(ACTIONS, key=place)] + [QUIT_ANYWHERE]
+
+
+# ctrl+c quits like q, from anywhere (the filter input, the palette and dialogs included): people
+# quit htop, k9s and ncdu with it, and it replaces Textual's "press ctrl+q to quit" hint. Escape
+# then q, typed within the terminal's escape delay (a script, a paste, a slow SSH link), arrives
+# as one alt+q: it means "close this, then quit", so it quits too instead of typing a q into the
+# palette's search. Shared by the main app and the storage root's overview.
+QUIT_ANYWHERE = Binding("ctrl+c,alt+q", "quit", "Quit", show=False, priority=True)

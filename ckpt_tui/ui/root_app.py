@@ -22,6 +22,7 @@ from ckpt_tui.core.storage_root import Experiment, RootEntry
 from ckpt_tui.core.text import terminal_safe
 from ckpt_tui.ui.app import CheckpointApp
 from ckpt_tui.ui.format import home_short
+from ckpt_tui.ui.keys import QUIT_ANYWHERE
 from ckpt_tui.ui.screens.overview import OverviewScreen
 
 BACK = "back"
@@ -80,8 +81,7 @@ class RootApp(App):
     directory given has become a run itself."""
 
     TITLE = "ckpt-tui"
-    # ctrl+c quits like q, from anywhere, as in the main app (and replaces Textual's hint).
-    BINDINGS = [Binding("ctrl+c", "quit", "Quit", show=False, priority=True)]
+    BINDINGS = [QUIT_ANYWHERE]  # ctrl+c (and escape+q typed at once) quit, as in the main app
     CSS_PATH = "app.tcss"  # the dialogs it shares with the main app (confirm, number, attribute)
 
     def __init__(

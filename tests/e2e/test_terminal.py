@@ -356,6 +356,19 @@ def test_ctrl_c_quits_an_idle_app(terminal, tmp_path, size):
     assert "CheckpointConfig(num_to_keep=3" in screen
 
 
+def test_escape_and_q_at_once_from_the_palette_quits(terminal, tmp_path):
+    """Escape then q sent together (a script, a paste, a slow link) reaches the app as alt+q: it
+    closes the palette and quits, instead of typing a q into the palette's search."""
+    term = terminal(["--demo", *K3], (80, 24))
+    term.wait_for(READY)
+    term.press("C-p")
+    term.wait_for("Search for commands")
+    term.press("Escape", "q")  # one send-keys: the two keys arrive together
+    status, screen = term.exit_status()
+    assert status == 0
+    assert "CheckpointConfig(num_to_keep=3" in screen
+
+
 # ---- deleting, and quitting mid-deletion ----------------------------------------------------------
 
 

@@ -100,30 +100,14 @@ def remote_fingerprint(path: str, fresh: bool = True):
 def prepare(
     plan, checkpoints: Optional[Iterable[Checkpoint]] = None, grace_seconds: float = 60.0, pinned: Iterable[str] = ()
 ):
-    from ckpt_tui.core.deletion import Item, Request
-    from ckpt_tui.core.disk import display_name
+    from ckpt_tui.core.deletion import Item
+    from ckpt_tui.core.deletion.flow import marked_once, new_request
 
     run = plan.run
     fs = _fs(run.root)
     chosen = plan.to_delete() if checkpoints is None else list(checkpoints)
-    pinned_set = set(plan.pinned)
-    pinned_set.update(pinned)
-    request = Request(
-        root=fs.realpath(run.root),
-        layout=run.layout,
-        config=plan.config,
-        pinned=frozenset(pinned_set),
-        grace_seconds=float(grace_seconds),
-        delete_untracked=getattr(plan, "delete_untracked", False),
-    )
-    seen = set()
-    for ckpt in chosen:
-        d = plan.decisions.get(ckpt)
-        if d is None or d.keep:
-            raise ValueError(f"{display_name(ckpt.path)}: the plan does not mark it for deletion")
-        if ckpt.path in seen:
-            continue
-        seen.add(ckpt.path)
+    request = new_request(plan, fs.realpath(run.root), pinned, grace_seconds)
+    for ckpt in marked_once(plan, chosen):
         fp = remote_fingerprint(ckpt.path, fresh=False)  # as the read listed it: what was shown
         stale = None
         if fp.error is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Iterator
 from typing import Optional
 
 from ckpt_tui.core.deletion.checks import (
@@ -28,6 +28,31 @@ from ckpt_tui.core.storage import is_url
 # prepare
 
 
+def new_request(plan, root: str, pinned: Iterable[str], grace_seconds: float) -> Request:
+    """An empty request under the plan's config and pins (plus ``pinned``), for the local and the
+    object-store ``prepare`` alike."""
+    return Request(
+        root=root,
+        layout=plan.run.layout,
+        config=plan.config,
+        pinned=frozenset(set(plan.pinned) | set(pinned)),
+        grace_seconds=float(grace_seconds),
+        delete_untracked=getattr(plan, "delete_untracked", False),
+    )
+
+
+def marked_once(plan, chosen: Iterable[Checkpoint]) -> Iterator[Checkpoint]:
+    """Each chosen checkpoint once; ValueError for one the plan does not mark for deletion."""
+    seen: set[str] = set()
+    for ckpt in chosen:
+        d = plan.decisions.get(ckpt)
+        if d is None or d.keep:
+            raise ValueError(f"{display_name(ckpt.path)}: the plan does not mark it for deletion")
+        if ckpt.path not in seen:
+            seen.add(ckpt.path)
+            yield ckpt
+
+
 def prepare(
     plan, checkpoints: Optional[Iterable[Checkpoint]] = None, grace_seconds: float = 60.0, pinned: Iterable[str] = ()
 ) -> Request:
@@ -42,24 +67,8 @@ def prepare(
         return deletion_remote.prepare(plan, checkpoints, grace_seconds, pinned)
     run = plan.run
     chosen = plan.to_delete() if checkpoints is None else list(checkpoints)
-    pinned_set = set(plan.pinned)  # the pins the plan was made with
-    pinned_set.update(pinned)
-    request = Request(
-        root=os.path.realpath(run.root),
-        layout=run.layout,
-        config=plan.config,
-        pinned=frozenset(pinned_set),
-        grace_seconds=float(grace_seconds),
-        delete_untracked=getattr(plan, "delete_untracked", False),
-    )
-    seen = set()
-    for ckpt in chosen:
-        d = plan.decisions.get(ckpt)
-        if d is None or d.keep:
-            raise ValueError(f"{display_name(ckpt.path)}: the plan does not mark it for deletion")
-        if ckpt.path in seen:
-            continue
-        seen.add(ckpt.path)
+    request = new_request(plan, os.path.realpath(run.root), pinned, grace_seconds)
+    for ckpt in marked_once(plan, chosen):
         fp = fingerprint(ckpt.path)
         stale = None
         if fp.error is None:

@@ -12,8 +12,33 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 RAY_RUNS = Path(__file__).parent / "ray_runs"
+
+# Hypothesis keeps no example database in the checkout: every run starts from the same seeds'
+# strategies, and the suite writes nothing outside its temp dirs.
+settings.register_profile("ckpt-tui", database=None)
+settings.load_profile("ckpt-tui")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_home(tmp_path_factory):
+    """Nothing the suite runs writes into the user's home: the app's journals of object-store
+    deletions go under ``$XDG_STATE_HOME``, and HOME itself points into a temp dir, for this
+    process and every ``ckpt-tui`` it starts (they inherit the environment)."""
+    home = tmp_path_factory.mktemp("home")
+    saved = {k: os.environ.get(k) for k in ("HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")}
+    os.environ["HOME"] = str(home)
+    os.environ["XDG_STATE_HOME"] = str(home / ".local" / "state")
+    os.environ["XDG_CONFIG_HOME"] = str(home / ".config")
+    os.environ["XDG_CACHE_HOME"] = str(home / ".cache")
+    yield home
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def copy_ray_run(name: str, base: Path, aged: bool = False) -> Path:
